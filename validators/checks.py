@@ -1,0 +1,123 @@
+"""The whole check in one call: format, semantics, tokens, cost, duplicates.
+
+Both faces use :func:`run`: the CLI on a file, the browser on the workspace's current
+examples, so the same data gives the same answers in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import catalog, cost, duplicates, schema_check, semantic, tokens
+from .model import Dataset, Example, Finding, finding
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class CheckResult:
+    examples: list[Example]
+    model: catalog.ModelInfo
+    findings: list[Finding]
+    counts: tokens.TokenCounts
+    estimate: cost.Estimate
+    dupes: duplicates.DuplicateGroups
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def error_examples(self) -> set[int]:
+        return {f.example for f in self.errors if f.example is not None}
+
+    def live(self) -> list[Example]:
+        return [e for e in self.examples if not e.dropped]
+
+    def over_limit(self) -> list[int]:
+        return [e.index for e, t in zip(self.examples, self.counts.total) if not e.dropped and t > self.model.limit]
+
+    def to_json(self) -> dict[str, Any]:
+        live_mask = np.array([not e.dropped and e.record is not None for e in self.examples], dtype=bool)
+        per = [int(t) if ok else None for t, ok in zip(self.counts.total, self.counts.counted)]
+        live_tokens = self.counts.total[live_mask]
+        return {
+            "examples": len(self.examples),
+            "usable_examples": int(len(self.examples) - len(self.error_examples() | {e.index for e in self.examples if e.dropped})),
+            "model": self.model.name,
+            "errors": [f.to_dict() for f in self.errors],
+            "warnings": [f.to_dict() for f in self.warnings],
+            "tokens": {
+                "encoding": self.counts.encoding,
+                "per_example": per,
+                "total": int(live_tokens.sum()),
+                "assistant_total": int(self.counts.assistant[live_mask].sum()),
+                "billing": self.estimate.billing_tokens,
+                "limit": self.model.limit,
+                "over_limit": self.over_limit(),
+                "stats": tokens.stats(live_tokens),
+            },
+            "epochs": self.estimate.epochs,
+            "charged_tokens": self.estimate.charged_tokens,
+            "price_per_million": self.estimate.price_per_million,
+            "cost_usd": round(self.estimate.cost_usd, 4),
+            "duplicates": self.dupes.to_dict(),
+        }
+
+
+def run(
+    examples: list[Example],
+    model: str | None = None,
+    epochs: int | None = None,
+    price: float | None = None,
+    threshold: float = duplicates.DEFAULT_THRESHOLD,
+    near: bool = True,
+    read_findings: list[Finding] | None = None,
+    progress: Progress | None = None,
+) -> CheckResult:
+    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
+    info = catalog.model(model)
+    say = progress or (lambda _f, _s: None)
+    say(0.05, "Checking the format")
+    findings: list[Finding] = list(read_findings or [])
+    findings += schema_check.check_schema(examples)
+    for ex in examples:
+        findings += semantic.check_example(ex)
+    findings += semantic.check_dataset(examples)
+    say(0.3, f"Counting tokens ({info.encoding})")
+    counts = tokens.count(examples, info.encoding)
+    for ex, t in zip(examples, counts.total):
+        if not ex.dropped and t > info.limit:
+            findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+    live_mask = np.array([not e.dropped and e.record is not None for e in examples], dtype=bool)
+    est = cost.estimate(counts.total[live_mask], info.limit, info.training if price is None else price, epochs)
+    say(0.6, "Looking for duplicates")
+    dupes = duplicates.find(examples, threshold, near, progress=lambda f: say(0.6 + 0.35 * f, "Looking for near duplicates"))
+    findings += _duplicate_findings(examples, dupes)
+    findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+    say(1.0, "Done")
+    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold})
+
+
+def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:
+    by_index = {e.index: e for e in examples}
+    out = []
+    for kind, groups in (("exact", dupes.exact), ("near", dupes.near)):
+        for group in groups:
+            first = by_index[group[0]]
+            for other in group[1:]:
+                word = "is an exact duplicate" if kind == "exact" else "is a near duplicate"
+                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one (Duplicates page or --dedupe {kind}).", by_index[other]))
+    return out
+
+
+def check_dataset(ds: Dataset, **options: Any) -> CheckResult:
+    return run(ds.examples, read_findings=ds.read_findings, **options)

@@ -1,0 +1,141 @@
+"""Command line: ``python -m validators check|export FILE ...``.
+
+Exit codes: 0 no errors, 1 errors found (or the export would be refused), 2 the input
+cannot be read or the arguments are wrong.  Problems are printed as plain sentences on
+stderr; a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import catalog, checks, export, ingest, mapping, targets
+from .readers import InputError
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit with its own text
+        raise UsageError(f"{message}. Run 'python -m validators {self.prog.split()[-1]} --help' for usage.")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="CSV, TSV, XLSX, JSON or JSONL file")
+    p.add_argument("--model", default=None, help=f"model to count tokens and price for (default {catalog.default_model()})")
+    p.add_argument("--map", action="append", default=[], metavar="ROLE=COLUMN", help="map a column to a role: system, user, assistant, context, weight, chosen, rejected, conversation, turn, role, content")
+    p.add_argument("--system", default=None, metavar="TEXT", help="default system prompt for examples that have none")
+    p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
+    p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl"], default=None, help="override the format guessed from the file name")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: OpenAI's auto heuristic)")
+    p.add_argument("--price", type=float, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
+    p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity for near duplicates (default 0.8)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="python -m validators", description="Check and export chat fine-tuning data.")
+    sub = root.add_subparsers(dest="command", parser_class=_Parser)
+    c = sub.add_parser("check", help="validate, count tokens, estimate cost, find duplicates")
+    _common(c)
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.add_argument("--targets", default=None, help="'all' or a comma list: also check each export target's rules")
+    e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
+    _common(e)
+    e.add_argument("--to", dest="target", default="openai", help=f"target: {', '.join(targets.TARGETS)}")
+    e.add_argument("-o", "--output", required=True, help="output file")
+    e.add_argument("--validation-split", type=float, default=0.0, help="fraction for a validation file, e.g. 0.1")
+    e.add_argument("--dedupe", choices=export.DEDUPE_MODES, default="none", help="leave out duplicates (keep the first of each group)")
+    e.add_argument("--report", default=None, help="where to write the left-out rows (default OUT.left-out.csv)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the validation split")
+    return root
+
+
+def _load(args: argparse.Namespace) -> Any:
+    overrides = mapping.parse_map_args(args.map)
+    return ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system)
+
+
+def _check(args: argparse.Namespace) -> checks.CheckResult:
+    if args.epochs is not None and not 1 <= args.epochs <= 50:
+        raise UsageError("--epochs must be between 1 and 50")
+    if not 0 < args.threshold <= 1:
+        raise UsageError("--threshold must be above 0 and at most 1")
+    ds = _load(args)
+    return checks.check_dataset(ds, model=args.model, epochs=args.epochs, price=args.price, threshold=args.threshold), ds
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result, ds = _check(args)
+    data = result.to_json()
+    data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping}
+    if args.targets:
+        from .matrix import target_matrix
+
+        names = list(targets.TARGETS) if args.targets == "all" else [t.strip() for t in args.targets.split(",")]
+        for n in names:
+            targets.get(n)
+        data["targets"] = target_matrix(result, names)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        print(human_summary(data))
+    return 1 if result.errors else 0
+
+
+def human_summary(data: dict[str, Any]) -> str:
+    t = data["tokens"]
+    lines = [
+        f"{data['source']['file']}: {data['examples']} examples ({data['source']['format']}, {data['source']['layout']}), model {data['model']}",
+        f"  errors: {len(data['errors'])}   warnings: {len(data['warnings'])}",
+        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}",
+        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}",
+        f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
+    ]
+    for f in (data["errors"] + data["warnings"])[:50]:
+        lines.append(f"  {f['severity'].upper():7} {f['code']}: {f['message']}")
+    more = len(data["errors"]) + len(data["warnings"]) - 50
+    if more > 0:
+        lines.append(f"  … and {more} more (use --json for all)")
+    for row in data.get("targets", {}).get("rows", []):
+        lines.append(f"  target {row['target']:10} {'PASS' if row['pass'] else 'FAIL'} {'; '.join(row['needs'])}")
+    return "\n".join(lines)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    targets.get(args.target)
+    if not 0 <= args.validation_split < 1:
+        raise UsageError("--validation-split must be at least 0 and below 1")
+    result, ds = _check(args)
+    out = export.build(result, args.target, args.validation_split, args.dedupe, args.seed, ds.source_rows)
+    files = export.write(out, args.output, args.report)
+    s = out.summary()
+    print(f"Wrote {s['train_examples']} training example(s) to {files['train']}")
+    if "validation" in files:
+        print(f"Wrote {s['validation_examples']} validation example(s) to {files['validation']}")
+    print(f"{s['rows_left_out']} source row(s) left out, listed in {files['report']}")
+    for p in out.problems:
+        print(f"PROBLEM: {p}", file=sys.stderr)
+    return 1 if out.problems else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        if args.command is None:
+            parser().print_help()
+            return 2
+        return {"check": cmd_check, "export": cmd_export}[args.command](args)
+    except (InputError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: the file is too large to process in the memory available.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

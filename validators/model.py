@@ -1,0 +1,131 @@
+"""The few data types every stage shares: an example, a finding, a loaded dataset.
+
+An :class:`Example` carries the source rows it came from through every stage, so any
+message about it can say "Example 12 (row 14)" and every row can be accounted for at
+export time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+Kind = Literal["sft", "dpo"]
+
+
+@dataclass
+class Example:
+    """One training example and where it came from.
+
+    ``record`` is the JSON object that would be written for OpenAI (``{"messages": [...]}``
+    for supervised data, ``{"input": ..., "preferred_output": ..., ...}`` for preference
+    pairs), or ``None`` when the source could not be turned into one (``raw`` then holds
+    the text that failed).
+    """
+
+    index: int  # 1-based position in the dataset, in file order
+    rows: tuple[int, ...]  # source rows (spreadsheet row numbers, or JSONL line numbers)
+    record: dict[str, Any] | None
+    kind: Kind = "sft"
+    raw: str | None = None
+    problem: str | None = None  # why ``record`` is None: "invalid JSON: ...", "the row is empty"
+    dropped: str | None = None  # set by a fix or by de-duplication: why it is left out
+    origin: str = "row"  # what a source number means: "row" (spreadsheet), "line" (JSONL), "item" (JSON array)
+
+    @property
+    def row(self) -> int:
+        """The first source row, the one messages point at."""
+        return self.rows[0]
+
+    @property
+    def messages(self) -> list[Any]:
+        """The conversation to count and compare: input messages plus the preferred reply."""
+        rec = self.record
+        if not isinstance(rec, dict):
+            return []
+        if self.kind == "dpo":
+            inp = rec.get("input")
+            msgs = list(inp.get("messages") or []) if isinstance(inp, dict) else []
+            pref = rec.get("preferred_output")
+            return msgs + (list(pref) if isinstance(pref, list) else [])
+        msgs = rec.get("messages")
+        return msgs if isinstance(msgs, list) else []
+
+
+@dataclass
+class Finding:
+    """One problem with the data, phrased so a person can act on it."""
+
+    severity: Severity
+    code: str  # stable identifier, e.g. "empty_content"
+    message: str  # full sentence: where, what, what to do
+    example: int | None = None  # 1-based example number
+    row: int | None = None  # source row of that example
+    message_index: int | None = None  # 1-based message number inside the example
+    key: str | None = None  # the JSON key at fault, e.g. "content"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "example": self.example,
+            "row": self.row,
+            "message_index": self.message_index,
+            "key": self.key,
+            "message": self.message,
+        }
+
+
+def where(example: Example | None, message_index: int | None = None, key: str | None = None) -> str:
+    """The human prefix of a finding: ``Example 12 (row 14), message 2, key `content```."""
+    parts: list[str] = []
+    if example is not None:
+        rows = example.rows
+        unit = example.origin
+        span = f"{unit} {rows[0]}" if len(rows) == 1 else f"{unit}s {rows[0]}–{rows[-1]}"
+        parts.append(f"Example {example.index} ({span})")
+    if message_index is not None:
+        parts.append(f"message {message_index}")
+    if key is not None:
+        parts.append(f"`{key}`")
+    return ", ".join(parts)
+
+
+def finding(
+    severity: Severity,
+    code: str,
+    text: str,
+    example: Example | None = None,
+    message_index: int | None = None,
+    key: str | None = None,
+) -> Finding:
+    """Build a finding whose sentence starts with where the problem is."""
+    prefix = where(example, message_index, key)
+    return Finding(
+        severity=severity,
+        code=code,
+        message=f"{prefix}: {text}" if prefix else text,
+        example=example.index if example else None,
+        row=example.row if example else None,
+        message_index=message_index,
+        key=key,
+    )
+
+
+@dataclass
+class Dataset:
+    """What ingest produces: the examples plus problems met while reading."""
+
+    examples: list[Example]
+    source_name: str
+    source_format: str  # csv, tsv, xlsx, json, jsonl
+    layout: str  # table, messages, prompt_completion, sharegpt, alpaca, dpo
+    columns: list[str] = field(default_factory=list)
+    mapping: dict[str, Any] = field(default_factory=dict)
+    read_findings: list[Finding] = field(default_factory=list)
+    encoding: str = "utf-8"
+    source_rows: tuple[int, ...] = ()  # every source row number read, for the accounting
+
+    def __len__(self) -> int:
+        return len(self.examples)

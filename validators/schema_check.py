@@ -1,0 +1,136 @@
+"""Validate each record against the JSON Schema files and phrase every error for a person.
+
+``jsonschema`` reports paths such as ``messages/2/content``; we turn those into
+"Example 12 (row 14), message 3, `content`: must be text (a string), not a number.
+Write the text in that cell."  Codes are stable so tests and tools can rely on them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from .model import Example, Finding, finding
+
+SCHEMA_FILES = {"sft": "chat_sft_line.schema.json", "dpo": "dpo_line.schema.json"}
+_TYPE_WORDS = {
+    "string": "text (a string)", "array": "a list", "object": "an object", "boolean": "true or false",
+    "integer": "a whole number", "number": "a number", "null": "null",
+}
+
+
+@cache
+def schema(kind: str) -> dict[str, Any]:
+    return json.loads(resources.files("validators").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8"))
+
+
+@cache
+def validator(kind: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(kind))
+
+
+def check_schema(examples: Iterable[Example]) -> list[Finding]:
+    """Schema findings for every example that has a record."""
+    out: list[Finding] = []
+    for ex in examples:
+        if ex.record is None or ex.dropped:
+            continue
+        v = validator(ex.kind)
+        if v.is_valid(ex.record):
+            continue
+        seen: set[tuple[Any, ...]] = set()
+        for err in sorted(v.iter_errors(ex.record), key=lambda e: list(map(str, e.absolute_path))):
+            f = translate(err, ex)
+            sig = (f.code, f.message_index, f.key)
+            if sig not in seen:
+                seen.add(sig)
+                out.append(f)
+    return out
+
+
+def locate(path: list[Any], kind: str) -> tuple[int | None, str | None]:
+    """(1-based message index, key) from a schema error path."""
+    if kind == "dpo":
+        if len(path) >= 3 and path[0] == "input" and path[1] == "messages" and isinstance(path[2], int):
+            return path[2] + 1, ".".join(map(str, path[3:])) or None
+        if path and path[0] in ("preferred_output", "non_preferred_output"):
+            return None, ".".join(str(p) if not isinstance(p, int) else f"[{p + 1}]" for p in path).replace(".[", "[")
+        return None, ".".join(map(str, path)) or None
+    if len(path) >= 2 and path[0] == "messages" and isinstance(path[1], int):
+        rest = [str(p) if not isinstance(p, int) else f"[{p + 1}]" for p in path[2:]]
+        return path[1] + 1, ".".join(rest).replace(".[", "[") or None
+    return None, ".".join(str(p) for p in path) or None
+
+
+def translate(err: ValidationError, ex: Example) -> Finding:
+    """One jsonschema error → one plain finding."""
+    path = list(err.absolute_path)
+    msg_index, key = locate(path, ex.kind)
+    kw = err.validator
+    inst = err.instance
+    if kw == "required":
+        missing = str(err.message).split("'")[1] if "'" in err.message else "a key"
+        at_key = f"{key}.{missing}" if key else missing
+        if missing == "content" and msg_index:
+            text = "has no `content`. Write the message text or drop the message."
+        elif missing == "messages":
+            text = "has no `messages` list. Each line needs {\"messages\": [...]}."
+        elif missing == "tool_call_id":
+            text = "is a tool message without `tool_call_id`. Add the id of the tool call it answers."
+        else:
+            text = f"is missing `{missing}`. Add it."
+        return finding("error", f"missing_{missing}", text, ex, msg_index, at_key)
+    if kw == "additionalProperties":
+        extras = _extra_keys(err)
+        if "weight" in extras and msg_index:
+            return finding("error", "weight_not_assistant", "`weight` is only allowed on assistant messages. Remove it.", ex, msg_index, "weight")
+        names = ", ".join(f"`{e}`" for e in extras)
+        where = "the example" if not path else "this object"
+        return finding("error", "extra_key", f"{where} has a key the API rejects: {names}. Remove it or map it to a role.", ex, msg_index, key or (extras[0] if extras else None))
+    if kw == "enum" and path and path[-1] == "role":
+        return finding("error", "invalid_role", f"role {inst!r} is not allowed. Use one of: {', '.join(map(str, err.validator_value))}.", ex, msg_index, "role")
+    if kw == "const" and path and path[-1] == "role":
+        return finding("error", "invalid_role", f"role {inst!r} is not allowed here; it must be {err.validator_value!r}.", ex, msg_index, key)
+    if kw == "enum" and key == "weight":
+        return finding("error", "invalid_weight", f"`weight` is {inst!r}; it must be 0 (do not train on this reply) or 1.", ex, msg_index, key)
+    if kw == "type" or (kw in ("oneOf", "anyOf") and not isinstance(inst, (list, dict))):
+        want = err.validator_value if kw == "type" else "string"
+        wanted = _TYPE_WORDS.get(want, str(want)) if isinstance(want, str) else " or ".join(_TYPE_WORDS.get(w, w) for w in want)
+        got = _describe(inst)
+        return finding("error", "wrong_type", f"must be {wanted}, not {got}. Write it as {wanted}.", ex, msg_index, key)
+    if kw == "minItems" and isinstance(inst, list) and not inst:
+        return finding("error", "empty_list", "is an empty list. Add at least one item or remove the key.", ex, msg_index, key)
+    if kw == "maxItems" and key and "output" in key:
+        return finding("error", "too_many_outputs", "must hold exactly one assistant message.", ex, msg_index, key)
+    if kw == "pattern" and key and key.endswith("name"):
+        return finding("error", "invalid_name", f"name {inst!r} may use only a-z, A-Z, 0-9, _ and -, at most 64 characters.", ex, msg_index, key)
+    if kw == "pattern" and key and key.endswith("url"):
+        return finding("error", "invalid_image_url", "image URL must start with https:// or be a base64 data:image URL.", ex, msg_index, key)
+    if kw in ("oneOf", "anyOf"):
+        return finding("error", "invalid_content", "is not valid content: use text, or a list of {\"type\": \"text\", \"text\": ...} parts (image parts only in user messages).", ex, msg_index, key)
+    return finding("error", f"schema_{kw}", f"{err.message}.", ex, msg_index, key)
+
+
+def _extra_keys(err: ValidationError) -> list[str]:
+    allowed = set(err.schema.get("properties", {}))
+    return [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null (empty)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)[:40]

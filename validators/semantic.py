@@ -1,0 +1,202 @@
+"""Rules a JSON Schema cannot express, per example and across the whole file.
+
+Errors break the file or leave nothing to train on; warnings hurt training without
+breaking the file.  Every finding points at the example, its source row, the message and
+the key, and says what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from .model import Example, Finding, finding
+
+MIN_EXAMPLES = 10  # the API refuses fewer
+RECOMMENDED_EXAMPLES = 50
+SHORT_REPLY_CHARS = 3
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def text_of(content: Any) -> str:
+    """The text inside a message's content: a string, or the text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def check_example(ex: Example) -> list[Finding]:
+    """Semantic findings for one example."""
+    if ex.dropped:
+        return []
+    if ex.record is None:
+        what = ex.problem or "could not be read"
+        code = "empty_row" if "empty" in what or "blank" in what else "unreadable"
+        return [finding("error", code, f"{what}. Fix the source row or leave it out.", ex)]
+    if ex.kind == "dpo":
+        return _check_dpo(ex)
+    msgs = ex.record.get("messages")
+    if not isinstance(msgs, list):
+        return []
+    out: list[Finding] = []
+    dicts = [m for m in msgs if isinstance(m, dict)]
+    roles = [m.get("role") for m in dicts]
+    assistants = [(i, m) for i, m in enumerate(msgs, 1) if isinstance(m, dict) and m.get("role") == "assistant"]
+    if not assistants:
+        out.append(finding("error", "no_assistant", "has no assistant message, so there is nothing to train on. Add the assistant's reply.", ex))
+    elif all(m.get("weight") == 0 for _, m in assistants):
+        out.append(finding("warning", "all_weight_zero", "every assistant message has `weight: 0`, so the model learns nothing from it. Set one to 1 or drop the example.", ex))
+    if "user" not in roles:
+        out.append(finding("warning", "no_user", "has no user message. Add what the user said.", ex))
+    if "system" in roles and roles.index("system") != 0:
+        out.append(finding("warning", "system_not_first", "the system message is not first. Use the fix 'Move the system message first'.", ex, roles.index("system") + 1, "role"))
+    out.extend(_message_findings(ex, msgs))
+    out.extend(_tool_findings(ex, msgs))
+    return out
+
+
+def _message_findings(ex: Example, msgs: list[Any]) -> list[Finding]:
+    out: list[Finding] = []
+    prev_role = None
+    last_assistant = max((i for i, m in enumerate(msgs, 1) if isinstance(m, dict) and m.get("role") == "assistant"), default=None)
+    for i, m in enumerate(msgs, 1):
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        content = m.get("content")
+        if role == prev_role and role in ("user", "assistant", "system"):
+            out.append(finding("warning", "consecutive_same_role", f"follows another {role} message. Use the fix 'Merge consecutive turns' or add the missing turn.", ex, i, "role"))
+        prev_role = role
+        if not isinstance(content, (str, list)):
+            continue
+        text = text_of(content)
+        has_calls = bool(m.get("tool_calls") or m.get("function_call"))
+        if not text.strip() and not has_calls and not (isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content)):
+            if role == "assistant" and i == last_assistant:
+                out.append(finding("error", "empty_content", "`content` is empty. Write the assistant's reply or drop the example.", ex, i, "content"))
+            else:
+                out.append(finding("warning", "empty_content", f"`content` of this {role} message is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content"))
+            continue
+        if isinstance(content, str) and content != content.strip():
+            out.append(finding("warning", "surrounding_whitespace", "`content` starts or ends with spaces or blank lines. Use the fix 'Trim whitespace'.", ex, i, "content"))
+        if role == "assistant" and not has_calls and len(text.strip()) < SHORT_REPLY_CHARS:
+            out.append(finding("warning", "short_reply", f"the assistant reply is only {len(text.strip())} character(s). Check it is complete.", ex, i, "content"))
+    return out
+
+
+def _tool_findings(ex: Example, msgs: list[Any]) -> list[Finding]:
+    out: list[Finding] = []
+    declared = set()
+    for t in ex.record.get("tools") or [] if isinstance(ex.record.get("tools"), list) else []:
+        fn = t.get("function") if isinstance(t, dict) else None
+        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+            declared.add(fn["name"])
+            if not _TOOL_NAME.match(fn["name"]):
+                out.append(finding("error", "invalid_tool_name", f"tool name {fn['name']!r} may use only a-z, A-Z, 0-9, _ and -, at most 64 characters.", ex, None, "tools"))
+    open_calls: dict[str, int] = {}
+    for i, m in enumerate(msgs, 1):
+        if not isinstance(m, dict):
+            continue
+        for call in m.get("tool_calls") or [] if isinstance(m.get("tool_calls"), list) else []:
+            if not isinstance(call, dict):
+                continue
+            if isinstance(call.get("id"), str):
+                open_calls[call["id"]] = i
+            fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+            name = fn.get("name")
+            if declared and isinstance(name, str) and name not in declared:
+                out.append(finding("warning", "undeclared_tool", f"calls tool {name!r}, which is not in this example's `tools`. Declare it or fix the name.", ex, i, "tool_calls"))
+        if m.get("role") == "tool":
+            tid = m.get("tool_call_id")
+            if isinstance(tid, str) and tid not in open_calls:
+                out.append(finding("error", "unknown_tool_call_id", f"answers tool call {tid!r}, but no earlier assistant message made a call with that id. Fix the id.", ex, i, "tool_call_id"))
+            open_calls.pop(tid, None) if isinstance(tid, str) else None
+    for tid, i in open_calls.items():
+        out.append(finding("warning", "unanswered_tool_call", f"tool call {tid!r} gets no tool message with its result. Add one after it.", ex, i, "tool_calls"))
+    return out
+
+
+def _check_dpo(ex: Example) -> list[Finding]:
+    out: list[Finding] = []
+    rec = ex.record or {}
+    inp = rec.get("input") if isinstance(rec.get("input"), dict) else {}
+    msgs = inp.get("messages") if isinstance(inp.get("messages"), list) else []
+    if msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") != "user":
+        out.append(finding("warning", "dpo_input_not_user", "the input should end with a user message that both outputs answer.", ex, len(msgs), "role"))
+    pref, non = rec.get("preferred_output"), rec.get("non_preferred_output")
+    for key, val in (("preferred_output", pref), ("non_preferred_output", non)):
+        if isinstance(val, list) and len(val) == 1 and isinstance(val[0], dict) and not text_of(val[0].get("content")).strip():
+            out.append(finding("error", "empty_content", f"`{key}` is empty. Write the reply or drop the pair.", ex, None, key))
+    if isinstance(pref, list) and isinstance(non, list) and pref and non and isinstance(pref[0], dict) and isinstance(non[0], dict):
+        if text_of(pref[0].get("content")).strip() == text_of(non[0].get("content")).strip() and text_of(pref[0].get("content")).strip():
+            out.append(finding("warning", "dpo_same_outputs", "the preferred and non-preferred replies are the same, so there is nothing to prefer.", ex))
+    return out
+
+
+def normalise(text: str) -> str:
+    """NFKC, collapsed whitespace, case-folded: the text two examples are compared on."""
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def check_dataset(examples: list[Example]) -> list[Finding]:
+    """File-level findings: example count, system prompts, conflicting answers."""
+    live = [e for e in examples if not e.dropped and e.record is not None]
+    out: list[Finding] = []
+    n = len(live)
+    if n < MIN_EXAMPLES:
+        out.append(Finding("error", "too_few_examples", f"The file has {n} usable example(s); a fine-tuning job needs at least {MIN_EXAMPLES}. Add more examples."))
+    elif n < RECOMMENDED_EXAMPLES:
+        out.append(Finding("warning", "few_examples", f"The file has {n} examples; 50–100 is the usual starting point for a useful fine-tune."))
+    sft = [e for e in live if e.kind == "sft"]
+    systems = [_system_of(e) for e in sft]
+    with_system = [s for s in systems if s is not None]
+    if sft and not with_system:
+        out.append(Finding("warning", "no_system_prompt", "No example has a system message. Consider a default system prompt (the fix 'Fill default system prompt'); use the same one when you call the model."))
+    elif with_system and len(with_system) < len(sft):
+        for e, s in zip(sft, systems):
+            if s is None:
+                out.append(finding("warning", "missing_system", f"has no system message while {len(with_system)} others have one. Use the fix 'Fill default system prompt'.", e))
+    distinct = Counter(normalise(s) for s in with_system)
+    if len(distinct) > max(5, len(sft) // 10):
+        out.append(Finding("warning", "many_system_prompts", f"{len(distinct)} different system prompts across {len(sft)} examples. Training works best with one or a few fixed system prompts."))
+    out.extend(_conflicts(sft))
+    return out
+
+
+def _system_of(e: Example) -> str | None:
+    for m in e.messages:
+        if isinstance(m, dict) and m.get("role") == "system":
+            return text_of(m.get("content"))
+    return None
+
+
+def prompt_and_reply(e: Example) -> tuple[str, str]:
+    """Normalised (everything before the last assistant turn, the last assistant turn)."""
+    msgs = [m for m in e.messages if isinstance(m, dict)]
+    last = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=None)
+    if last is None:
+        return "", ""
+    prompt = "\n".join(f"{m.get('role')}: {text_of(m.get('content'))}" for m in msgs[:last])
+    return normalise(prompt), normalise(text_of(msgs[last].get("content")))
+
+
+def _conflicts(examples: Iterable[Example]) -> list[Finding]:
+    groups: dict[str, list[tuple[Example, str]]] = defaultdict(list)
+    for e in examples:
+        prompt, reply = prompt_and_reply(e)
+        if prompt:
+            groups[prompt].append((e, reply))
+    out = []
+    for members in groups.values():
+        replies = {r for _, r in members}
+        if len(replies) > 1:
+            first = members[0][0]
+            others = ", ".join(f"{e.index} (row {e.row})" for e, _ in members[1:6])
+            text = f"the same prompt gets {len(replies)} different answers in examples {first.index} (row {first.row}), {others}. Keep the right one."
+            out.extend(finding("warning", "conflicting_answers", text, e) for e, _ in members)
+    return out

@@ -1,0 +1,122 @@
+"""Exact token counts with tiktoken, following the OpenAI Cookbook's convention.
+
+tokens(example) = Σ over messages of (3 + Σ tokens of each string value, +1 when the key is
+``name``) + 3.  Where the Cookbook crashes we count what the model reads:
+
+* list content: the ``text`` of each text part (image parts add no text tokens here);
+* ``tool_calls`` / ``function_call``: the function name and the arguments text;
+* ``weight`` and other non-text values add nothing.
+
+For preference (DPO) pairs we count the input messages plus both outputs.
+All strings are encoded in one batch (``encode_ordinary``: user text may contain
+``<|endoftext|>``, which plain ``encode`` refuses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .bpe_files import get_encoding
+from .model import Example
+
+PER_MESSAGE = 3
+PER_EXAMPLE = 3
+PER_NAME = 1
+
+
+@dataclass
+class TokenCounts:
+    encoding: str
+    total: np.ndarray  # per example (0 for unreadable/dropped)
+    assistant: np.ndarray  # assistant-content tokens per example
+    counted: np.ndarray  # bool: the example had a record and was counted
+
+
+def _strings(msg: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
+    """(key, text, is_assistant_content) for every string the model reads in a message."""
+    assistant = msg.get("role") == "assistant"
+    for key, value in msg.items():
+        if isinstance(value, str):
+            yield key, value, assistant and key == "content"
+        elif key == "content" and isinstance(value, list):
+            for part in value:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    yield "text", part["text"], assistant
+        elif key == "tool_calls" and isinstance(value, list):
+            for call in value:
+                fn = call.get("function") if isinstance(call, dict) else None
+                if isinstance(fn, dict):
+                    yield from ((k, fn[k], False) for k in ("name", "arguments") if isinstance(fn.get(k), str))
+        elif key == "function_call" and isinstance(value, dict):
+            yield from ((k, value[k], False) for k in ("name", "arguments") if isinstance(value.get(k), str))
+
+
+def _messages(ex: Example) -> list[Any]:
+    if ex.kind == "dpo" and isinstance(ex.record, dict):
+        rest = [m for k in ("preferred_output", "non_preferred_output") for m in (ex.record.get(k) or []) if isinstance(ex.record.get(k), list)]
+        inp = ex.record.get("input")
+        msgs = inp.get("messages") if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
+        return list(msgs) + rest
+    return ex.messages
+
+
+def count(examples: list[Example], encoding: str, batch: int = 20000) -> TokenCounts:
+    """Count tokens of every example; strings are encoded in batches for speed."""
+    enc = get_encoding(encoding)
+    n = len(examples)
+    total = np.zeros(n, dtype=np.int64)
+    assistant = np.zeros(n, dtype=np.int64)
+    counted = np.zeros(n, dtype=bool)
+    texts: list[str] = []
+    owner: list[int] = []
+    is_asst: list[bool] = []
+    for pos, ex in enumerate(examples):
+        if ex.record is None:
+            continue
+        counted[pos] = True
+        overhead = PER_EXAMPLE
+        for msg in _messages(ex):
+            if not isinstance(msg, dict):
+                continue
+            overhead += PER_MESSAGE
+            for key, text, asst in _strings(msg):
+                if key == "name":
+                    overhead += PER_NAME
+                texts.append(text)
+                owner.append(pos)
+                is_asst.append(asst)
+        total[pos] = overhead
+    lengths = np.empty(len(texts), dtype=np.int64)
+    cache: dict[str, int] = {}
+    for start in range(0, len(texts), batch):
+        chunk = texts[start : start + batch]
+        todo = [t for t in dict.fromkeys(chunk) if t not in cache]
+        for t, toks in zip(todo, enc.encode_ordinary_batch(todo, num_threads=2)):
+            cache[t] = len(toks)
+        lengths[start : start + len(chunk)] = [cache[t] for t in chunk]
+        if len(cache) > 200000:
+            cache.clear()
+    owners = np.asarray(owner, dtype=np.int64)
+    np.add.at(total, owners, lengths)
+    mask = np.asarray(is_asst, dtype=bool)
+    if mask.any():
+        np.add.at(assistant, owners[mask], lengths[mask])
+    return TokenCounts(encoding, total, assistant, counted)
+
+
+def stats(values: np.ndarray) -> dict[str, float]:
+    """min / mean / p10 / p50 / p90 / max, as the Cookbook prints them."""
+    if values.size == 0:
+        return {k: 0 for k in ("min", "mean", "p10", "p50", "p90", "max")}
+    return {
+        "min": int(values.min()),
+        "mean": float(values.mean()),
+        "p10": float(np.quantile(values, 0.1)),
+        "p50": float(np.quantile(values, 0.5)),
+        "p90": float(np.quantile(values, 0.9)),
+        "max": int(values.max()),
+    }
