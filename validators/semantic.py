@@ -132,8 +132,9 @@ def _check_dpo(ex: Example) -> list[Finding]:
     for key, val in (("preferred_output", pref), ("non_preferred_output", non)):
         if isinstance(val, list) and len(val) == 1 and isinstance(val[0], dict) and not text_of(val[0].get("content")).strip():
             out.append(finding("error", "empty_content", f"`{key}` is empty. Write the reply or drop the pair.", ex, None, key))
-    if _one_reply(pref) and _one_reply(non) and text_of(pref[0].get("content")).strip() in (text_of(non[0].get("content")).strip(),) and text_of(pref[0].get("content")).strip():
-            out.append(finding("warning", "dpo_same_outputs", "the preferred and non-preferred replies are the same, so there is nothing to prefer.", ex))
+    same = _one_reply(pref) and _one_reply(non) and text_of(pref[0].get("content")).strip() == text_of(non[0].get("content")).strip()
+    if same and text_of(pref[0].get("content")).strip():
+        out.append(finding("warning", "dpo_same_outputs", "the preferred and non-preferred replies are the same, so there is nothing to prefer.", ex))
     return out
 
 
