@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -139,3 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug must still end in a sentence, not a traceback
+        if os.environ.get("FTPREP_DEBUG"):
+            raise
+        print(f"error: unexpected problem ({type(exc).__name__}: {exc}). Please report it with the file; set FTPREP_DEBUG=1 for details.", file=sys.stderr)
+        return 2

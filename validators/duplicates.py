@@ -1,10 +1,11 @@
 """Exact and near-duplicate examples.
 
 Exact: the whole conversation after normalisation (NFKC, collapsed whitespace,
-case-folded) is identical.  Near: MinHash signatures over word 5-gram shingles, indexed
-with locality-sensitive hashing (datasketch's ``MinHashLSH``), so the search is
-sub-quadratic; candidate pairs are kept when their estimated Jaccard similarity reaches
-the threshold (0.8 by default) and joined into groups.
+case-folded) is identical.  Near: MinHash signatures over word 5-gram shingles, banded
+for locality-sensitive hashing with the (bands, rows) that datasketch's ``MinHashLSH``
+picks for the threshold, so the search is sub-quadratic; candidate pairs are kept when
+their estimated Jaccard similarity reaches the threshold (0.8 by default) and joined into
+groups.  The signatures are computed in NumPy (validators/minhash.py explains why).
 
 Each group lists example numbers in file order; the first is the one to keep.
 """
@@ -12,13 +13,13 @@ Each group lists example numbers in file order; the first is the one to keep.
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
-import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
+from . import minhash
 from .model import Example
 from .semantic import normalise, text_of
 
@@ -62,15 +63,11 @@ def exact_groups(examples: list[Example], texts: list[str] | None = None) -> lis
     return [g for g in seen.values() if len(g) > 1]
 
 
-def _hash32(data: bytes) -> int:
-    return struct.unpack("<I", hashlib.blake2b(data, digest_size=4).digest())[0]
-
-
-def shingles(text: str, n: int = SHINGLE_WORDS) -> list[bytes]:
-    words = text.split()
-    if len(words) <= n:
-        return [" ".join(words).encode("utf-8", "surrogatepass")]
-    return [" ".join(words[i : i + n]).encode("utf-8", "surrogatepass") for i in range(len(words) - n + 1)]
+@cache
+def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
+    """(bands, rows) minimising false positives + false negatives, as datasketch chooses."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
 
 
 def find(
@@ -90,36 +87,9 @@ def find(
     keep = [(e, t) for e, t in zip(live, texts) if e.index not in repeats and t]
     if len(keep) < 2:
         return result
-    sigs = MinHash.bulk((shingles(t) for _, t in keep), num_perm=NUM_PERM, seed=1, hashfunc=_hash32)
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    lean = [LeanMinHash(s) for s in sigs]
-    for pos, m in enumerate(lean):
-        lsh.insert(pos, m, check_duplication=False)
-        if progress and pos % 5000 == 0:
-            progress(pos / len(lean) / 2)
-    parent = list(range(len(keep)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for pos, m in enumerate(lean):
-        for other in lsh.query(m):
-            if other <= pos:
-                continue
-            sim = float(np.mean(m.hashvalues == lean[other].hashvalues))
-            if sim >= threshold:
-                a, b = root(pos), root(other)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-                result.similarity[(keep[pos][0].index, keep[other][0].index)] = sim
-        if progress and pos % 5000 == 0:
-            progress(0.5 + pos / len(lean) / 2)
-    groups: dict[int, list[int]] = {}
-    for pos, (e, _) in enumerate(keep):
-        groups.setdefault(root(pos), []).append(e.index)
-    result.near = [sorted(g) for g in groups.values() if len(g) > 1]
-    result.near.sort()
+    bands, rows = lsh_params(threshold)
+    found, sims = minhash.near_duplicates([t for _, t in keep], threshold, bands, rows, NUM_PERM, SHINGLE_WORDS, progress)
+    index_of = [e.index for e, _ in keep]
+    result.near = sorted(sorted(index_of[p] for p in g) for g in found)
+    result.similarity = {(index_of[a], index_of[b]): s for (a, b), s in sims.items()}
     return result

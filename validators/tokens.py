@@ -8,7 +8,7 @@ tokens(example) = Σ over messages of (3 + Σ tokens of each string value, +1 wh
 * ``weight`` and other non-text values add nothing.
 
 For preference (DPO) pairs we count the input messages plus both outputs.
-All strings are encoded in one batch (``encode_ordinary``: user text may contain
+Each distinct string is encoded once (``encode_ordinary``: user text may contain
 ``<|endoftext|>``, which plain ``encode`` refuses).
 """
 
@@ -64,8 +64,8 @@ def _messages(ex: Example) -> list[Any]:
     return ex.messages
 
 
-def count(examples: list[Example], encoding: str, batch: int = 20000) -> TokenCounts:
-    """Count tokens of every example; strings are encoded in batches for speed."""
+def count(examples: list[Example], encoding: str) -> TokenCounts:
+    """Count tokens of every example, in file order."""
     enc = get_encoding(encoding)
     n = len(examples)
     total = np.zeros(n, dtype=np.int64)
@@ -90,16 +90,12 @@ def count(examples: list[Example], encoding: str, batch: int = 20000) -> TokenCo
                 owner.append(pos)
                 is_asst.append(asst)
         total[pos] = overhead
-    lengths = np.empty(len(texts), dtype=np.int64)
-    cache: dict[str, int] = {}
-    for start in range(0, len(texts), batch):
-        chunk = texts[start : start + batch]
-        todo = [t for t in dict.fromkeys(chunk) if t not in cache]
-        for t, toks in zip(todo, enc.encode_ordinary_batch(todo, num_threads=2)):
-            cache[t] = len(toks)
-        lengths[start : start + len(chunk)] = [cache[t] for t in chunk]
-        if len(cache) > 200000:
-            cache.clear()
+    # Each distinct string is encoded once (system prompts and roles repeat a lot).  A plain
+    # loop over encode_ordinary measured faster here than encode_ordinary_batch's threads.
+    unique = dict.fromkeys(texts)
+    encode = enc.encode_ordinary
+    sizes = {t: len(encode(t)) for t in unique}
+    lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
     owners = np.asarray(owner, dtype=np.int64)
     np.add.at(total, owners, lengths)
     mask = np.asarray(is_asst, dtype=bool)

@@ -1,0 +1,84 @@
+"""Time each stage of `check` and the whole check, with peak memory, against the Cookbook.
+
+    python bench/bench_check.py 100000            # generates /tmp/bench_100000.jsonl if missing
+
+Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) is its own.
+Prints a Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STAGES = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from validators import ingest, schema_check, semantic, tokens, cost, duplicates, checks, catalog
+t = {{}}
+s = time.perf_counter(); ds = ingest.load_file({path!r}); t["read + map"] = time.perf_counter() - s
+ex = ds.examples
+s = time.perf_counter(); schema_check.check_schema(ex); t["JSON Schema"] = time.perf_counter() - s
+s = time.perf_counter(); [semantic.check_example(e) for e in ex]; semantic.check_dataset(ex); t["semantic checks"] = time.perf_counter() - s
+info = catalog.model(None)
+s = time.perf_counter(); c = tokens.count(ex, info.encoding); t["tokens (" + info.encoding + ")"] = time.perf_counter() - s
+s = time.perf_counter(); cost.estimate(c.total, info.limit, info.training); t["cost"] = time.perf_counter() - s
+s = time.perf_counter(); d = duplicates.find(ex, near=False); t["exact duplicates"] = time.perf_counter() - s
+s = time.perf_counter(); d = duplicates.find(ex); t["exact + near duplicates"] = time.perf_counter() - s
+t["peak MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(t))
+"""
+
+WHOLE = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+s = time.perf_counter()
+from validators.cli import main
+import io, contextlib
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    rc = main(["check", {path!r}, "--json"])
+print(json.dumps({{"seconds": time.perf_counter() - s, "peak MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rc": rc}}))
+"""
+
+COOKBOOK = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
+import cookbook_checks
+s = time.perf_counter(); cookbook_checks.main({path!r})
+print(json.dumps({{"seconds": time.perf_counter() - s, "peak MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def run(code: str, path: Path) -> dict[str, float]:
+    src = code.format(root=str(ROOT), path=str(path), bench=str(ROOT / "bench"))
+    out = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    path = Path(f"/tmp/bench_{n}.jsonl")
+    if not path.exists():
+        subprocess.run([sys.executable, str(ROOT / "bench" / "make_data.py"), str(n), str(path)], check=True)
+    size = path.stat().st_size / 1e6
+    stages = run(STAGES, path)
+    whole = run(WHOLE, path)
+    cook = run(COOKBOOK, path)
+    print(f"{n:,} examples, {size:.0f} MB, {os.cpu_count()} cores\n")
+    print("| stage | seconds |\n|---|---|")
+    for k, v in stages.items():
+        if k != "peak MB":
+            print(f"| {k} | {v:.2f} |")
+    print(f"| **whole `check` (CLI, incl. start-up)** | **{whole['seconds']:.2f}** (peak {whole['peak MB']:.0f} MB) |")
+    print(f"| Cookbook notebook checks alone | {cook['seconds']:.2f} (peak {cook['peak MB']:.0f} MB) |")
+
+
+if __name__ == "__main__":
+    main()
