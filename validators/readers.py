@@ -118,13 +118,24 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data[: 4 * 1024 * 1024]).best()
-    for enc in ([best.encoding] if best else []) + ["cp1252", "latin-1"]:
+    for enc in _guess_encodings(data) + ["cp1252", "latin-1"]:
         try:
             return data.decode(enc), enc
         except (UnicodeDecodeError, LookupError):
             continue
     raise InputError(f"Could not tell which text encoding {name} uses. Save it as UTF-8 CSV and try again.")
+
+
+def _guess_encodings(data: bytes) -> list[str]:
+    """charset-normalizer's candidates, best first; among equally plausible single-byte
+    code pages prefer cp1252, the one Excel on Windows writes for Western text."""
+    matches = list(charset_normalizer.from_bytes(data[: 4 * 1024 * 1024]))
+    if not matches:
+        return []
+    best = min(m.percent_chaos for m in matches)
+    tied = [m.encoding for m in matches if m.percent_chaos <= best + 0.5]
+    ordered = (["cp1252"] if "cp1252" in tied else []) + [e for e in tied if e != "cp1252"]
+    return ordered + [m.encoding for m in matches if m.encoding not in ordered]
 
 
 def _reject_binary(data: bytes, name: str) -> None:

@@ -50,9 +50,9 @@ def _strings(msg: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
             for call in value:
                 fn = call.get("function") if isinstance(call, dict) else None
                 if isinstance(fn, dict):
-                    yield from ((k, fn[k], False) for k in ("name", "arguments") if isinstance(fn.get(k), str))
+                    yield from (("function." + k, fn[k], False) for k in ("name", "arguments") if isinstance(fn.get(k), str))
         elif key == "function_call" and isinstance(value, dict):
-            yield from ((k, value[k], False) for k in ("name", "arguments") if isinstance(value.get(k), str))
+            yield from (("function." + k, value[k], False) for k in ("name", "arguments") if isinstance(value.get(k), str))
 
 
 def _messages(ex: Example) -> list[Any]:
