@@ -7,6 +7,7 @@ examples, so the same data gives the same answers in both.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,21 +87,25 @@ def run(
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
     info = catalog.model(model)
     say = progress or (lambda _f, _s: None)
-    say(0.05, "Checking the format")
-    findings: list[Finding] = list(read_findings or [])
-    findings += schema_check.check_schema(examples)
-    for ex in examples:
-        findings += semantic.check_example(ex)
-    findings += semantic.check_dataset(examples)
-    say(0.3, f"Counting tokens ({info.encoding})")
-    counts = tokens.count(examples, info.encoding)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # tiktoken releases the GIL while it encodes, so counting overlaps the Python checks.
+        counting = pool.submit(tokens.count, examples, info.encoding)
+        say(0.05, "Checking the format")
+        findings: list[Finding] = list(read_findings or [])
+        findings += schema_check.check_schema(examples)
+        for ex in examples:
+            findings += semantic.check_example(ex)
+        prompt_replies = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+        findings += semantic.check_dataset(examples, prompt_replies)
+        say(0.3, "Looking for duplicates")
+        dupes = duplicates.find(examples, threshold, near, lambda f: say(0.3 + 0.4 * f, "Looking for near duplicates"), prompt_replies)
+        say(0.75, f"Counting tokens ({info.encoding})")
+        counts = counting.result()
     for ex, t in zip(examples, counts.total):
         if not ex.dropped and t > info.limit:
             findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
     live_mask = np.array([not e.dropped and e.record is not None for e in examples], dtype=bool)
     est = cost.estimate(counts.total[live_mask], info.limit, info.training if price is None else price, epochs)
-    say(0.6, "Looking for duplicates")
-    dupes = duplicates.find(examples, threshold, near, progress=lambda f: say(0.6 + 0.35 * f, "Looking for near duplicates"))
     findings += _duplicate_findings(examples, dupes)
     findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     say(1.0, "Done")

@@ -21,7 +21,7 @@ from datasketch import MinHashLSH
 
 from . import minhash
 from .model import Example
-from .semantic import normalise, text_of
+from .semantic import normalise, prompt_and_reply, text_of
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
@@ -41,21 +41,18 @@ class DuplicateGroups:
         return sum(len(g) - 1 for g in self.exact + self.near)
 
 
-def conversation_text(ex: Example) -> str:
-    """Everything the model reads, role-tagged, as one string (for comparing examples)."""
-    parts = []
-    for m in ex.messages:
-        if isinstance(m, dict):
-            parts.append(f"{m.get('role')}: {text_of(m.get('content'))}")
-    if ex.kind == "dpo" and isinstance(ex.record, dict):
-        for m in ex.record.get("non_preferred_output") or []:
-            if isinstance(m, dict):
-                parts.append(f"rejected: {text_of(m.get('content'))}")
-    return "\n".join(parts)
+def comparable_text(ex: Example, prompt_reply: tuple[str, str] | None = None) -> str:
+    """The normalised text two examples are compared on: prompt, reply (and rejected reply)."""
+    prompt, reply = prompt_reply if prompt_reply is not None else prompt_and_reply(ex)
+    text = f"{prompt} || {reply}"
+    if ex.kind == "dpo" and isinstance(ex.record, dict) and isinstance(ex.record.get("non_preferred_output"), list):
+        rejected = " ".join(text_of(m.get("content")) for m in ex.record["non_preferred_output"] if isinstance(m, dict))
+        text += " || rejected: " + normalise(rejected)
+    return text
 
 
 def exact_groups(examples: list[Example], texts: list[str] | None = None) -> list[list[int]]:
-    texts = texts if texts is not None else [normalise(conversation_text(e)) for e in examples]
+    texts = texts if texts is not None else [comparable_text(e) for e in examples]
     seen: dict[bytes, list[int]] = {}
     for ex, text in zip(examples, texts):
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
@@ -75,10 +72,16 @@ def find(
     threshold: float = DEFAULT_THRESHOLD,
     near: bool = True,
     progress: Callable[[float], None] | None = None,
+    prompt_replies: dict[int, tuple[str, str]] | None = None,
 ) -> DuplicateGroups:
-    """Exact groups, then near groups among the examples left after exact de-duplication."""
+    """Exact groups, then near groups among the examples left after exact de-duplication.
+
+    ``prompt_replies`` (example number → normalised prompt and reply) saves normalising
+    the text a second time when the semantic checks already did.
+    """
     live = [e for e in examples if e.record is not None and not e.dropped]
-    texts = [normalise(conversation_text(e)) for e in live]
+    pr = prompt_replies or {}
+    texts = [comparable_text(e, pr.get(e.index)) for e in live]
     exact = exact_groups(live, texts)
     result = DuplicateGroups(exact=exact)
     if not near or len(live) < 2:

@@ -286,13 +286,14 @@ def _constant(name: str) -> Any:
     raise _StrictJSONError(f"{name} is not valid JSON (the fine-tuning API rejects it); write a number or a string")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
 _LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def parse_json(text: str) -> Any:
     """json.loads that refuses what Python accepts but the fine-tuning API does not."""
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        value = _DECODER.decode(text)
     except _StrictJSONError as exc:
         raise ValueError(str(exc)) from None
     except json.JSONDecodeError as exc:
@@ -301,7 +302,7 @@ def parse_json(text: str) -> Any:
         raise ValueError("the JSON is nested too deeply to read") from None
     if "\\u" in text and _LONE_SURROGATE.search(text):
         raise ValueError("a string holds a lone UTF-16 surrogate escape (\\uD800–\\uDFFF), which is not valid text")
-    if _depth(value) > MAX_JSON_DEPTH:
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise ValueError(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
     return value
 

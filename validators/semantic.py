@@ -147,7 +147,7 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
-def check_dataset(examples: list[Example]) -> list[Finding]:
+def check_dataset(examples: list[Example], prompt_replies: dict[int, tuple[str, str]] | None = None) -> list[Finding]:
     """File-level findings: example count, system prompts, conflicting answers."""
     live = [e for e in examples if not e.dropped and e.record is not None]
     out: list[Finding] = []
@@ -168,7 +168,7 @@ def check_dataset(examples: list[Example]) -> list[Finding]:
     distinct = Counter(normalise(s) for s in with_system)
     if len(distinct) > max(5, len(sft) // 10):
         out.append(Finding("warning", "many_system_prompts", f"{len(distinct)} different system prompts across {len(sft)} examples. Training works best with one or a few fixed system prompts."))
-    out.extend(_conflicts(sft))
+    out.extend(_conflicts(sft, prompt_replies or {}))
     return out
 
 
@@ -189,10 +189,10 @@ def prompt_and_reply(e: Example) -> tuple[str, str]:
     return normalise(prompt), normalise(text_of(msgs[last].get("content")))
 
 
-def _conflicts(examples: Iterable[Example]) -> list[Finding]:
+def _conflicts(examples: Iterable[Example], known: dict[int, tuple[str, str]]) -> list[Finding]:
     groups: dict[str, list[tuple[Example, str]]] = defaultdict(list)
     for e in examples:
-        prompt, reply = prompt_and_reply(e)
+        prompt, reply = known.get(e.index) or prompt_and_reply(e)
         if prompt:
             groups[prompt].append((e, reply))
     out = []
