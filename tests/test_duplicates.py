@@ -1,0 +1,93 @@
+"""Exact and near duplicates: normalisation, MinHash accuracy, sub-quadratic candidates."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from validators import duplicates, minhash
+from validators.model import Example
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = ["tent", "stove", "boots", "jacket", "order", "parcel", "refund", "zip", "strap", "torch", "battery", "fuel", "map", "trail", "river", "camp", "night", "rain", "wind", "sun"]
+
+
+def ex(i, user, reply):
+    return Example(i, (i + 1,), {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]})
+
+
+def text(rng, n):
+    return " ".join(rng.choice(WORDS) + str(rng.randint(0, 9)) for _ in range(n))
+
+
+def test_exact_after_nfkc_case_and_whitespace():
+    a = ex(1, "Ｈｅｌｌｏ   World", "Fine,\tthanks")
+    b = ex(2, "hello world", "fine, thanks")
+    c = ex(3, "hello world", "fine thanks")
+    groups = duplicates.find([a, b, c], near=False)
+    assert groups.exact == [[1, 2]]
+
+
+def test_near_groups_keep_first_and_skip_exact_repeats():
+    rng = random.Random(1)
+    base = text(rng, 120)
+    words = base.split()
+    words[60] = "changed"
+    near = " ".join(words)
+    examples = [ex(1, "q", base), ex(2, "q", base), ex(3, "q", near), ex(4, "q", text(rng, 120))]
+    groups = duplicates.find(examples)
+    assert groups.exact == [[1, 2]]
+    assert groups.near == [[1, 3]]
+    assert groups.similarity[(1, 3)] >= 0.8
+
+
+def jaccard(a: str, b: str, k: int = 5) -> float:
+    def sh(t):
+        w = t.split()
+        return {tuple(w[i : i + k]) for i in range(max(1, len(w) - k + 1))}
+
+    x, y = sh(a), sh(b)
+    return len(x & y) / len(x | y)
+
+
+def test_minhash_estimates_track_true_jaccard():
+    rng = random.Random(7)
+    pairs = []
+    for _ in range(200):
+        words = text(rng, rng.randint(40, 300)).split()
+        other = list(words)
+        for _ in range(rng.randint(0, len(words) // 8)):
+            other[rng.randrange(len(other))] = "x" + str(rng.random())
+        pairs.append((" ".join(words), " ".join(other)))
+    texts = [t for p in pairs for t in p]
+    doc, h = minhash.shingle_hashes(texts)
+    sig = minhash.signatures(doc, h, len(texts))
+    a = np.arange(0, len(texts), 2)
+    est = minhash.similarity(sig, a, a + 1)
+    true = np.array([jaccard(x, y) for x, y in pairs])
+    assert np.abs(est - true).mean() < 0.05
+    assert np.abs(est - true).max() < 0.25
+
+
+def test_candidate_pairs_stay_linear_for_one_huge_bucket():
+    sig = np.zeros((5000, 128), dtype=np.uint32)  # every document identical
+    a, b = minhash.candidate_pairs(sig, *duplicates.lsh_params(0.8))
+    assert len(a) < 2 * 5000
+    assert minhash.groups(5000, a, b) == [list(range(5000))]
+
+
+def test_groups_are_the_same_in_another_process_with_another_hash_seed():
+    code = (
+        f"import random,sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from tests.test_duplicates import ex, text\n"
+        "from validators import duplicates\n"
+        "rng = random.Random(3); base = [text(rng, 80) for _ in range(30)]\n"
+        "exs = [ex(i + 1, 'q', base[i % 20] + (' extra' if i >= 20 else '')) for i in range(30)]\n"
+        "print(duplicates.find(exs).near)"
+    )
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin"}).stdout for seed in ("1", "2")}
+    assert len(outs) == 1 and "[1, 21]" in outs.pop()
