@@ -11,13 +11,8 @@ import random
 import sys
 from pathlib import Path
 
-WORDS = (
-    "order delivery parcel return refund tent stove boots jacket backpack warranty size colour "
-    "invoice payment card address courier tracking store opening hours discount voucher account password "
-    "email phone weekend morning evening please thanks quickly broken missing replace repair exchange "
-    "waterproof lightweight sleeping bag mat pole zip strap buckle fuel canister filter torch battery"
-).split()
-GLUE = "the a my your our it is was will can could would should and but or so because when if then with for to of in on at".split()
+WORDS = ["order", "delivery", "parcel", "return", "refund", "tent", "stove", "boots", "jacket", "backpack", "warranty", "size", "colour", "invoice", "payment", "card", "address", "courier", "tracking", "store", "opening", "hours", "discount", "voucher", "account", "password", "email", "phone", "weekend", "morning", "evening", "please", "thanks", "quickly", "broken", "missing", "replace", "repair", "exchange", "waterproof", "lightweight", "sleeping", "bag", "mat", "pole", "zip", "strap", "buckle", "fuel", "canister", "filter", "torch", "battery"]
+GLUE = ["the", "a", "my", "your", "our", "it", "is", "was", "will", "can", "could", "would", "should", "and", "but", "or", "so", "because", "when", "if", "then", "with", "for", "to", "of", "in", "on", "at"]
 SYSTEM = "You are Ada, the friendly support assistant of Northwind Outdoor Gear. Answer briefly, politely and accurately."
 
 
