@@ -59,7 +59,7 @@ def test_check_clean_file_exits_zero(tmp_path):
 def test_export_accounts_for_every_row_and_reexports_clean(tmp_path):
     out_path = tmp_path / "train.jsonl"
     out = cli("export", str(SAMPLES / "support_desk.csv"), "--to", "openai", "-o", str(out_path), "--validation-split", "0.1", "--dedupe", "exact", "--system", "You are Ada.")
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1 and "left out" in out.stderr, out.stderr  # errors were found and left out
     train = out_path.read_bytes()
     assert not train.startswith(b"\xef\xbb\xbf") and "\\u" not in train.decode() and "–" in train.decode()
     val = (tmp_path / "train.validation.jsonl").read_text().splitlines()

@@ -122,7 +122,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"{s['rows_left_out']} source row(s) left out, listed in {files['report']}")
     for p in out.problems:
         print(f"PROBLEM: {p}", file=sys.stderr)
-    return 1 if out.problems else 0
+    if result.errors:
+        print(f"{len(result.errors)} error(s) found: those examples were left out (see the report).", file=sys.stderr)
+    return 1 if out.problems or result.errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

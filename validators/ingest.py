@@ -49,6 +49,8 @@ def load_bytes(
     else:
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
+    if encoding == "utf-8-sig":
+        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
     return ds
 
 

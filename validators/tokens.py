@@ -104,6 +104,11 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
     return TokenCounts(encoding, total, assistant, counted)
 
 
+def count_one(ex: Example, encoding: str) -> int:
+    """Tokens of a single example (used when one example is edited or trimmed)."""
+    return int(count([ex], encoding).total[0])
+
+
 def stats(values: np.ndarray) -> dict[str, float]:
     """min / mean / p10 / p50 / p90 / max, as the Cookbook prints them."""
     if values.size == 0:
