@@ -13,7 +13,7 @@ from typing import Any
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
 from .model import Dataset, Example, Finding, finding
-from .readers import InputError, Record, Records, Table, read_bytes
+from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes
 
 Progress = Callable[[float, str], None]
 
@@ -26,8 +26,6 @@ def load_file(path: str | Path, **options: Any) -> Dataset:
     if p.is_dir():
         raise InputError(f"{p} is a folder; give a file.")
     size = p.stat().st_size
-    from .readers import MAX_FILE_BYTES
-
     if size > MAX_FILE_BYTES:
         raise InputError(f"{p.name} is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB. Split the file.")
     return load_bytes(p.read_bytes(), p.name, **options)
@@ -55,8 +53,6 @@ def load_bytes(
 
 
 def _fmt_of(name: str, content: Table | Records) -> str:
-    from .readers import detect_format
-
     return detect_format(name, b"[" if isinstance(content, Records) else b"")
 
 
@@ -215,10 +211,9 @@ def from_records(
         m = mapping_mod.resolve(columns, overrides, default_system)
         layout = "table"
     examples: list[Example] = []
-    notes: list[Finding] = []
     origin = "line" if fmt == "jsonl" else "item"
     for i, rec in enumerate(records.records, start=1):
-        ex = _record_example(i, rec, layout, m, columns, default_system, notes)
+        ex = _record_example(i, rec, layout, m, columns, default_system)
         ex.origin = origin
         examples.append(ex)
     return Dataset(
@@ -228,7 +223,6 @@ def from_records(
         layout=layout,
         columns=columns,
         mapping=m.to_dict() if m else ({"default_system": default_system} if default_system else {}),
-        read_findings=notes,
         source_rows=tuple(r.row for r in records.records),
     )
 
@@ -248,7 +242,6 @@ def _record_example(
     m: mapping_mod.Mapping | None,
     columns: list[str],
     default_system: str | None,
-    notes: list[Finding],
 ) -> Example:
     if rec.error is not None:
         return Example(i, (rec.row,), None, raw=rec.raw or "", problem=rec.error)

@@ -115,11 +115,9 @@ def resolve(columns: list[str], overrides: dict[str, Any] | None = None, default
     """Detected mapping with the user's overrides applied, checked against the real columns."""
     base = detect(columns).to_dict()
     overrides = dict(overrides or {})
-    if any(k in overrides for k in ("user", "assistant", "chosen", "rejected", "role", "content")):
-        # An explicit mapping replaces the guess for the roles it touches and their partners.
-        for k in ("context",):
-            base.pop(k, None)
-    base.update({k: v for k, v in overrides.items()})
+    if "user" in overrides and "context" not in overrides:
+        base.pop("context", None)  # Alpaca's "input" only goes with a detected "instruction"
+    base.update(overrides)
     mapping = Mapping.from_dict(base)
     if default_system is not None:
         mapping.default_system = default_system or None
