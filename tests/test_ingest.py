@@ -52,6 +52,12 @@ def test_tsv_by_extension_and_any_case_names():
     assert ds.examples[0].record["messages"] == [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "world"}]
 
 
+def test_alpaca_table_puts_input_after_the_instruction():
+    ds = _load("instruction,input,output\nTranslate,Bonjour,Hello\nSay hi,,Hi\n")
+    assert ds.examples[0].record["messages"] == [{"role": "user", "content": "Translate\n\nBonjour"}, {"role": "assistant", "content": "Hello"}]
+    assert ds.examples[1].record["messages"][0] == {"role": "user", "content": "Say hi"}
+
+
 def test_explicit_mapping_default_system_and_case_insensitive_columns():
     ds = _load("q,a,notes\nx,y,z\n", mapping={"user": "Q", "assistant": "a"}, default_system="Be brief.")
     assert ds.examples[0].record["messages"][0] == {"role": "system", "content": "Be brief."}

@@ -18,7 +18,7 @@ ROLES = ("system", "user", "assistant", "context", "weight", "chosen", "rejected
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "system": ("system", "system_prompt", "system_message", "sys", "persona"),
-    "user": ("user", "question", "prompt", "input", "instruction", "human", "query", "customer_message", "customer", "request", "user_message"),
+    "user": ("user", "question", "prompt", "instruction", "input", "human", "query", "customer_message", "customer", "request", "user_message"),
     "assistant": ("assistant", "answer", "completion", "output", "response", "gpt", "reply", "agent_reply", "agent", "bot", "assistant_message", "target"),
     "context": ("input", "context"),  # Alpaca's optional input next to an instruction
     "weight": ("weight", "assistant_weight", "train", "train_on"),
