@@ -87,20 +87,25 @@ def run(
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
     info = catalog.model(model)
     say = progress or (lambda _f, _s: None)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # tiktoken releases the GIL while it encodes, so counting overlaps the Python checks.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # tiktoken and NumPy release the GIL while they work, so token counting and the
+        # near-duplicate search run on the second core beside the Python checks.  Progress
+        # is reported from this thread only (Streamlit widgets live in the script thread).
         counting = pool.submit(tokens.count, examples, info.encoding)
-        say(0.05, "Checking the format")
+        say(0.05, "Comparing examples")
+        prompt_replies = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies)
+        say(0.25, "Checking the format")
         findings: list[Finding] = list(read_findings or [])
         findings += schema_check.check_schema(examples)
+        say(0.4, "Checking each example")
         for ex in examples:
             findings += semantic.check_example(ex)
-        prompt_replies = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
         findings += semantic.check_dataset(examples, prompt_replies)
-        say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(examples, threshold, near, lambda f: say(0.3 + 0.4 * f, "Looking for near duplicates"), prompt_replies)
-        say(0.75, f"Counting tokens ({info.encoding})")
+        say(0.6, f"Counting tokens ({info.encoding})")
         counts = counting.result()
+        say(0.8, "Looking for duplicates")
+        dupes = searching.result()
     for ex, t in zip(examples, counts.total):
         if not ex.dropped and t > info.limit:
             findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
