@@ -61,6 +61,32 @@ def skeleton(value: Any, key: str = "") -> Any:
     return ("o", repr(value))
 
 
+_FLAT_KEYS = frozenset({"role", "content", "weight", "name"})
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def shape_key(record: Any) -> Any:
+    """:func:`skeleton`, with a fast path for the common plain-text chat record.
+
+    A record that is only ``{"messages": [...]}`` whose messages hold scalar ``role``,
+    ``content``, ``weight`` and ``name`` values is keyed directly; anything else (tool
+    calls, content parts, extra keys) takes the general skeleton.
+    """
+    msgs = record.get("messages") if type(record) is dict and len(record) == 1 else None
+    if type(msgs) is not list:
+        return skeleton(record)
+    parts = []
+    for m in msgs:
+        if type(m) is not dict or not _FLAT_KEYS.issuperset(m):
+            return skeleton(record)
+        content, role, weight, name = m.get("content"), m.get("role"), m.get("weight"), m.get("name")
+        if not (type(content) in _SCALARS and type(role) in _SCALARS and type(weight) in _SCALARS and type(name) in _SCALARS):
+            return skeleton(record)
+        empty = content == "" if type(content) is str else (type(content).__name__, content)
+        parts.append((tuple(m), type(role).__name__, role, empty, type(weight).__name__, weight, name))
+    return ("flat", tuple(parts))
+
+
 def check_schema(examples: Iterable[Example]) -> list[Finding]:
     """Schema findings for every example that has a record."""
     out: list[Finding] = []
@@ -69,7 +95,7 @@ def check_schema(examples: Iterable[Example]) -> list[Finding]:
         if ex.record is None or ex.dropped:
             continue
         v = validator(ex.kind)
-        shape = (ex.kind, skeleton(ex.record))
+        shape = (ex.kind, shape_key(ex.record))
         ok = verdicts.get(shape)
         if ok is None:
             ok = verdicts[shape] = v.is_valid(ex.record)
