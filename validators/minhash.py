@@ -155,6 +155,18 @@ def _densify(sig: np.ndarray, empty: np.uint64, num_perm: int) -> np.ndarray:
     return out
 
 
+def all_signatures(texts: list[str], num_perm: int = 128, k: int = 5, progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """Signatures of every text, computed chunk by chunk so only one chunk's shingles are
+    ever in memory (100k examples have ~20M shingles: 320 MB if held at once)."""
+    sig = np.empty((len(texts), num_perm), dtype=np.uint32)
+    for offset, chunk in _chunks(texts):
+        doc, hashes = _chunk_shingles(chunk, k)
+        sig[offset : offset + len(chunk)] = signatures(doc, hashes, len(chunk), num_perm)
+        if progress:
+            progress(0.8 * (offset + len(chunk)) / len(texts))
+    return sig
+
+
 def similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Estimated Jaccard similarity of document pairs (a[i], b[i])."""
     out = np.empty(a.size, dtype=np.float64)
@@ -223,12 +235,7 @@ def near_duplicates(
     progress: Callable[[float], None] | None = None,
 ) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
     """Groups of positions in ``texts`` whose estimated Jaccard similarity ≥ threshold."""
-    doc, hashes = shingle_hashes(texts, k)
-    if progress:
-        progress(0.4)
-    sig = signatures(doc, hashes, len(texts), num_perm)
-    if progress:
-        progress(0.7)
+    sig = all_signatures(texts, num_perm, k, progress)
     a, b = candidate_pairs(sig, bands, rows)
     sims = similarity(sig, a, b)
     ok = sims >= threshold
