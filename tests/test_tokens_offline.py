@@ -129,3 +129,11 @@ def test_stats_are_the_cookbook_distribution():
     s = tokens.stats(np.arange(1, 11))
     assert s["min"] == 1 and s["max"] == 10 and s["mean"] == 5.5
     assert s["p10"] == pytest.approx(1.9) and s["p90"] == pytest.approx(9.1)
+
+
+def test_worker_process_gives_the_same_counts_as_in_process():
+    from validators import token_worker
+
+    texts = ["Hello world", "", "Grüße 🙂 <|endoftext|>", "a" * 5000, "line\nbreak\ttab"]
+    enc = bpe_files.get_encoding("o200k_base")
+    assert token_worker.lengths_in_subprocess(texts, "o200k_base") == [len(enc.encode_ordinary(t)) for t in texts]

@@ -14,12 +14,14 @@ Each distinct string is encoded once (``encode_ordinary``: user text may contain
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import token_worker
 from .bpe_files import get_encoding
 from .model import Example
 
@@ -90,11 +92,9 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
                 owner.append(pos)
                 is_asst.append(asst)
         total[pos] = overhead
-    # Each distinct string is encoded once (system prompts and roles repeat a lot).  A plain
-    # loop over encode_ordinary measured faster here than encode_ordinary_batch's threads.
-    unique = dict.fromkeys(texts)
-    encode = enc.encode_ordinary
-    sizes = {t: len(encode(t)) for t in unique}
+    # Each distinct string is encoded once (system prompts and roles repeat a lot).
+    unique = list(dict.fromkeys(texts))
+    sizes = dict(zip(unique, _lengths(unique, encoding, enc)))
     lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
     owners = np.asarray(owner, dtype=np.int64)
     np.add.at(total, owners, lengths)
@@ -102,6 +102,27 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
     if mask.any():
         np.add.at(assistant, owners[mask], lengths[mask])
     return TokenCounts(encoding, total, assistant, counted)
+
+
+PARALLEL_MIN_CHARS = 30_000_000  # below this, starting a worker process costs more than it saves
+
+
+def _lengths(unique: list[str], encoding: str, enc: Any) -> list[int]:
+    """Token count of each string.
+
+    Large inputs are encoded in a separate worker process (``python -m
+    validators.token_worker``) so the encoding runs on the second core while this process
+    does the Python checks; threads could not, since their Python glue holds the GIL.
+    Small inputs use a plain ``encode_ordinary`` loop (measured faster than
+    ``encode_ordinary_batch``).  If the worker fails, we count here: same numbers, slower.
+    """
+    if (os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS:
+        try:
+            return token_worker.lengths_in_subprocess(unique, encoding)
+        except token_worker.WorkerError:
+            pass
+    encode = enc.encode_ordinary
+    return [len(encode(t)) for t in unique]
 
 
 def count_one(ex: Example, encoding: str) -> int:

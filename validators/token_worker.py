@@ -1,0 +1,81 @@
+"""A worker process that counts tokens, so encoding runs on another core.
+
+Protocol (stdin → stdout, binary): the parent writes the number of strings (8 bytes),
+their UTF-8 byte lengths (int64 array) and the concatenated UTF-8 bytes; the worker
+answers with the token count of each string (int64 array).  Run as
+``python -m validators.token_worker ENCODING``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .bpe_files import get_encoding
+
+ROOT = Path(__file__).resolve().parent.parent  # so ``-m validators.token_worker`` imports this copy
+
+
+class WorkerError(RuntimeError):
+    """The worker could not be started or did not answer properly."""
+
+
+def _pack(texts: list[str]) -> bytes:
+    blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
+    sizes = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    return np.int64(len(blobs)).tobytes() + sizes.tobytes() + b"".join(blobs)
+
+
+def lengths_in_subprocess(texts: list[str], encoding: str, timeout: float = 600) -> list[int]:
+    """Token counts of ``texts`` computed by a worker process."""
+    payload = _pack(texts)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "validators.token_worker", encoding],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise WorkerError(str(exc)) from exc
+    writer = threading.Thread(target=_write, args=(proc, payload), daemon=True)
+    writer.start()
+    try:
+        out = proc.stdout.read()  # type: ignore[union-attr]
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        raise WorkerError("token worker timed out") from exc
+    writer.join()
+    counts = np.frombuffer(out, dtype=np.int64)
+    if proc.returncode != 0 or counts.size != len(texts):
+        raise WorkerError(f"token worker failed ({proc.returncode}): {proc.stderr.read()[-500:]!r}")  # type: ignore[union-attr]
+    return counts.tolist()
+
+
+def _write(proc: subprocess.Popen[bytes], payload: bytes) -> None:
+    try:
+        proc.stdin.write(payload)  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
+    except (BrokenPipeError, OSError):
+        pass  # the worker died; lengths_in_subprocess reports it
+
+
+def main(encoding: str) -> None:
+    data = sys.stdin.buffer.read()
+    n = int(np.frombuffer(data[:8], dtype=np.int64)[0])
+    sizes = np.frombuffer(data[8 : 8 + 8 * n], dtype=np.int64)
+    ends = np.cumsum(sizes) + 8 + 8 * n
+    encode = get_encoding(encoding).encode_ordinary
+    out = np.empty(n, dtype=np.int64)
+    start = 8 + 8 * n
+    for i, end in enumerate(ends.tolist()):
+        out[i] = len(encode(data[start:end].decode("utf-8", "surrogatepass")))
+        start = end
+    sys.stdout.buffer.write(out.tobytes())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
