@@ -43,7 +43,8 @@ import io, contextlib
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
     rc = main(["check", {path!r}, "--json"])
-print(json.dumps({{"seconds": time.perf_counter() - s, "peak MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rc": rc}}))
+print(json.dumps({{"seconds": time.perf_counter() - s, "peak MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker MB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "rc": rc}}))
 """
 
 COOKBOOK = r"""
@@ -75,7 +76,7 @@ def main() -> None:
     for k, v in stages.items():
         if k != "peak MB":
             print(f"| {k} | {v:.2f} |")
-    print(f"| **whole `check` (CLI, incl. start-up)** | **{whole['seconds']:.2f}** (peak {whole['peak MB']:.0f} MB) |")
+    print(f"| **whole `check` (CLI, incl. start-up)** | **{whole['seconds']:.2f}** (peak {whole['peak MB']:.0f} MB; token worker {whole['worker MB']:.0f} MB) |")
     print(f"| Cookbook notebook checks alone | {cook['seconds']:.2f} (peak {cook['peak MB']:.0f} MB) |")
 
 
