@@ -48,12 +48,17 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--targets", default=None, help="'all' or a comma list: also check each export target's rules")
     e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
     _common(e)
-    e.add_argument("--to", dest="target", default="openai", help=f"target: {', '.join(targets.TARGETS)}")
+    e.add_argument("--to", dest="target", default="openai", help=f"target: {', '.join(targets.FAMILIES)}")
+    e.add_argument("--layout", default=None, help="layout of the target: trl messages|prompt-completion, autotrain messages|text, unsloth sharegpt|messages")
     e.add_argument("-o", "--output", required=True, help="output file")
     e.add_argument("--validation-split", type=float, default=0.0, help="fraction for a validation file, e.g. 0.1")
     e.add_argument("--dedupe", choices=export.DEDUPE_MODES, default="none", help="leave out duplicates (keep the first of each group)")
     e.add_argument("--report", default=None, help="where to write the left-out rows (default OUT.left-out.csv)")
     e.add_argument("--seed", type=int, default=0, help="seed of the validation split")
+    # --- submit (issue 4): lives in cli_submit.py ---
+    from . import cli_submit
+
+    cli_submit.add_parser(sub, _common)
     return root
 
 
@@ -109,7 +114,7 @@ def human_summary(data: dict[str, Any]) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    targets.get(args.target)
+    args.target = targets.resolve(args.target, args.layout).name
     if not 0 <= args.validation_split < 1:
         raise UsageError("--validation-split must be at least 0 and below 1")
     result, ds = _check(args)
@@ -133,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser().print_help()
             return 2
+        if args.command == "submit":  # issue 4
+            from . import cli_submit
+
+            return cli_submit.cmd_submit(args, _check)
         return {"check": cmd_check, "export": cmd_export}[args.command](args)
     except (InputError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
