@@ -1,0 +1,177 @@
+"""The ready next step shown beside each download: what starts training on *this* file and model.
+
+Each function returns text the user can paste: a shell command, a Python script, or an
+AutoTrain config plus its command.  Paths and model names are quoted with ``repr`` / YAML
+quoting so unusual names still paste correctly.  No key ever appears: the snippets read it
+from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePath
+from typing import Any, Literal
+
+from . import targets
+from .targets.unsloth import MAPPING as UNSLOTH_MAPPING
+
+Kind = Literal["sft", "dpo"]
+
+
+def next_step(target: str, train_path: str, model: str, validation_path: str | None = None, kind: Kind = "sft") -> str:
+    """The command / snippet / config that starts training on ``train_path`` with ``model``."""
+    tgt = targets.get(target)
+    make = {"openai": _openai, "azure": _azure, "trl": _trl, "autotrain": _autotrain, "unsloth": _unsloth}[tgt.family]
+    return make(tgt, train_path, model, validation_path, kind)
+
+
+def _method(kind: Kind) -> str:
+    if kind == "dpo":
+        return '{"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": "auto", "beta": "auto"}}}'
+    return '{"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": "auto"}}}'
+
+
+def _upload_lines(train_path: str, validation_path: str | None) -> list[str]:
+    lines = [f'train = client.files.create(file=open({train_path!r}, "rb"), purpose="fine-tune")']
+    if validation_path:
+        lines.append(f'valid = client.files.create(file=open({validation_path!r}, "rb"), purpose="fine-tune")')
+    return lines
+
+
+def _openai(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    val = ", validation_file=valid.id" if validation_path else ""
+    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    return "\n".join([
+        f"# {targets.OPENAI_WIND_DOWN}",
+        f"# Shell: OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider openai --model {model!r}{cli_val}",
+        "from openai import OpenAI",
+        "",
+        "client = OpenAI()  # reads OPENAI_API_KEY",
+        *_upload_lines(train_path, validation_path),
+        f"job = client.fine_tuning.jobs.create(model={model!r}, training_file=train.id{val}, method={_method(kind)})",
+        "print(job.id, job.status)",
+        "for event in client.fine_tuning.jobs.list_events(job.id, limit=20):",
+        "    print(event.message)",
+    ])
+
+
+def _azure(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    val = ", validation_file=valid.id" if validation_path else ""
+    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    return "\n".join([
+        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider azure --model {model!r} "
+        f"--azure-endpoint $AZURE_OPENAI_ENDPOINT --training-type GlobalStandard{cli_val}",
+        "import os",
+        "",
+        "from openai import AzureOpenAI",
+        "",
+        'client = AzureOpenAI(azure_endpoint=os.environ["AZURE_OPENAI_ENDPOINT"], api_key=os.environ["AZURE_OPENAI_API_KEY"],',
+        '                     api_version="2025-04-01-preview")',
+        *_upload_lines(train_path, validation_path),
+        f"job = client.fine_tuning.jobs.create(model={model!r}, training_file=train.id{val}, method={_method(kind)},",
+        '                                     suffix="my-model",  # no "." on Azure',
+        '                                     extra_body={"trainingType": "GlobalStandard"})  # or "Standard", "developerTier"',
+        "print(job.id, job.status)",
+    ])
+
+
+def _data_files(train_path: str, validation_path: str | None) -> str:
+    files = {"train": train_path, **({"validation": validation_path} if validation_path else {})}
+    return repr(files)
+
+
+def _trl(t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    trainer, config = ("DPOTrainer", "DPOConfig") if kind == "dpo" else ("SFTTrainer", "SFTConfig")
+    extra = "" if kind == "dpo" else ", assistant_only_loss=False"  # True needs a template with {% generation %}
+    return "\n".join([
+        "# pip install -r requirements-train.txt   (torch, transformers, trl, datasets)",
+        "from datasets import load_dataset",
+        f"from trl import {config}, {trainer}",
+        "",
+        f'data = load_dataset("json", data_files={_data_files(train_path, validation_path)})',
+        f"args = {config}(output_dir={PurePath(train_path).stem + '-' + model.split('/')[-1]!r}, num_train_epochs=3,",
+        f"                 per_device_train_batch_size=2, gradient_accumulation_steps=4, learning_rate=2e-5, logging_steps=10{extra})",
+        f"trainer = {trainer}(model={model!r}, args=args, train_dataset=data[\"train\"],",
+        '                     eval_dataset=data.get("validation"))',
+        "trainer.train()",
+        "trainer.save_model()",
+    ])
+
+
+def autotrain_config(t: targets.Target, model: str, has_validation: bool, kind: Kind, data_dir: str = "autotrain-data",
+                     project: str = "my-finetune") -> dict[str, Any]:
+    """The AutoTrain Advanced LLM config (``autotrain --config``) matching the exported columns."""
+    if kind == "dpo":
+        task, mapping = "llm-dpo", {"text_column": "chosen", "rejected_text_column": "rejected", "prompt_text_column": "prompt"}
+    else:
+        task, mapping = "llm-sft", {"text_column": "text" if t.layout == "text" else "messages"}
+    return {
+        "task": task, "base_model": model, "project_name": project, "log": "tensorboard", "backend": "local",
+        "data": {"path": data_dir, "train_split": "train", "valid_split": "valid" if has_validation else None,
+                 "chat_template": None if t.layout == "text" else "tokenizer", "column_mapping": mapping},
+        "params": {"block_size": 1024, "model_max_length": 2048, "epochs": 3, "batch_size": 2, "lr": 2e-5, "peft": True,
+                   "target_modules": "all-linear", "padding": "right", "optimizer": "adamw_torch", "scheduler": "linear",
+                   "gradient_accumulation": 4, "merge_adapter": True},
+        "hub": {"username": "${HF_USERNAME}", "token": "${HF_TOKEN}", "push_to_hub": False},
+    }
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """A small YAML writer for nested dicts of scalars (JSON scalars are valid YAML)."""
+    pad = "  " * indent
+    lines = []
+    for k, v in value.items():
+        if isinstance(v, dict):
+            lines.append(f"{pad}{k}:\n{to_yaml(v, indent + 1)}")
+        elif isinstance(v, float):  # PyYAML reads 2e-05 as a string: write 0.00002
+            lines.append(f"{pad}{k}: {f'{v:.12f}'.rstrip('0')}")
+        else:
+            lines.append(f"{pad}{k}: {json.dumps(v)}")
+    return "\n".join(lines)
+
+
+def _autotrain(t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    cfg = autotrain_config(t, model, validation_path is not None, kind)
+    copy = f"mkdir -p autotrain-data && cp {train_path!r} autotrain-data/train.jsonl"
+    if validation_path:
+        copy += f" && cp {validation_path!r} autotrain-data/valid.jsonl"
+    note = "# chat_template: tokenizer uses the model's own template; chatml or zephyr force one." if t.layout != "text" else \
+        "# The text column is already ChatML; chat_template stays null."
+    return "\n".join([
+        "# pip install autotrain-advanced   (AutoTrain reads FOLDER/train.jsonl)",
+        f"# 1. {copy}",
+        "# 2. save this as config.yml, then run:  autotrain --config config.yml",
+        note,
+        to_yaml(cfg),
+    ])
+
+
+def _unsloth(t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    if t.layout == "messages" or kind == "dpo":
+        fmt = ["# messages layout: the chat template is applied by SFTTrainer itself (as in TRL)."]
+        field = []
+    else:
+        fmt = [
+            "from unsloth.chat_templates import get_chat_template",
+            'tokenizer = get_chat_template(tokenizer, chat_template="chatml",  # or the model family\'s template',
+            f"                              mapping={UNSLOTH_MAPPING!r})",
+            "def to_text(batch):",
+            '    return {"text": [tokenizer.apply_chat_template(c, tokenize=False) for c in batch["conversations"]]}',
+            'data = data.map(to_text, batched=True)',
+        ]
+        field = ['dataset_text_field="text", ']
+    return "\n".join([
+        "# Colab / GPU notebook:  pip install unsloth",
+        "from unsloth import FastLanguageModel",
+        "from datasets import load_dataset",
+        "from trl import SFTConfig, SFTTrainer",
+        "",
+        f"model, tokenizer = FastLanguageModel.from_pretrained({model!r}, max_seq_length=2048, load_in_4bit=True)",
+        'model = FastLanguageModel.get_peft_model(model, r=16, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])',
+        f'data = load_dataset("json", data_files={_data_files(train_path, validation_path)})',
+        *fmt,
+        'trainer = SFTTrainer(model=model, tokenizer=tokenizer, train_dataset=data["train"],',
+        f'                     args=SFTConfig({"".join(field)}per_device_train_batch_size=2, gradient_accumulation_steps=4,',
+        '                                    num_train_epochs=3, learning_rate=2e-4, output_dir="outputs"))',
+        "trainer.train()",
+    ])
