@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +25,11 @@ class WorkerError(RuntimeError):
     """The worker could not be started or did not answer properly."""
 
 
-def _pack(texts: list[str]) -> bytes:
+def _pack(texts: list[str]) -> list[bytes]:
+    """The message as pieces, written one by one (no second copy of all the text)."""
     blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
     sizes = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
-    return np.int64(len(blobs)).tobytes() + sizes.tobytes() + b"".join(blobs)
+    return [np.int64(len(blobs)).tobytes(), sizes.tobytes(), *blobs]
 
 
 def lengths_in_subprocess(texts: list[str], encoding: str, timeout: float = 600) -> list[int]:
@@ -55,25 +57,37 @@ def lengths_in_subprocess(texts: list[str], encoding: str, timeout: float = 600)
     return counts.tolist()
 
 
-def _write(proc: subprocess.Popen[bytes], payload: bytes) -> None:
+def _write(proc: subprocess.Popen[bytes], payload: list[bytes]) -> None:
     try:
-        proc.stdin.write(payload)  # type: ignore[union-attr]
+        for piece in payload:
+            proc.stdin.write(piece)  # type: ignore[union-attr]
         proc.stdin.close()  # type: ignore[union-attr]
     except (BrokenPipeError, OSError):
         pass  # the worker died; lengths_in_subprocess reports it
 
 
+def _read_exactly(stream: Any, size: int) -> memoryview:
+    buf = memoryview(bytearray(size))
+    got = 0
+    while got < size:
+        n = stream.readinto(buf[got:])
+        if not n:
+            raise EOFError("the parent closed the pipe early")
+        got += n
+    return buf
+
+
 def main(encoding: str) -> None:
-    data = sys.stdin.buffer.read()
-    n = int(np.frombuffer(data[:8], dtype=np.int64)[0])
-    sizes = np.frombuffer(data[8 : 8 + 8 * n], dtype=np.int64)
-    ends = np.cumsum(sizes) + 8 + 8 * n
+    stream = sys.stdin.buffer
+    n = int(np.frombuffer(_read_exactly(stream, 8), dtype=np.int64)[0])
+    sizes = np.frombuffer(_read_exactly(stream, 8 * n), dtype=np.int64)
+    data = _read_exactly(stream, int(sizes.sum()))
     encode = get_encoding(encoding).encode_ordinary
     out = np.empty(n, dtype=np.int64)
-    start = 8 + 8 * n
-    for i, end in enumerate(ends.tolist()):
-        out[i] = len(encode(data[start:end].decode("utf-8", "surrogatepass")))
-        start = end
+    start = 0
+    for i, size in enumerate(sizes.tolist()):
+        out[i] = len(encode(str(data[start : start + size], "utf-8", "surrogatepass")))
+        start += size
     sys.stdout.buffer.write(out.tobytes())
 
 
