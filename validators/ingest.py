@@ -38,15 +38,17 @@ def load_bytes(
     sheet: str | None = None,
     mapping: dict[str, Any] | None = None,
     default_system: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Dataset:
     """Parse ``data`` and turn it into examples, keeping each example's source rows."""
-    content, encoding = read_bytes(data, name, fmt, sheet)
+    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
         ds = from_table(content, name, fmt_used, mapping, default_system)
     else:
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
+    ds.read_findings += [Finding("warning", code, f"{name}: {text}", row=row) for code, row, text in content.warnings]
     if encoding == "utf-8-sig":
         ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
     return ds

@@ -30,7 +30,7 @@ _MAGIC = {
     b"%PDF": "a PDF document",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls / Office document",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls / Office document (not a ZIP file)",
     b"\x1f\x8b": "a gzip archive",
     b"SQLite format 3": "a SQLite database",
 }
@@ -47,6 +47,7 @@ class Table:
     columns: list[str]
     rows: list[tuple[int, list[str]]]
     notes: list[tuple[int | None, str]] = field(default_factory=list)  # (row, problem)
+    warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Record:
 @dataclass
 class Records:
     records: list[Record]
+    warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
 
 
 def detect_format(name: str, data: bytes) -> str:
@@ -83,13 +85,15 @@ def detect_format(name: str, data: bytes) -> str:
     return "csv"
 
 
-def read_bytes(data: bytes, name: str, fmt: str | None = None, sheet: str | None = None) -> tuple[Table | Records, str]:
-    """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used."""
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(
-            f"{name} is {len(data) / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB "
-            "(the most a fine-tuning job accepts). Split the file and load the parts one at a time."
-        )
+def read_bytes(
+    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Table | Records, str]:
+    """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used.
+
+    ``max_bytes`` exists so tests (and a stricter deployment) can use a lower limit than
+    the 512 MB the fine-tuning APIs allow without building a 512 MB file.
+    """
+    check_size(len(data), name, max_bytes)
     if not data.strip():
         raise InputError(f"{name} is empty. Choose a file that holds a header row and at least one example.")
     fmt = fmt or detect_format(name, data)
@@ -97,56 +101,157 @@ def read_bytes(data: bytes, name: str, fmt: str | None = None, sheet: str | None
         raise InputError(f"Unsupported format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
     if fmt == "xlsx":
         return read_xlsx(data, name, sheet), "xlsx"
-    text, encoding = decode_text(data, name)
+    text, encoding, bad_lines = decode_lines(data, name)
+    content: Table | Records
     if fmt == "json":
-        return read_json(text, name), encoding
-    if fmt == "jsonl":
-        return read_jsonl(text), encoding
-    return read_delimited(text, name, "\t" if fmt == "tsv" else None), encoding
+        content = read_json(text, name)
+    elif fmt == "jsonl":
+        content = read_jsonl(text)
+    else:
+        content = read_delimited(text, name, "\t" if fmt == "tsv" else None)
+    content.warnings.extend(_mixed_encoding_warnings(bad_lines, encoding))
+    return content, encoding
+
+
+def check_size(size: int, name: str, max_bytes: int = MAX_FILE_BYTES) -> None:
+    """Refuse a file over the limit before anything tries to hold or parse it."""
+    if size > max_bytes:
+        raise InputError(
+            f"{name} is {_size_text(size)}; the limit is {_size_text(max_bytes)} "
+            "(the most a fine-tuning job accepts). Split the file and load the parts one at a time."
+        )
+
+
+def _size_text(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n >= 10_000_000 else f"{n:,} bytes"
+
+
+def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[str, int | None, str]]:
+    if not bad_lines:
+        return []
+    shown = ", ".join(map(str, bad_lines[:10])) + (f" and {len(bad_lines) - 10} more" if len(bad_lines) > 10 else "")
+    text = (
+        f"the file is UTF-8 except line(s) {shown} of the file, which were read as {encoding}. "
+        "Check the accents on those lines, or save the whole file again as UTF-8."
+    )
+    return [("mixed_encoding", bad_lines[0], text)]
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
     """Decode spreadsheet text: BOMs first, then strict UTF-8, then charset detection."""
+    text, encoding, _ = decode_lines(data, name)
+    return text, encoding
+
+
+def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
+    """Like :func:`decode_text`, and also the (1-based) file lines that were not UTF-8.
+
+    A file that is UTF-8 except for a few lines (rows pasted from a cp1252 file, one bad
+    byte) is decoded line by line, so the good lines keep every character instead of the
+    whole file turning into mojibake; the odd lines are reported.
+    """
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             try:
-                return data.decode(enc), enc
+                return data.decode(enc), enc, []
             except UnicodeDecodeError as exc:
                 raise InputError(f"{name} starts with a {enc} byte-order mark but is not valid {enc}: {exc.reason} at byte {exc.start}.") from exc
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
     _reject_binary(data, name)
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError:
         pass
+    mixed = _mostly_utf8(data)
+    if mixed is not None:
+        return mixed
     for enc in _guess_encodings(data) + ["cp1252", "latin-1"]:
         try:
-            return data.decode(enc), enc
+            return data.decode(enc), enc, []
         except (UnicodeDecodeError, LookupError):
             continue
-    raise InputError(f"Could not tell which text encoding {name} uses. Save it as UTF-8 CSV and try again.")
+    raise InputError(f"Could not tell which text encoding {name} uses. Save it as UTF-8 CSV and try again.")  # pragma: no cover - latin-1 decodes anything
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str, list[int]] | None:
+    """UTF-16 text saved without a byte-order mark: ASCII-heavy text has a NUL in every
+    other byte, on the odd positions for little-endian and the even ones for big-endian."""
+    sample = data[:8192]
+    if len(sample) < 4 or len(data) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for enc, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.6 * len(zeros) and other.count(0) <= 0.02 * len(other):
+            try:
+                return data.decode(enc), enc, []
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _mostly_utf8(data: bytes) -> tuple[str, str, list[int]] | None:
+    lines = data.split(b"\n")
+    bad = [i for i, line in enumerate(lines) if not _is_utf8(line)]
+    if len(bad) > max(1, len(lines) // 10):
+        return None
+    odd = b"\n".join(lines[i] for i in bad)
+    fallback = "cp1252" if _decodes(odd, "cp1252") else next((e for e in _guess_encodings(odd) if _decodes(odd, e)), "latin-1")
+    bad_set = set(bad)
+    out = [line.decode(fallback) if i in bad_set else line.decode("utf-8") for i, line in enumerate(lines)]
+    return "\n".join(out), fallback, [i + 1 for i in bad]
+
+
+def _is_utf8(line: bytes) -> bool:
+    return _decodes(line, "utf-8")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
 
 
 def _guess_encodings(data: bytes) -> list[str]:
     """charset-normalizer's candidates, best first; among equally plausible single-byte
     code pages prefer cp1252, the one Excel on Windows writes for Western text."""
+    japanese = ["cp932"] if _looks_japanese(data) else []
     matches = list(charset_normalizer.from_bytes(data[: 4 * 1024 * 1024]))
     if not matches:
-        return []
+        return japanese
     best = min(m.percent_chaos for m in matches)
     tied = [m.encoding for m in matches if m.percent_chaos <= best + 0.5]
     ordered = (["cp1252"] if "cp1252" in tied else []) + [e for e in tied if e != "cp1252"]
-    return ordered + [m.encoding for m in matches if m.encoding not in ordered]
+    return japanese + ordered + [m.encoding for m in matches if m.encoding not in ordered]
+
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def _looks_japanese(data: bytes) -> bool:
+    """Shift-JIS (cp932) text that charset detection misreads as GB18030 on small files:
+    Japanese always has kana, which GB18030 decodings of the same bytes almost never do."""
+    try:
+        text = data[: 1024 * 1024].decode("cp932")
+    except UnicodeDecodeError:
+        return False
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    return non_ascii > 0 and len(_KANA.findall(text)) >= 0.2 * non_ascii
 
 
 def _reject_binary(data: bytes, name: str) -> None:
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
             raise InputError(f"{name} is {what}, not a text file. Upload CSV, TSV, XLSX, JSON or JSONL.")
-    sample = data[:8192]
-    if b"\x00" in sample:
+    at = data.find(b"\x00")
+    if at != -1:
+        line = data.count(b"\n", 0, at) + 1
         raise InputError(
-            f"{name} contains NUL bytes, so it is binary or UTF-16 without a byte-order mark. "
-            "Save it as UTF-8 (or 'Unicode text' from Excel) and try again."
+            f"{name} contains a NUL byte at byte {at} (line {line}), so it is binary, not text. "
+            "Save it as UTF-8 CSV (or 'Unicode text' from Excel) and try again."
         )
 
 
@@ -217,7 +322,9 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())
     except zipfile.BadZipFile as exc:
-        raise InputError(f"{name} is not a valid .xlsx workbook (it is not a ZIP file). Save it again from Excel as .xlsx.") from exc
+        what = next((w for magic, w in _MAGIC.items() if data.startswith(magic)), None)
+        detail = f"it is {what}" if what and not data.startswith(b"PK") else "it is not a ZIP file, or it is cut short"
+        raise InputError(f"{name} is not a valid .xlsx workbook ({detail}). Save it again from Excel as .xlsx.") from exc
     if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
         raise InputError(
             f"{name} would expand to {total / 1e6:.0f} MB when opened, far more than its size suggests; "
@@ -225,7 +332,9 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         )
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken workbooks
+    except KeyError as exc:  # a ZIP without the workbook parts
+        raise InputError(f"{name} is a ZIP archive but not an Excel workbook (its workbook parts are missing). Save it again from Excel as .xlsx.") from exc
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken workbooks
         raise InputError(f"{name} could not be opened as an Excel workbook ({type(exc).__name__}: {exc}).") from exc
     try:
         names = wb.sheetnames
@@ -297,7 +406,7 @@ def parse_json(text: str) -> Any:
     except _StrictJSONError as exc:
         raise ValueError(str(exc)) from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON ({exc.msg}, column {exc.colno})") from None
+        raise ValueError(f"invalid JSON ({exc.msg}, {_at(exc)})") from None
     except RecursionError:
         raise ValueError("the JSON is nested too deeply to read") from None
     if "\\u" in text and _LONE_SURROGATE.search(text):
@@ -342,7 +451,14 @@ def read_jsonl(text: str) -> Records:
 
 
 def read_json(text: str, name: str) -> Records:
-    """A JSON array of objects (or one object holding such an array); element n is row n."""
+    """A JSON array of objects (or one object holding such an array); element n is row n.
+
+    An array is read element by element, so one element the API would reject (NaN, a
+    duplicate key, a lone surrogate) is reported at its own item instead of making the
+    whole file unreadable.
+    """
+    if text.lstrip().startswith("["):
+        return _read_array(text, name)
     try:
         value = parse_json(text)
     except ValueError as exc:
@@ -357,3 +473,49 @@ def read_json(text: str, name: str) -> Records:
     if not isinstance(value, list):
         raise InputError(f"{name} holds a single {type(value).__name__}; expected a list of examples (objects).")
     return Records([Record(i, v) for i, v in enumerate(value, start=1)])
+
+
+_LENIENT = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _read_array(text: str, name: str) -> Records:
+    """Walk a top-level JSON array one element at a time (syntax errors still stop the file)."""
+    pos = text.index("[") + 1
+    out: list[Record] = []
+    while True:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith("]", pos) and not out:
+            pos += 1
+            break
+        item = len(out) + 1
+        try:
+            value, end = _LENIENT.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name} cannot be parsed: invalid JSON in item {item} ({exc.msg}, {_at(exc)}).") from None
+        except RecursionError:
+            raise InputError(f"{name} cannot be parsed: item {item} ({_line_col(text, pos)}) is nested too deeply to read.") from None
+        try:
+            out.append(Record(item, parse_json(text[pos:end])))
+        except ValueError as exc:
+            out.append(Record(item, error=f"{exc} (item {item}, {_line_col(text, pos)})", raw=text[pos:end][:2000]))
+        pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            pos += 1
+            continue
+        if text.startswith("]", pos):
+            pos += 1
+            break
+        raise InputError(f"{name} cannot be parsed: expected ',' or ']' after item {item}, at {_line_col(text, pos)}.")
+    if text[pos:].strip():
+        raise InputError(f"{name} cannot be parsed: extra text after the closing ']' at {_line_col(text, pos)}.")
+    return Records(out)
+
+
+def _line_col(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line}, column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
+
+
+def _at(exc: json.JSONDecodeError) -> str:
+    return f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 or "\n" in exc.doc else f"column {exc.colno}"
