@@ -16,6 +16,7 @@ from validators import submit
 from validators.targets import OPENAI_WIND_DOWN
 
 _LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI"}
+POLL_SECONDS = 5.0  # between status checks while following a job
 
 
 def render(result: Any, export_result: Any, model: str) -> None:
@@ -89,7 +90,7 @@ def _run(export_result: Any, settings: submit.JobSettings, key: str | None) -> N
 
     try:
         outcome = submit.submit(export_result.train, settings, api_key=key, validation=export_result.validation,
-                                on_progress=on_progress, poll_interval=5.0)
+                                on_progress=on_progress, poll_interval=POLL_SECONDS)
     except submit.SubmitError as exc:
         bar.empty()
         st.error(str(exc))

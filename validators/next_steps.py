@@ -109,7 +109,7 @@ def autotrain_config(t: targets.Target, model: str, has_validation: bool, kind: 
         "task": task, "base_model": model, "project_name": project, "log": "tensorboard", "backend": "local",
         "data": {"path": data_dir, "train_split": "train", "valid_split": "valid" if has_validation else None,
                  "chat_template": None if t.layout == "text" else "tokenizer", "column_mapping": mapping},
-        "params": {"block_size": 1024, "model_max_length": 2048, "epochs": 3, "batch_size": 2, "lr": 2e-5, "peft": True,
+        "params": {"block_size": 1024, "model_max_length": 2048, "epochs": 3, "batch_size": 2, "lr": 2e-5, "peft": True, "quantization": None,
                    "target_modules": "all-linear", "padding": "right", "optimizer": "adamw_torch", "scheduler": "linear",
                    "gradient_accumulation": 4, "merge_adapter": True},
         "hub": {"username": "${HF_USERNAME}", "token": "${HF_TOKEN}", "push_to_hub": False},
@@ -137,6 +137,7 @@ def _autotrain(t: targets.Target, train_path: str, model: str, validation_path: 
         copy += f" && cp {validation_path!r} autotrain-data/valid.jsonl"
     note = "# chat_template: tokenizer uses the model's own template; chatml or zephyr force one." if t.layout != "text" else \
         "# The text column is already ChatML; chat_template stays null."
+    note += "\n# quantization: int4 saves GPU memory on large models (needs bitsandbytes + a CUDA GPU)."
     return "\n".join([
         "# pip install autotrain-advanced   (AutoTrain reads FOLDER/train.jsonl)",
         f"# 1. {copy}",

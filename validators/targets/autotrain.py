@@ -29,12 +29,19 @@ def chatml(msgs: list[dict[str, Any]]) -> str:
     return "".join(f"<|im_start|>{m['role']}\n{m.get('content', '')}<|im_end|>\n" for m in msgs)
 
 
+def _plain(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only ``role`` and ``content``: all AutoTrain's templates read, and one Arrow struct on every
+    row even with the datasets 3.2 AutoTrain pins (older datasets fill keys missing in a row with null)."""
+    return [{"role": m["role"], "content": m.get("content", "")} for m in msgs]
+
+
 def messages_record(ex: Example) -> dict[str, Any]:
     """SFT: ``{"messages": [...]}``; DPO: full ``chosen`` / ``rejected`` conversations plus ``prompt``."""
     if ex.kind == "dpo":
         prompt, chosen, rejected, _tools = hf.dpo_parts(ex)
+        prompt, chosen, rejected = _plain(prompt), _plain(chosen), _plain(rejected)
         return {"prompt": prompt, "chosen": prompt + chosen, "rejected": prompt + rejected}
-    return {"messages": hf.sft_messages(ex)}
+    return {"messages": _plain(hf.sft_messages(ex))}
 
 
 def text_record(ex: Example) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from .base import Target, count_rule
 NOTES = [
     "Load with datasets.load_dataset('json', data_files=...) and pass to trl.SFTTrainer; the model's chat template is applied by the trainer.",
     "Tool definitions are kept as a JSON string in `tools` (TRL parses it); tool-call arguments are JSON objects, as chat templates expect.",
+    "Use datasets 4.7 or newer: older versions merge every row's keys into one Arrow struct and fill the missing ones with null "
+    "(tool-call arguments of one tool would gain the other tools' keys).",
 ]
 
 
