@@ -146,3 +146,33 @@ def test_canary_key_never_written_logged_or_printed(tmp_path: Path, monkeypatch:
     for text in (_all_text(tmp_path), captured.out, captured.err, caplog.text, uploads.decode()):
         assert canary not in text and canary[:14] not in text and canary[-8:] not in text
     assert caplog.records, "the SDK's debug logging was captured"
+
+
+def test_azure_v1_base_url_with_the_plain_client() -> None:
+    with FakeOpenAI() as fake:
+        s = submit.JobSettings(provider="azure", model="gpt-4.1-mini-2025-04-14", base_url=fake.root + "/openai/v1/", training_type="Standard")
+        out = submit.submit(chat_lines(), s, api_key="sk-test", poll_interval=0)
+        paths = {r["path"] for r in fake.state.requests}
+    assert out.status == "succeeded" and "/openai/v1/fine_tuning/jobs" in paths
+
+
+def test_cli_submit_refuses_a_file_the_provider_would_refuse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI() as fake:
+        src = tmp_path / "few.jsonl"
+        src.write_bytes(chat_lines(7))
+        assert main(["submit", str(src), "--model", MODEL, "--base-url", fake.base_url]) == 1
+        assert fake.state.requests == []
+    assert "at least 10 training examples" in capsys.readouterr().err
+
+
+def test_cli_submit_no_follow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI() as fake:
+        src = tmp_path / "data.jsonl"
+        src.write_bytes(chat_lines())
+        code = main(["submit", str(src), "--provider", "azure", "--model", "gpt-4.1-mini-2025-04-14", "--azure-endpoint", fake.root,
+                     "--training-type", "developerTier", "--suffix", "hours_v1", "--no-follow"])
+        gets = [r for r in fake.state.requests if r["method"] == "GET"]
+    assert code == 0 and gets == [] and "is validating_files" in capsys.readouterr().out

@@ -116,10 +116,6 @@ def has_tools(ex: Example) -> bool:
     return bool(isinstance(inp, dict) and inp.get("tools")) or any(m.get("tool_calls") or m.get("role") == "tool" for m in _all_messages(ex))
 
 
-def has_weight_zero(ex: Example) -> bool:
-    return any(m.get("weight") == 0 for m in _all_messages(ex))
-
-
 def text_template_rules(examples: list[Example], label: str) -> list[str]:
     """Problems every text-only Hugging Face chat template shares."""
     out = count_rule(examples, has_images, f"image parts; {label} exports are for text models here. Remove the images or export for OpenAI vision fine-tuning.")
@@ -127,10 +123,3 @@ def text_template_rules(examples: list[Example], label: str) -> list[str]:
                       f"legacy `functions` / `function_call`; {label} chat templates read `tools` / `tool_calls`. Convert them to tool calls first.")
     return out
 
-
-def weight_note(examples: list[Example]) -> list[str]:
-    """Advice (not a failure): weight 0 has no Hugging Face equivalent."""
-    hits = [e.index for e in examples if has_weight_zero(e)]
-    if not hits:
-        return []
-    return [f"{len(hits)} example(s) mark an assistant message weight 0; Hugging Face trainers have no per-message weight, so it is trained on."]

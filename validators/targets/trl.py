@@ -17,6 +17,7 @@ from .base import Target, count_rule
 NOTES = [
     "Load with datasets.load_dataset('json', data_files=...) and pass to trl.SFTTrainer; the model's chat template is applied by the trainer.",
     "Tool definitions are kept as a JSON string in `tools` (TRL parses it); tool-call arguments are JSON objects, as chat templates expect.",
+    "Hugging Face trainers have no per-message weight: assistant messages marked weight 0 are trained on like the others.",
     "Use datasets 4.7 or newer: older versions merge every row's keys into one Arrow struct and fill the missing ones with null "
     "(tool-call arguments of one tool would gain the other tools' keys).",
 ]
