@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, cost, duplicates, schema_check, semantic, tokens
+from . import catalog, cost, duplicates, pii, schema_check, semantic, tokens
 from .model import Dataset, Example, Finding, finding
 
 Progress = Callable[[float, str], None]
@@ -102,6 +102,7 @@ def run(
         for ex in examples:
             findings += semantic.check_example(ex)
         findings += semantic.check_dataset(examples, prompt_replies)
+        findings += pii.check(examples)  # issue 5: personal data and secrets (validators/pii.py)
         say(0.6, f"Counting tokens ({info.encoding})")
         counts = counting.result()
         say(0.8, "Looking for duplicates")
