@@ -19,7 +19,9 @@ def neutralise(value: object) -> str:
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone the csv module leaves a cell holding a bare "\r"
+    # unquoted, and a spreadsheet then starts a new row there (a second, un-neutralised cell).
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])
     for row in rows:
         writer.writerow([v if isinstance(v, int) else neutralise(v) for v in row])
