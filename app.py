@@ -1,0 +1,31 @@
+"""Fine-tune prep: spreadsheets of examples → chat fine-tuning JSONL, in the browser.
+
+    streamlit run app.py
+
+Pages live in ``app_pages/`` (not ``pages/``: Streamlit still treats a ``pages/`` folder as the old automatic multipage mode and would run a page without this file on a fresh server); each reads the workspace (``ui/state.py``), calls the core in
+``validators/`` and renders.  The sidebar summary is drawn here so every page has it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import sidebar, state
+
+st.set_page_config(page_title="Fine-tune prep", page_icon="🧰", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/upload.py", title="Upload", url_path="upload", icon="⬆️", default=True),
+    st.Page("app_pages/validate.py", title="Validate", url_path="validate", icon="✅"),
+    st.Page("app_pages/tokens.py", title="Tokens", url_path="tokens", icon="🔢"),
+    st.Page("app_pages/cost.py", title="Cost", url_path="cost", icon="💲"),
+    st.Page("app_pages/duplicates.py", title="Duplicates", url_path="duplicates", icon="👯"),
+    st.Page("app_pages/export.py", title="Export", url_path="export", icon="⬇️"),
+]
+
+
+# The start page is served at "/" and, since it reserves its url_path, at "/upload" too.
+page = st.navigation(PAGES)
+state.ws_id()  # put the workspace id back into the URL after a page switch
+page.run()
+sidebar.render()  # after the page, so the summary already includes this run's edits

@@ -1,0 +1,87 @@
+"""Cost: the training estimate with its arithmetic, every model side by side, and the
+break-even of fine-tuning against a longer few-shot prompt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import state
+from ui.live import Live
+from validators import catalog, cost
+
+
+def settings(live: Live) -> None:
+    names = list(catalog.models())
+    now = live.model().name
+    a, b, c = st.columns(3)
+    pick = a.selectbox("Model", names, index=names.index(now) if now in names else 0, key="cost_model")
+    epochs_now = live.options.get("epochs")
+    auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto")
+    epochs = None if auto else int(b.number_input("Epochs", min_value=1, max_value=50, value=int(epochs_now or 3), step=1, key="cost_epochs"))
+    info = catalog.model(pick)
+    price_now = live.options.get("price")
+    price = c.number_input("Training price, USD per 1M tokens", min_value=0.0, value=float(price_now if price_now is not None else info.training),
+                           step=0.5, format="%.2f", key=f"cost_price_{pick}", help=f"Catalogue price for {pick}: ${info.training:.2f}")
+    price_opt = None if pick != now or abs(price - info.training) < 1e-9 else price
+    if (pick, epochs, price_opt) != (now, epochs_now, price_now):
+        live.set_options(model=pick, epochs=epochs, price=price_opt)
+
+
+def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
+    """Each model priced on its own tokenizer's counts (cached per workspace version)."""
+    rows = []
+    for name, info in catalog.models().items():
+        est = cost.estimate(state.live_counts(live, info.encoding), info.limit, info.training, epochs)
+        rows.append({"model": name, "USD per 1M training tokens": info.training, "epochs": est.epochs,
+                     "billed tokens": est.billing_tokens, "cost USD": round(est.cost_usd, 2)})
+    return pd.DataFrame(rows)
+
+
+def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
+    st.subheader("Fine-tuning vs. a few-shot prompt")
+    st.caption("A fine-tuned model needs a shorter prompt than a base model shown examples in every request. "
+               "When does the training cost pay for itself?")
+    models = catalog.models()
+    names = list(models)
+    a, b, c = st.columns(3)
+    few = a.number_input("Few-shot prompt tokens per request", min_value=0, value=1500, step=100, key="be_few")
+    short = b.number_input("Fine-tuned prompt tokens per request", min_value=0, value=200, step=50, key="be_short")
+    out = c.number_input("Output tokens per request", min_value=0, value=150, step=50, key="be_out")
+    base_name = a.selectbox("Base model for the few-shot prompt", names, index=names.index(model.name), key="be_base")
+    base = models[base_name]
+    base_in = b.number_input("Base input USD / 1M", min_value=0.0, value=float(base.input), step=0.05, format="%.3f", key=f"be_in_{base_name}")
+    base_out = c.number_input("Base output USD / 1M", min_value=0.0, value=float(base.output), step=0.05, format="%.3f", key=f"be_outp_{base_name}")
+    st.caption(f"The catalogue's prices are those of the fine-tuned {base_name}; set the base model's own prices if they differ. "
+               f"Fine-tuned {model.name}: ${model.input:.3f} in / ${model.output:.3f} out per 1M.")
+    be = cost.breakeven(int(few), int(short), int(out), base_in, base_out, model.input, model.output, training_cost)
+    x, y, z = st.columns(3)
+    x.metric("Few-shot, per request", f"${be['few_shot_per_request']:.6f}")
+    y.metric("Fine-tuned, per request", f"${be['fine_tuned_per_request']:.6f}")
+    req = be["breakeven_requests"]
+    z.metric("Requests to break even", "never" if req is None else f"{int(np.ceil(req)):,}")
+    if req is None:
+        st.warning("With these numbers the fine-tuned model is not cheaper per request, so training never pays for itself.")
+    else:
+        st.text(f"Training ${training_cost:,.2f} / saving ${be['saving_per_request']:.6f} per request = {req:,.0f} requests.")
+
+
+def main() -> None:
+    live = state.need_workspace()
+    if live is None:
+        return
+    st.title("Cost")
+    settings(live)
+    res = state.result(live)
+    est = res.estimate
+    st.metric("Estimated training cost", f"${est.cost_usd:,.2f}", help="Before tax; the provider's own count decides.")
+    st.code(est.arithmetic(), language=None, wrap_lines=True)
+    if est.epochs_auto:
+        st.caption(f"Auto epochs: {est.epochs} for {est.examples:,} examples (OpenAI's rule: aim at ~3 passes, 100–25,000 example-passes).")
+    st.subheader("The same data on every model")
+    st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
+    breakeven(est.cost_usd, res.model)
+
+
+main()

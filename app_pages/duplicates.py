@@ -1,0 +1,110 @@
+"""Duplicates: exact and near groups side by side, differing words marked; keep one or all.
+
+The differing words are marked with ⟦ ⟧ inside ``st.code`` blocks: user text is shown as
+plain text, never as Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from ui import state, views
+from ui.live import Live
+from validators import fixes
+
+GROUPS_PER_PAGE = 10
+DUP_REASON = "duplicate of example"
+
+
+def threshold(live: Live) -> None:
+    now = float(live.options.get("threshold") or 0.8)
+    value = st.slider("Near-duplicate similarity threshold (word 5-gram Jaccard)", 0.5, 1.0, now, 0.05, key="dup_threshold",
+                      help="Lower finds more, looser near duplicates. Changing it searches again.")
+    if abs(value - now) > 1e-9:
+        live.set_options(threshold=value)
+
+
+def keep_choice(group: list[int], key: str) -> int:
+    return st.selectbox("Keep", group, index=0, key=key, format_func=lambda n: f"example {n}")
+
+
+def show_group(live: Live, group: list[int], kind: str, gid: int, sims: dict[tuple[int, int], float]) -> None:
+    first = group[0]
+    head = f"{kind.capitalize()} group {gid + 1}: examples {', '.join(map(str, group))}"
+    with st.container(border=True):
+        st.markdown(f"**{head}**")  # numbers only
+        keep_choice(group, f"dup_keep_{kind}_{gid}_{'_'.join(map(str, group))}")
+        base = views.conversation_text(live.example(first))
+        for other in group[1:]:
+            a, b = views.mark_differences(base, views.conversation_text(live.example(other)))
+            left, right = st.columns(2)
+            left.caption(f"Example {first} (row {live.example(first).row})")
+            left.code(a, language=None, wrap_lines=True)
+            sim = sims.get((first, other))
+            right.caption(f"Example {other} (row {live.example(other).row})" + (f" — similarity {sim:.2f}" if sim else ""))
+            right.code(b, language=None, wrap_lines=True)
+
+
+def apply_keep(live: Live, groups: list[tuple[str, int, list[int]]], keep_one: bool) -> str:
+    """Keep the chosen example of each group and leave out the rest, or bring all back."""
+    if not keep_one:
+        back = {e.index for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON)}
+        fix = fixes.restore(live.examples, back)
+        live.apply_fix(fix, "Keep all duplicates")
+        return fix.summary
+    drop: dict[int, str] = {}
+    for kind, gid, group in groups:
+        chosen = st.session_state.get(f"dup_keep_{kind}_{gid}_{'_'.join(map(str, group))}", group[0])
+        kept = live.example(chosen)
+        for n in group:
+            if n != chosen:
+                drop.setdefault(n, f"{DUP_REASON} {kept.index} (row {kept.row})")
+    changed = [n for n in drop if not live.example(n).dropped]
+    new = [replace(live.example(n), dropped=drop[n]) for n in changed]
+    if new:
+        live.apply(new, "Keep one per duplicate group", f"Left out {len(new)} duplicate example(s).")
+    return f"Left out {len(new)} duplicate example(s); kept one per group."
+
+
+def main() -> None:
+    live = state.need_workspace()
+    if live is None:
+        return
+    st.title("Duplicates")
+    threshold(live)
+    res = state.result(live, full=True)
+    dupes = res.dupes
+    live_n = sum(1 for e in live.examples if not e.dropped)
+    extra = dupes.extra_examples()
+    a, b, c, d = st.columns(4)
+    a.metric("Exact groups", f"{len(dupes.exact):,}")
+    b.metric("Near groups", f"{len(dupes.near):,}")
+    c.metric("Examples now", f"{live_n:,}")
+    d.metric("After keeping one per group", f"{live_n - extra:,}", delta=f"-{extra:,}" if extra else None, delta_color="off")
+    note = st.session_state.pop("dup_flash", None)
+    if note:
+        st.success(note)
+    groups = [("exact", i, g) for i, g in enumerate(dupes.exact)] + [("near", i, g) for i, g in enumerate(dupes.near)]
+    dropped_dupes = sum(1 for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON))
+    mode = st.radio("What to do", ["Keep one per group (the chosen one)", "Keep all"], horizontal=True, key="dup_mode")
+    if st.button("Apply", type="primary", key="dup_apply", disabled=not groups and not dropped_dupes):
+        st.session_state["dup_flash"] = apply_keep(live, groups, mode.startswith("Keep one"))
+        st.rerun()
+    if dropped_dupes:
+        st.caption(f"{dropped_dupes:,} example(s) are already left out as duplicates; “Keep all” brings them back.")
+    if not groups:
+        st.success("No duplicates at this threshold.")
+        return
+    st.caption("Words that differ are marked ⟦like this⟧. The first example of a group is kept unless you choose another.")
+    exact_tab, near_tab = st.tabs([f"Exact ({len(dupes.exact):,})", f"Near ({len(dupes.near):,})"])
+    for tab, kind, gs in ((exact_tab, "exact", dupes.exact), (near_tab, "near", dupes.near)):
+        with tab:
+            pages = max(1, -(-len(gs) // GROUPS_PER_PAGE))
+            page = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"dup_page_{kind}")) if pages > 1 else 1
+            for gid in range((page - 1) * GROUPS_PER_PAGE, min(len(gs), page * GROUPS_PER_PAGE)):
+                show_group(live, gs[gid], kind, gid, dupes.similarity)
+
+
+main()

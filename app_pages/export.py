@@ -1,0 +1,120 @@
+"""Export: pick the target, download the JSONL (and the validation file, the left-out
+report and the validation report).  Examples with errors are never exported broken."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ui import live as live_mod
+from ui import state
+from ui.live import Live
+from validators import export, targets
+from validators.checks import CheckResult
+from validators.csv_safe import to_csv
+
+DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}
+
+
+def options() -> tuple[str, float, str]:
+    names = list(targets.TARGETS)
+    a, b, c = st.columns(3)
+    target = a.selectbox("Export for", names, index=names.index("openai") if "openai" in names else 0,
+                         format_func=lambda n: targets.TARGETS[n].label, key="exp_target")
+    split = b.slider("Validation split", 0.0, 0.5, 0.0, 0.05, key="exp_split", help="Share of examples written to a separate validation file")
+    dedupe = c.selectbox("Duplicates", list(export.DEDUPE_MODES), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
+    for note in targets.TARGETS[target].notes:
+        st.info(note, icon="ℹ️")
+    return target, split, dedupe
+
+
+def report(live: Live, res: CheckResult, out: export.ExportResult) -> bytes:
+    """Every finding, every change applied, before/after counts: one JSON document."""
+    doc = {
+        "source": {"file": live.name, "format": live.meta.get("format"), "examples_read": len(res.examples), "source_rows": len(live.source_rows)},
+        "export": out.summary(),
+        "counts": {
+            "before": {"examples": len(res.examples), "rows": len(live.source_rows)},
+            "after": {"train_examples": len(out.train_examples), "validation_examples": len(out.validation_examples),
+                      "rows_exported": out.exported_rows, "rows_left_out": len(out.left_out)},
+        },
+        "fixes_applied": live_mod.history(live.id),
+        "findings": [f.to_dict() for f in res.findings],
+        "left_out": [{"row": r, "reason": why} for r, why in out.left_out],
+        "check": {k: v for k, v in res.to_json().items() if k not in ("errors", "warnings")},
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def findings_csv(res: CheckResult) -> bytes:
+    cols = ["severity", "code", "example", "row", "message_index", "key", "message"]
+    return to_csv(cols, ([f.to_dict()[c] for c in cols] for f in res.findings))
+
+
+def left_out_summary(out: export.ExportResult) -> None:
+    if not out.left_out:
+        st.success("Every source row is in the export.")
+        return
+    reasons = Counter(why.split(";")[0] for _, why in out.left_out)
+    st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
+    st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
+    st.page_link("app_pages/validate.py", label="Fix them on the Validate page", icon="✅")
+
+
+def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
+    stem = Path(live.name).stem or "examples"
+    tgt = targets.TARGETS[target]
+    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, f"{stem}.{target}.{tgt.extension}",
+                       mime="application/jsonl", type="primary", key="dl_train", icon="⬇️", width="stretch")
+    a, b, c = st.columns(3)
+    if out.validation is not None:
+        a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, f"{stem}.{target}.validation.{tgt.extension}",
+                          mime="application/jsonl", key="dl_val", width="stretch")
+    else:
+        a.caption("No validation file (split is 0).")
+    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch")
+    c.download_button("Validation report (JSON)", report(live, res, out), f"{stem}.validation-report.json", mime="application/json", key="dl_report", width="stretch")
+    c.download_button("Findings (CSV)", findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch")
+
+
+def matrix(live: Live) -> None:
+    with st.expander("Which targets would accept this data?", expanded=len(live.examples) <= 20000):
+        if len(live.examples) > 20000 and not st.button("Check every target", key="exp_matrix"):
+            st.caption("Builds an export for each target; takes a while on large data.")
+            return
+        rows = state.matrix_for(live)["rows"]
+        frame = pd.DataFrame([{"target": r["label"], "passes": "✅ pass" if r["pass"] else "❌ fail", "examples": r["examples"], "needs": " · ".join(r["needs"])} for r in rows])
+        st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def main() -> None:
+    live = state.need_workspace()
+    if live is None:
+        return
+    st.title("Export")
+    target, split, dedupe = options()
+    res = state.result(live, full=True)
+    out = state.export_for(live, target, split, dedupe)
+    a, b, c = st.columns(3)
+    a.metric("Training examples", f"{len(out.train_examples):,}")
+    b.metric("Validation examples", f"{len(out.validation_examples):,}")
+    c.metric("Rows left out", f"{len(out.left_out):,}")
+    for problem in out.problems:
+        st.error("This export does not meet a rule of the target:", icon="⚠️")
+        st.text(problem)
+    downloads(live, res, out, target)
+    left_out_summary(out)
+    matrix(live)
+    if importlib.util.find_spec("ui.submit_panel"):
+        from ui import submit_panel
+
+        st.divider()
+        submit_panel.render(res, out, res.model.name)
+
+
+main()

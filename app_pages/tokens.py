@@ -1,0 +1,75 @@
+"""Tokens: tokens per example against the model's limit, with the usual statistics."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import state, views
+from ui.live import Live
+from validators import catalog, tokens
+
+
+def model_picker(live: Live, key: str) -> None:
+    """The active model for the whole workspace (tokens, limit, prices); changing it re-counts."""
+    names = list(catalog.models())
+    now = live.model().name
+    pick = st.selectbox("Model", names, index=names.index(now) if now in names else 0, key=key,
+                        help="The tokenizer, the token limit and the prices come from this model.")
+    if pick != now:
+        live.set_options(model=pick)
+
+
+def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
+    frame = pd.DataFrame({"tokens": values})
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("tokens:Q", bin=alt.Bin(maxbins=50), title="Tokens per example"),
+        y=alt.Y("count():Q", title="Examples"),
+    )
+    rule = alt.Chart(pd.DataFrame({"limit": [limit]})).mark_rule(color="red", strokeDash=[6, 4], size=2).encode(x="limit:Q")
+    label = alt.Chart(pd.DataFrame({"limit": [limit], "text": [f"limit {limit:,}"]})).mark_text(
+        color="red", align="left", dx=4, dy=-6, baseline="top").encode(x="limit:Q", y=alt.value(0), text="text:N")
+    return alt.layer(bars, rule, label)
+
+
+def stats_table(total: np.ndarray, assistant: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for name, values in (("Total per example", total), ("Assistant per example", assistant)):
+        s = tokens.stats(values)
+        rows.append({"": name, "min": s["min"], "mean": round(s["mean"], 1), "p10": s["p10"], "p90": s["p90"], "max": s["max"]})
+    return pd.DataFrame(rows).set_index("")
+
+
+def main() -> None:
+    live = state.need_workspace()
+    if live is None:
+        return
+    st.title("Tokens")
+    model_picker(live, "tok_model")
+    res = state.result(live)
+    mask = np.fromiter((not e.dropped and e.record is not None for e in res.examples), dtype=bool, count=len(res.examples))
+    total, assistant = res.counts.total[mask], res.counts.assistant[mask]
+    limit = res.model.limit
+    st.caption(f"Counted with {res.counts.encoding} for {res.model.name}; the training limit is {limit:,} tokens per example.")
+    a, b, c = st.columns(3)
+    a.metric("Total tokens", f"{int(total.sum()):,}")
+    b.metric("Assistant tokens", f"{int(assistant.sum()):,}")
+    over = res.over_limit()
+    c.metric("Over the limit", f"{len(over):,}")
+    st.altair_chart(histogram(total, limit), width="stretch")
+    st.subheader("Statistics")
+    st.dataframe(stats_table(total, assistant), width="stretch")
+    st.subheader("Examples over the limit")
+    if not over:
+        st.success(f"Every example fits in {limit:,} tokens.")
+        return
+    pos = {e.index: p for p, e in enumerate(res.examples)}
+    rows = [{"example": n, "row": live.example(n).row, "tokens": int(res.counts.total[pos[n]]), "user": views.cells(live.example(n))["user"][:200]} for n in over[:500]]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption("Drop or trim them with the one-click fixes on the Validate page.")
+    st.page_link("app_pages/validate.py", label="Go to Validate", icon="✅")
+
+
+main()

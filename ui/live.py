@@ -1,0 +1,218 @@
+"""A workspace held in memory with its check result, kept current edit by edit.
+
+Plain Python (no Streamlit): ``ui/state.py`` caches one :class:`Live` per workspace id with
+``st.cache_resource``, so moving between pages never re-reads the upload or re-runs the
+check.  A full check of 100,000 examples takes seconds, so an edit re-checks only the
+examples it changed (schema, semantic, tokens, cost) and patches the findings; the
+dataset-wide parts (duplicates, conflicting answers) are marked ``stale`` and recomputed
+when a page needs them (Duplicates, Export).  Small datasets are simply re-checked whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from validators import catalog, checks, cost, schema_check, semantic, tokens
+from validators import workspace as store
+from validators.fixes import FixResult
+from validators.model import Example, Finding, finding
+
+INCREMENTAL_MIN = 5000  # below this many examples a full re-check is fast enough and exact
+DATASET_CODES = {"conflicting_answers", "exact_duplicate", "near_duplicate", "too_few_examples", "few_examples", "no_system_prompt"}
+
+Progress = Callable[[float, str], None]
+
+_DB_LOCK = threading.RLock()
+_CONNS: dict[str, Any] = {}
+
+
+@contextmanager
+def db() -> Iterator[Any]:
+    """One shared connection per database file, used by one thread at a time."""
+    path = str(store.db_path().resolve())
+    with _DB_LOCK:
+        conn = _CONNS.get(path)
+        if conn is None:
+            conn = _CONNS[path] = store.connect(path)
+        yield conn
+
+
+def findings_from(meta: dict[str, Any]) -> list[Finding]:
+    return [Finding(**f) for f in meta.get("read_findings", [])]
+
+
+def meta_of(ds: Any) -> dict[str, Any]:
+    """What a workspace keeps about how its file was read (for re-checks and the report)."""
+    return {
+        "columns": list(ds.columns), "layout": ds.layout, "format": ds.source_format, "encoding": ds.encoding,
+        "mapping": dict(ds.mapping), "source_rows": list(ds.source_rows),
+        "read_findings": [f.to_dict() for f in ds.read_findings],
+    }
+
+
+class Live:
+    """One workspace's examples and check result, shared by every page and tab showing it."""
+
+    def __init__(self, ws: store.Workspace) -> None:
+        self.id = ws.id
+        self.name = ws.name
+        self.options = ws.options
+        self.meta = ws.meta
+        self.version = ws.version
+        self.examples = ws.examples
+        self.result: checks.CheckResult | None = None
+        self.stale = False
+        self.lock = threading.RLock()
+        self._pos = {e.index: p for p, e in enumerate(self.examples)}
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def source_rows(self) -> tuple[int, ...]:
+        return tuple(self.meta.get("source_rows") or [r for e in self.examples for r in e.rows])
+
+    def data(self) -> bytes:
+        """The uploaded bytes, read from the store only when a page asks (preview, re-map)."""
+        with db() as conn:
+            ws = store.load(conn, self.id, with_examples=False)
+        return ws.data if ws else b""
+
+    def model(self) -> catalog.ModelInfo:
+        return catalog.model(self.options.get("model"))
+
+    def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
+        """The current check result.  A full run happens the first time, after an option
+        changed, or with ``full=True`` when edits left the dataset-wide parts stale."""
+        with self.lock:
+            if self.result is None or (full and self.stale):
+                self.result = checks.run(
+                    self.examples, model=self.options.get("model"), epochs=self.options.get("epochs"),
+                    price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
+                    read_findings=findings_from(self.meta), progress=progress,
+                )
+                self.stale = False
+            return self.result
+
+    def example(self, index: int) -> Example:
+        return self.examples[self._pos[index]]
+
+    # -- changing -----------------------------------------------------------------------
+    def apply(self, new: list[Example], label: str, summary: str = "") -> int:
+        """Persist the changed examples (with undo) in one transaction, then patch the result."""
+        with self.lock:
+            before = [self.example(e.index) for e in new]
+            with db() as conn:
+                self.version = store.update_examples(conn, self.id, new, before, label, summary)
+            self._replace(new)
+            return len(new)
+
+    def apply_fix(self, fix: FixResult, label: str) -> int:
+        """A bulk fix's result: only the examples it changed are written and re-checked."""
+        changed = set(fix.changed)
+        new = [e for e in fix.examples if e.index in changed]
+        return self.apply(new, label, fix.summary) if new else 0
+
+    def undo(self) -> str | None:
+        with self.lock, db() as conn:
+            done = store.undo(conn, self.id)
+            if done is None:
+                return None
+            self.version = store.version(conn, self.id) or self.version
+            self._replace(done[1])
+            return done[0]
+
+    def set_options(self, **options: Any) -> None:
+        """Model / epochs / price / threshold changed: persist, then re-check whole."""
+        with self.lock, db() as conn:
+            self.options = store.set_options(conn, self.id, **options)
+            self.version = store.version(conn, self.id) or self.version
+            self.result = None
+
+    def _replace(self, new: list[Example]) -> None:
+        for e in new:
+            self.examples[self._pos[e.index]] = e
+        if self.result is None:
+            return
+        if len(self.examples) < INCREMENTAL_MIN:
+            self.result = None
+            return
+        self.result = patch(self.result, self.examples, [self._pos[e.index] for e in new], self.options.get("price"))
+        self.stale = True  # duplicates / conflicts refresh lazily (Duplicates and Export pages)
+
+    @property
+    def exact(self) -> bool:
+        """True when every number shown is from a full check (nothing patched since)."""
+        return self.result is not None and not self.stale
+
+
+def example_findings(ex: Example, limit: int, model_name: str, total: int) -> list[Finding]:
+    """Per-example findings: schema + semantic + over the token limit."""
+    out = schema_check.check_schema([ex]) + semantic.check_example(ex)
+    if not ex.dropped and total > limit:
+        out.append(finding("warning", "over_token_limit", f"has {total:,} tokens, over the {limit:,}-token limit of {model_name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+    return out
+
+
+def patch(result: checks.CheckResult, examples: list[Example], positions: list[int], price: float | None) -> checks.CheckResult:
+    """``result`` with the examples at ``positions`` re-checked and re-counted."""
+    info = result.model
+    changed = [examples[p] for p in positions]
+    numbers = {e.index for e in changed}
+    counts = result.counts
+    fresh = tokens.count(changed, info.encoding)
+    for k, p in enumerate(positions):
+        counts.total[p] = fresh.total[k]
+        counts.assistant[p] = fresh.assistant[k]
+        counts.counted[p] = fresh.counted[k]
+    kept = [f for f in result.findings if f.example not in numbers or f.code in DATASET_CODES]
+    for p, e in zip(positions, changed):
+        kept += example_findings(e, info.limit, info.name, int(counts.total[p]))
+    kept.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+    live_mask = np.fromiter((not e.dropped and e.record is not None for e in examples), dtype=bool, count=len(examples))
+    est = cost.estimate(counts.total[live_mask], info.limit, info.training if price is None else price, result.options.get("epochs"))
+    return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
+
+
+def open_workspace(ws_id: str) -> Live | None:
+    with db() as conn:
+        ws = store.load(conn, ws_id)
+    return Live(ws) if ws else None
+
+
+def current_version(ws_id: str) -> int | None:
+    with db() as conn:
+        return store.version(conn, ws_id)
+
+
+def create_workspace(name: str, data: bytes, ds: Any, options: dict[str, Any]) -> str:
+    with db() as conn:
+        return store.create(conn, name, data, ds.examples, options, meta_of(ds))
+
+
+def remap(live: Live, ds: Any, options: dict[str, Any]) -> None:
+    """The user changed the mapping / sheet / default prompt: replace every example."""
+    with live.lock, db() as conn:
+        live.version = store.replace_examples(conn, live.id, ds.examples, options, meta_of(ds))
+        live.options, live.meta, live.examples = options, meta_of(ds), ds.examples
+        live._pos = {e.index: p for p, e in enumerate(live.examples)}
+        live.result = None
+
+
+def delete_workspace(ws_id: str) -> bool:
+    with db() as conn:
+        return store.delete(conn, ws_id)
+
+
+def history(ws_id: str) -> list[dict[str, Any]]:
+    with db() as conn:
+        return store.history(conn, ws_id)
+
+
+def sample_path(name: str) -> Path:
+    return Path(__file__).resolve().parent.parent / "sample_data" / name

@@ -1,0 +1,78 @@
+"""The summary every page shows in the sidebar, and the workspace controls."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import live as live_mod
+from ui import state
+
+
+def summary_numbers(live: live_mod.Live) -> dict[str, object]:
+    """The sidebar's figures, from the cached check result (no recomputation)."""
+    res = state.result(live)
+    mask = np.fromiter((not e.dropped and e.record is not None for e in res.examples), dtype=bool, count=len(res.examples))
+    return {
+        "examples": sum(1 for e in res.examples if not e.dropped),
+        "left_out": sum(1 for e in res.examples if e.dropped),
+        "errors": len(res.errors),
+        "warnings": len(res.warnings),
+        "tokens": int(res.counts.total[mask].sum()),
+        "cost": res.estimate.cost_usd,
+        "duplicates": res.dupes.extra_examples(),
+        "model": res.model.name,
+    }
+
+
+def render() -> None:
+    """Summary metrics, then "New workspace", the session's workspaces and delete."""
+    live = state.current()
+    with st.sidebar:
+        if live is None:
+            st.caption("No workspace open yet.")
+        else:
+            _summary(live)
+        _controls(live)
+
+
+def _summary(live: live_mod.Live) -> None:
+    n = summary_numbers(live)
+    st.subheader("Summary")
+    st.text(f"File: {live.name}")
+    a, b = st.columns(2)
+    a.metric("Examples", f"{n['examples']:,}", help="Examples that will be exported unless they have errors")
+    b.metric("Errors", f"{n['errors']:,}")
+    a.metric("Warnings", f"{n['warnings']:,}")
+    b.metric("Duplicates", f"{n['duplicates']:,}", help="Extra copies beyond the first of each group")
+    a.metric("Total tokens", f"{n['tokens']:,}")
+    b.metric("Est. cost", f"${n['cost']:,.2f}")
+    st.caption(f"Model: {n['model']}")
+    if n["left_out"]:
+        st.caption(f"{n['left_out']:,} example(s) left out by fixes.")
+    if live.stale:
+        st.caption("Duplicates and conflicting answers refresh on the Duplicates and Export pages.")
+
+
+def _controls(live: live_mod.Live | None) -> None:
+    st.divider()
+    if st.button("New workspace", key="sb_new", width="stretch", help="Start again with another file; this one stays saved at its URL"):
+        state.leave()
+        st.switch_page("app_pages/upload.py")
+    mine = [w for w in st.session_state.get(state.MINE, []) if live is None or w != live.id]
+    if mine:
+        with live_mod.db() as conn:
+            rows = live_mod.store.list_workspaces(conn, mine)
+        if rows:
+            labels = {r["id"]: f"{r['name']} ({r['examples']:,} examples)" for r in rows}
+            pick = st.selectbox("Your other workspaces", [None, *labels], format_func=lambda w: "—" if w is None else labels[w], key="sb_pick")
+            if pick:
+                state.adopt(pick)
+                st.rerun()
+    if live is not None:
+        with st.expander("Delete this workspace"):
+            st.caption("Removes the uploaded file, every edit and the undo history from this server.")
+            sure = st.checkbox("Yes, delete it for good", key="sb_sure")
+            if st.button("Delete workspace", key="sb_delete", disabled=not sure, type="secondary"):
+                state.forget(live.id)
+                st.switch_page("app_pages/upload.py")

@@ -1,0 +1,104 @@
+"""Turning examples into plain table rows for display and for the single-turn editor.
+
+No Streamlit here: these are pure functions the pages and the tests share.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from typing import Any
+
+from validators.model import Example, Finding
+from validators.semantic import text_of
+
+EDIT_COLUMNS = ("system", "user", "assistant")
+PLAIN_KEYS = {"role", "content"}
+
+
+def is_single_turn(ex: Example) -> bool:
+    """[system?] user assistant with plain-string content and no other keys: editable as one row."""
+    if ex.kind != "sft":
+        return False
+    if ex.record is None:
+        return True  # an empty/unreadable row: writing the cells creates the example
+    msgs = ex.record.get("messages")
+    if not isinstance(msgs, list) or set(ex.record) != {"messages"}:
+        return False
+    roles = [m.get("role") if isinstance(m, dict) else None for m in msgs]
+    if roles not in (["user", "assistant"], ["system", "user", "assistant"]):
+        return False
+    return all(set(m) <= PLAIN_KEYS and isinstance(m.get("content"), str) for m in msgs)
+
+
+def cells(ex: Example) -> dict[str, str]:
+    """system / user / assistant text of an example (first of each role, last assistant)."""
+    out = dict.fromkeys(EDIT_COLUMNS, "")
+    for m in ex.messages:
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        if role in ("system", "user") and not out[role]:
+            out[role] = text_of(m.get("content"))
+        elif role == "assistant":
+            out["assistant"] = text_of(m.get("content"))
+    return out
+
+
+def with_cells(ex: Example, values: dict[str, Any]) -> Example:
+    """The single-turn example with the edited cells written in (empty system = no system message)."""
+    now = {**cells(ex), **{k: ("" if v is None else str(v)) for k, v in values.items() if k in EDIT_COLUMNS}}
+    msgs = [{"role": r, "content": now[r]} for r in EDIT_COLUMNS if r != "system" or now["system"].strip()]
+    return replace(ex, record={"messages": msgs}, problem=None, raw=None)
+
+
+def issues_by_example(findings: list[Finding]) -> dict[int, list[Finding]]:
+    out: dict[int, list[Finding]] = {}
+    for f in findings:
+        if f.example is not None:
+            out.setdefault(f.example, []).append(f)
+    return out
+
+
+def issue_text(found: list[Finding]) -> str:
+    """One line per finding, errors first, without the "Example N (row R):" prefix."""
+    ordered = sorted(found, key=lambda f: f.severity != "error")
+    return "\n".join(("❌ " if f.severity == "error" else "⚠️ ") + f.message.split(": ", 1)[-1] for f in ordered)
+
+
+def flagged(examples: list[Example], findings: list[Finding], errors_only: bool = False) -> list[int]:
+    """Example numbers with findings, those with errors first, then file order."""
+    by = issues_by_example(findings)
+    pos = {e.index for e in examples if not e.dropped}
+    nums = [n for n in by if n in pos and (not errors_only or any(f.severity == "error" for f in by[n]))]
+    return sorted(nums, key=lambda n: (not any(f.severity == "error" for f in by[n]), n))
+
+
+def preview_rows(examples: list[Example], limit: int = 20) -> list[dict[str, Any]]:
+    rows = []
+    for ex in examples[:limit]:
+        c = cells(ex)
+        rows.append({"example": ex.index, "row": ex.row, "turns": len(ex.messages), **c, "problem": ex.problem or ""})
+    return rows
+
+
+def mark_differences(a: str, b: str) -> tuple[str, str]:
+    """Both texts with the words that differ wrapped in ⟦ ⟧ (plain text, never markup)."""
+    wa, wb = a.split(), b.split()
+    out_a: list[str] = []
+    out_b: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes():
+        if op == "equal":
+            out_a += wa[i1:i2]
+            out_b += wb[j1:j2]
+            continue
+        if i2 > i1:
+            out_a.append("⟦" + " ".join(wa[i1:i2]) + "⟧")
+        if j2 > j1:
+            out_b.append("⟦" + " ".join(wb[j1:j2]) + "⟧")
+    return " ".join(out_a), " ".join(out_b)
+
+
+def conversation_text(ex: Example) -> str:
+    """The conversation as "role: text" lines, for side-by-side comparison."""
+    return "\n".join(f"{m.get('role')}: {text_of(m.get('content'))}" for m in ex.messages if isinstance(m, dict))
