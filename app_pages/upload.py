@@ -68,19 +68,18 @@ def mapping_editor(live: live_mod.Live) -> None:
         if names:
             now = live.options.get("sheet") or names[0]
             sheet = st.selectbox("Sheet", names, index=names.index(now) if now in names else 0, key=f"map_sheet_{live.id}")
-    chosen: dict[str, str] = {}
+    chosen: dict[str, str | None] = {}
     if columns:
         st.caption("Which column holds what. Leave a role empty if your file has no such column.")
         grid = st.columns(4)
         for i, role in enumerate(MAP_ROLES):
-            opts = [None, *columns]
+            opts = ["", *columns]  # "" = not used
             value = current.get(role)
             pick = grid[i % 4].selectbox(
                 ROLE_LABELS.get(role, role), opts, index=opts.index(value) if value in opts else 0,
-                format_func=lambda c: "— not used —" if c is None else c, key=f"map_{role}_{live.id}_{live.version}",
+                format_func=lambda c: c or "— not used —", key=f"map_{role}_{live.id}_{live.version}",
             )
-            if pick:
-                chosen[role] = pick
+            chosen[role] = pick or None  # None un-maps a detected column
     default_system = st.text_input("Default system prompt (used where a row has none)", value=current.get("default_system") or "",
                                    key=f"map_sys_{live.id}_{live.version}")
     if st.button("Apply mapping and re-check", key="map_apply", type="primary"):
@@ -95,7 +94,7 @@ ROLE_LABELS = {
 }
 
 
-def reread(live: live_mod.Live, chosen: dict[str, str], default_system: str, sheet: str | None) -> None:
+def reread(live: live_mod.Live, chosen: dict[str, str | None], default_system: str, sheet: str | None) -> None:
     say, bar = state.progress_bar("Reading the file again with the new mapping…")
     try:
         ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None)

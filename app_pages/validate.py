@@ -30,8 +30,9 @@ def flash(text: str) -> None:
     st.session_state["val_flash"] = text
 
 
-def on_table_edit(key: str, live: Live, numbers: list[int]) -> None:
-    """Apply every edited cell of this editor page to the workspace, in one saved step."""
+def on_table_edit(key: str, live: Live, numbers: list[int]) -> bool:
+    """Apply every edited cell of this editor page to the workspace, in one saved step;
+    True when something was saved."""
     edits: dict[Any, dict[str, Any]] = (st.session_state.get(key) or {}).get("edited_rows", {})
     new = []
     for row, values in edits.items():
@@ -41,6 +42,7 @@ def on_table_edit(key: str, live: Live, numbers: list[int]) -> None:
     if new:
         live.apply(new, f"Edited example {', '.join(str(e.index) for e in new)}")
         flash(f"Saved your edit to example {', '.join(str(e.index) for e in new)} and checked it again.")
+    return bool(new)
 
 
 def run_fix(live: Live, name: str) -> None:
@@ -123,6 +125,10 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
             "issues": st.column_config.TextColumn("Issues", width="large"),
         },
     )
+    if on_table_edit(key, live, shown):
+        # Edits that arrived without the callback (state seeded before the run, as AppTest
+        # does): saved now, then redrawn from the saved data under the new version's key.
+        st.rerun()
     st.caption("Double-click a cell to edit it; the change is saved and re-checked as soon as you leave the cell.")
 
 
