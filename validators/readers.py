@@ -259,14 +259,43 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header into several columns and the next records into
+    the same number of cells.
+
+    ``csv.Sniffer`` counts characters over the whole sample, so a comma file whose cells
+    hold many tabs (pasted code, tables) was read as tab-separated and broke apart.  The
+    header row rarely holds free text, so it decides; ties go to , then ; then tab then |.
+    """
     sample = text[:65536]
+    cut = len(text) > len(sample)
+    best, best_score = ",", (False, -1.0, 0)
+    for rank, delim in enumerate(",;\t|"):
+        records = _first_records(sample, delim, cut)
+        if not records:
+            continue
+        width = len(records[0])
+        body = records[1:]
+        same = sum(len(r) == width for r in body) / len(body) if body else 1.0
+        score = (width >= 2, same, -rank)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _first_records(sample: str, delimiter: str, cut: bool, limit: int = 50) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                records.append(cells)
+            if len(records) > limit:
+                break
     except csv.Error:
-        first = sample.split("\n", 1)[0]
-        counts = {d: first.count(d) for d in ",;\t|"}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+        pass
+    if cut and len(records) <= limit and len(records) > 1:
+        records.pop()  # the sample may end inside the last record
+    return records
 
 
 def read_delimited(text: str, name: str, delimiter: str | None = None) -> Table:
