@@ -15,17 +15,26 @@ from ui import sidebar, state
 st.set_page_config(page_title="Fine-tune prep", page_icon="🧰", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/upload.py", title="Upload", url_path="upload", icon="⬆️", default=True),
-    st.Page("app_pages/validate.py", title="Validate", url_path="validate", icon="✅"),
-    st.Page("app_pages/tokens.py", title="Tokens", url_path="tokens", icon="🔢"),
-    st.Page("app_pages/cost.py", title="Cost", url_path="cost", icon="💲"),
-    st.Page("app_pages/duplicates.py", title="Duplicates", url_path="duplicates", icon="👯"),
-    st.Page("app_pages/export.py", title="Export", url_path="export", icon="⬇️"),
+    st.Page("app_pages/upload.py", title="Upload", url_path="upload", icon=":material/upload_file:"),
+    st.Page("app_pages/validate.py", title="Validate", url_path="validate", icon=":material/fact_check:"),
+    st.Page("app_pages/tokens.py", title="Tokens", url_path="tokens", icon=":material/bar_chart:"),
+    st.Page("app_pages/cost.py", title="Cost", url_path="cost", icon=":material/payments:"),
+    st.Page("app_pages/duplicates.py", title="Duplicates", url_path="duplicates", icon=":material/content_copy:"),
+    st.Page("app_pages/export.py", title="Export", url_path="export", icon=":material/download:"),
 ]
 
 
-# The start page is served at "/" and, since it reserves its url_path, at "/upload" too.
-page = st.navigation(PAGES)
+def _start() -> None:
+    """The app root: go to Upload, so the start page has its own ``/upload`` URL (a default
+    page would be served at ``/`` only, and ``/upload`` would say "Page not found")."""
+    wid = state.ws_id()
+    st.switch_page(PAGES[0], query_params={"ws": wid} if wid else None)
+
+
+START = st.Page(_start, title="Start", url_path="start", default=True, visibility="hidden")
+
+
+page = st.navigation([START, *PAGES])
 state.ws_id()  # put the workspace id back into the URL after a page switch
 page.run()
 sidebar.render()  # after the page, so the summary already includes this run's edits

@@ -29,7 +29,7 @@ def options() -> tuple[str, float, str]:
     split = b.slider("Validation split", 0.0, 0.5, 0.0, 0.05, key="exp_split", help="Share of examples written to a separate validation file")
     dedupe = c.selectbox("Duplicates", list(export.DEDUPE_MODES), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
     for note in targets.TARGETS[target].notes:
-        st.info(note, icon="ℹ️")
+        st.info(note, icon=":material/info:")
     return target, split, dedupe
 
 
@@ -63,14 +63,14 @@ def left_out_summary(out: export.ExportResult) -> None:
     reasons = Counter(why.split(";")[0] for _, why in out.left_out)
     st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
     st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
-    st.page_link("app_pages/validate.py", label="Fix them on the Validate page", icon="✅")
+    st.page_link("app_pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
 
 
 def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
     stem = Path(live.name).stem or "examples"
     tgt = targets.TARGETS[target]
     st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, f"{stem}.{target}.{tgt.extension}",
-                       mime="application/jsonl", type="primary", key="dl_train", icon="⬇️", width="stretch")
+                       mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch")
     a, b, c = st.columns(3)
     if out.validation is not None:
         a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, f"{stem}.{target}.validation.{tgt.extension}",
@@ -88,7 +88,7 @@ def matrix(live: Live) -> None:
             st.caption("Builds an export for each target; takes a while on large data.")
             return
         rows = state.matrix_for(live)["rows"]
-        frame = pd.DataFrame([{"target": r["label"], "passes": "✅ pass" if r["pass"] else "❌ fail", "examples": r["examples"], "needs": " · ".join(r["needs"])} for r in rows])
+        frame = pd.DataFrame([{"target": r["label"], "passes": "pass" if r["pass"] else "FAIL", "examples": r["examples"], "needs": " · ".join(r["needs"])} for r in rows])
         st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -105,7 +105,7 @@ def main() -> None:
     b.metric("Validation examples", f"{len(out.validation_examples):,}")
     c.metric("Rows left out", f"{len(out.left_out):,}")
     for problem in out.problems:
-        st.error("This export does not meet a rule of the target:", icon="⚠️")
+        st.error("This export does not meet a rule of the target:", icon=":material/warning:")
         st.text(problem)
     downloads(live, res, out, target)
     left_out_summary(out)

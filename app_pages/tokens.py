@@ -69,7 +69,7 @@ def main() -> None:
     rows = [{"example": n, "row": live.example(n).row, "tokens": int(res.counts.total[pos[n]]), "user": views.cells(live.example(n))["user"][:200]} for n in over[:500]]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption("Drop or trim them with the one-click fixes on the Validate page.")
-    st.page_link("app_pages/validate.py", label="Go to Validate", icon="✅")
+    st.page_link("app_pages/validate.py", label="Go to Validate", icon=":material/fact_check:")
 
 
 main()

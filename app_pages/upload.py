@@ -122,7 +122,7 @@ def main() -> None:
     if ws is not None:
         preview(ws)
         mapping_editor(ws)
-        st.page_link("app_pages/validate.py", label="Next: see what needs fixing →", icon="✅")
+        st.page_link("app_pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
 
 
 main()

@@ -22,6 +22,7 @@ from validators import fixes, tokens
 from validators.checks import CheckResult
 
 PAGE_SIZE = 50
+COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220, "issues": 250}  # px; fits a laptop screen
 MULTI_PAGE_SIZE = 10
 ROLE_NAMES = {"system", "user", "assistant", "tool", "function", "developer"}
 
@@ -117,12 +118,12 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
         frame, key=key, hide_index=True, width="stretch", num_rows="fixed", disabled=["example", "row", "issues"],
         on_change=on_table_edit, args=(key, live, shown),
         column_config={
-            "example": st.column_config.NumberColumn("Example", width="small"),
-            "row": st.column_config.NumberColumn("Source row", width="small"),
-            "system": st.column_config.TextColumn("System", width="medium"),
-            "user": st.column_config.TextColumn("User", width="large"),
-            "assistant": st.column_config.TextColumn("Assistant", width="large"),
-            "issues": st.column_config.TextColumn("Issues", width="large"),
+            "example": st.column_config.NumberColumn("Example", width=COL_WIDTHS["example"]),
+            "row": st.column_config.NumberColumn("Source row", width=COL_WIDTHS["row"]),
+            "system": st.column_config.TextColumn("System", width=COL_WIDTHS["system"]),
+            "user": st.column_config.TextColumn("User", width=COL_WIDTHS["user"]),
+            "assistant": st.column_config.TextColumn("Assistant", width=COL_WIDTHS["assistant"]),
+            "issues": st.column_config.TextColumn("Issues (why it is flagged)", width=COL_WIDTHS["issues"]),
         },
     )
     if on_table_edit(key, live, shown):
@@ -183,7 +184,7 @@ def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> 
 def dataset_notes(res: CheckResult) -> None:
     general = [f for f in res.findings if f.example is None]
     if general:
-        st.text("\n".join(("❌ " if f.severity == "error" else "⚠️ ") + f.message for f in general))
+        st.text("\n".join(("Error: " if f.severity == "error" else "Warning: ") + f.message for f in general))
 
 
 def main() -> None:
@@ -214,7 +215,7 @@ def main() -> None:
     multi = [n for n in numbers if n not in set(single)]
     if not numbers:
         st.success("Nothing flagged. Go on to Export.")
-        st.page_link("app_pages/export.py", label="Export →", icon="⬇️")
+        st.page_link("app_pages/export.py", label="Export →", icon=":material/download:")
         return
     tab1, tab2 = st.tabs([f"Single-turn ({len(single):,})", f"Multi-turn and other ({len(multi):,})"])
     with tab1:

@@ -22,5 +22,5 @@ def md_escape(text: str) -> str:
 
 def error(title: str, detail: str) -> None:
     """A constant headline as an error box, the user-derived detail as plain text below."""
-    st.error(title, icon="🚫")
+    st.error(title, icon=":material/error:")
     st.text(detail)

@@ -63,7 +63,7 @@ def issues_by_example(findings: list[Finding]) -> dict[int, list[Finding]]:
 def issue_text(found: list[Finding]) -> str:
     """One line per finding, errors first, without the "Example N (row R):" prefix."""
     ordered = sorted(found, key=lambda f: f.severity != "error")
-    return "\n".join(("❌ " if f.severity == "error" else "⚠️ ") + f.message.split(": ", 1)[-1] for f in ordered)
+    return "\n".join(("Error: " if f.severity == "error" else "Warning: ") + f.message.split(": ", 1)[-1] for f in ordered)
 
 
 def flagged(examples: list[Example], findings: list[Finding], errors_only: bool = False) -> list[int]:

@@ -1,0 +1,165 @@
+"""The user story in real headless Chromium against `streamlit run app.py`.
+
+Upload a CSV, fix a flagged row in the grid editor, reload, see the fix, download the JSONL
+and check it with the project's own validator.  Takes a full-page screenshot of every page
+into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "docs" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+ANSWER = "Yes, we ship to Norway within 5 working days."
+COLUMN_PX = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220}  # app_pages/validate.py COL_WIDTHS
+ROW_PX = 35
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """A real Streamlit server on a free port with its own workspace database."""
+    port = free_port()
+    env = {**os.environ, "FTPREP_DB": str(tmp_path / "ws.sqlite3")}
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (tmp_path / "server.log").read_text(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def settle(page) -> None:
+    """Wait until the script run is over (the "Running…" widget is gone)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(400)
+
+
+def shot(page, name: str) -> None:
+    """Full-page screenshot: Streamlit scrolls inside its main section, so grow the viewport."""
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]'); return m ? m.scrollHeight : 1000 }")
+    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 6000))})
+    page.wait_for_timeout(500)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.wait_for_timeout(200)
+
+
+def open_page(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+    settle(page)
+
+
+def main_metric(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMain"] [data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def edit_first_row(page, column: str, text: str) -> None:
+    """Select the cell of the grid's first row in ``column``, open its editor, type, commit."""
+    from playwright.sync_api import expect
+
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    left = sum(px for name, px in COLUMN_PX.items() if list(COLUMN_PX).index(name) < list(COLUMN_PX).index(column))
+    page.mouse.click(box["x"] + left + COLUMN_PX[column] / 2, box["y"] + ROW_PX + ROW_PX / 2)
+    page.keyboard.press("Enter")
+    editor = page.locator("textarea.gdg-input")
+    editor.wait_for(timeout=10_000)
+    page.keyboard.type(text, delay=5)
+    expect(editor).to_have_value(text)
+    page.wait_for_timeout(200)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
+def test_upload_fix_reload_export(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(f"{server}/upload")
+        page.get_by_role("heading", name="Upload").first.wait_for()
+        page.locator("input[type=file]").set_input_files(str(ROOT / "sample_data" / "support_desk.csv"))
+        page.get_by_text("File loaded.").wait_for(timeout=60_000)
+        settle(page)
+        assert "ws=" in page.url and "/upload" in page.url
+        shot(page, "upload")
+
+        open_page(page, "Validate")
+        assert main_metric(page, "Errors") == "2"
+        shot(page, "validate")
+        edit_first_row(page, "assistant", ANSWER)  # example 4 (row 5): the empty answer
+        page.get_by_text("Saved your edit to example 4").wait_for(timeout=60_000)
+        assert main_metric(page, "Errors") == "1"
+
+        page.reload()  # a reload is a new session: the URL alone brings the workspace back
+        page.get_by_role("heading", name="Validate").first.wait_for()
+        settle(page)
+        assert main_metric(page, "Errors") == "1"
+        page.get_by_text("All examples").click()
+        settle(page)
+        assert page.get_by_text(ANSWER).count() >= 1
+
+        for title in ("Tokens", "Cost", "Duplicates"):
+            open_page(page, title)
+            assert "ws=" in page.url
+            shot(page, title.lower())
+
+        open_page(page, "Export")
+        assert main_metric(page, "Rows left out") == "1"  # the empty row 32; row 5 was fixed
+        shot(page, "export")
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Download JSONL").click()
+        path = tmp_path / "export.jsonl"
+        info.value.save_as(path)
+        browser.close()
+
+    lines = path.read_text("utf-8").splitlines()
+    assert len(lines) == 60 and any(ANSWER in line for line in lines)
+    check = subprocess.run([sys.executable, "-m", "validators", "check", "--json", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    report = json.loads(check.stdout)
+    assert report["errors"] == [], report["errors"]
+    assert report["examples"] == 60
