@@ -31,21 +31,22 @@ LABEL = {
 # Keys whose values are identifiers or enums, never free text worth scanning or redacting.
 _SKIP_KEYS = frozenset({"role", "type", "tool_call_id", "id", "name", "weight", "detail", "url"})
 
-# Secret patterns start with a fixed prefix, so a plain substring test gates each one and
-# most texts never run them.
-_SECRETS: dict[str, tuple[tuple[str, ...], str]] = {
-    "private_key": (("PRIVATE KEY",), r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[^\x00]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?"),
-    "openai": (("sk-",), r"(?<![\w-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-    "stripe": (("_live_", "_test_"), r"(?<![\w-])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"),
-    "aws": (("AKIA", "ASIA"), r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
-    "github": (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
-    "slack": (("xox",), r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"),
-    "google": (("AIza",), r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}"),
-    "bearer": (("earer",), r"(?<![A-Za-z])[Bb]earer\s+[A-Za-z0-9._~+/=-]{20,}"),
+# Each secret pattern starts with a fixed literal and no look-behind, so the regex engine
+# skips ahead with its fast prefix search; the character before a match is checked after.
+_SECRETS: dict[str, tuple[str, ...]] = {
+    "private_key": (r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[^\x00]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?",),
+    "openai": (r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",),
+    "stripe": (r"sk_(?:live|test)_[A-Za-z0-9]{16,}", r"rk_(?:live|test)_[A-Za-z0-9]{16,}"),
+    "aws": (r"AKIA[0-9A-Z]{16}(?![A-Za-z0-9])", r"ASIA[0-9A-Z]{16}(?![A-Za-z0-9])"),
+    "github": (r"gh[pousr]_[A-Za-z0-9]{36,}", r"github_pat_[A-Za-z0-9_]{22,}"),
+    "slack": (r"xox[abposr]-[A-Za-z0-9-]{10,}",),
+    "google": (r"AIza[0-9A-Za-z_-]{35}",),
+    "bearer": (r"Bearer\s+[A-Za-z0-9._~+/=-]{20,}", r"bearer\s+[A-Za-z0-9._~+/=-]{20,}"),
 }
-_SECRET_RX = {name: re.compile(rx) for name, (_, rx) in _SECRETS.items()}
+_SECRET_RX = [(name, re.compile(rx)) for name, rxs in _SECRETS.items() for rx in rxs]
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?")
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}")
 # Digit runs (with the separators people type) are the only candidates for cards and phones;
 # the pattern starts with a character class so the regex engine skips ahead quickly.
 _DIGIT_RUN = re.compile(r"\d[\d ().-]{7,}\d")
@@ -112,22 +113,37 @@ def _scan_joined(text: str) -> list[Hit]:
     if not text:
         return []
     hits: list[Hit] = []
-    for name, (gates, _rx) in _SECRETS.items():
-        if any(g in text for g in gates):
-            hits += [Hit("secret", name, m.start(), m.end()) for m in _SECRET_RX[name].finditer(text)]
+    for name, rx in _SECRET_RX:
+        hits += [Hit("secret", name, m.start(), m.end()) for m in rx.finditer(text) if _free_start(text, m.start())]
     if "@" in text:
         hits += [Hit("email", "email", m.start(), m.end()) for m in _EMAIL.finditer(text)]
-    hits += [Hit("iban", "iban", m.start(), m.end()) for m in _IBAN.finditer(text) if _bounded(text, m.start(), m.end()) and iban_ok(m.group())]
     for m in _DIGIT_RUN.finditer(text):
         run, start = m.group(), m.start()
         if len(run) < 9 or sum(c.isdigit() for c in run) < 9:
-            continue  # dates, times, prices: too few digits for a card or a phone
+            continue  # dates, times, prices: too few digits for a card, phone or IBAN
+        hits += _iban_before(text, start)
         while start and text[start - 1] in "+(":
             start -= 1
             run = text[start] + run
         if _bounded(text, start, m.end()):
             hits += _numbers(text, start, run)
     return _without_overlaps(hits)
+
+
+def _free_start(text: str, start: int) -> bool:
+    """A token starts a word: not the tail of a longer identifier."""
+    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "_-")
+
+
+def _iban_before(text: str, run_start: int) -> list[Hit]:
+    """An IBAN holds a long run of digits; look for its country code and check digits just
+    before the run (up to 34 characters back), so plain text never runs the IBAN pattern."""
+    lo = max(0, run_start - 36)
+    for m in _IBAN_HEAD.finditer(text, lo, run_start + 2):
+        full = _IBAN.match(text, m.start())
+        if full and _bounded(text, full.start(), full.end()) and iban_ok(full.group()):
+            return [Hit("iban", "iban", full.start(), full.end())]
+    return []
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
@@ -180,6 +196,10 @@ def _places(ex: Example) -> Iterator[tuple[int | None, str | None, str]]:
     rec = ex.record
     if not isinstance(rec, dict):
         return
+    msgs = rec.get("messages")
+    if ex.kind != "dpo" and type(msgs) is list and all(type(m) is dict and len(m) == 2 and type(m.get("content")) is str for m in msgs):
+        yield from ((i, "content", m["content"]) for i, m in enumerate(msgs, start=1))  # the common case, fast
+        return
     if ex.kind == "dpo":
         inp = rec.get("input")
         msgs = inp.get("messages") if isinstance(inp, dict) else None
@@ -190,15 +210,26 @@ def _places(ex: Example) -> Iterator[tuple[int | None, str | None, str]]:
         msgs = rec.get("messages")
     if isinstance(msgs, list):
         for i, msg in enumerate(msgs, start=1):
-            for key, text in _strings(msg):
-                yield i, key, text
+            content = msg.get("content") if type(msg) is dict else None
+            if type(content) is str and len(msg) == 2:  # the common {"role", "content"} message
+                yield i, "content", content
+            else:
+                for key, text in _strings(msg):
+                    yield i, key, text
 
 
 def check(examples: Iterable[Example]) -> list[Finding]:
     """One warning per example, message, key and kind of personal data or secret."""
-    places = [(ex, index, key, text) for ex in examples if not ex.dropped and ex.record is not None for index, key, text in _places(ex)]
+    texts: list[str] = []
+    where: list[tuple[Example, int | None, str | None]] = []
+    for ex in examples:
+        if ex.dropped or ex.record is None:
+            continue
+        for index, key, text in _places(ex):
+            texts.append(text)
+            where.append((ex, index, key))
     out: list[Finding] = []
-    for (ex, index, key, _text), hits in zip(places, scan_many([p[3] for p in places])):
+    for (ex, index, key), hits in zip(where, scan_many(texts)):
         if hits:
             out.extend(_findings(ex, index, key, hits))
     return out
