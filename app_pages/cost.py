@@ -64,7 +64,7 @@ def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     if req is None:
         st.warning("With these numbers the fine-tuned model is not cheaper per request, so training never pays for itself.")
     else:
-        st.text(f"Training ${training_cost:,.2f} / saving ${be['saving_per_request']:.6f} per request = {req:,.0f} requests.")
+        st.text(f"Training ${training_cost:,.2f} / saving ${be['saving_per_request']:.6f} per request = {req:,.1f} → {int(np.ceil(req)):,} requests.")
 
 
 def main() -> None:

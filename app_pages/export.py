@@ -69,17 +69,19 @@ def left_out_summary(out: export.ExportResult) -> None:
 def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
     stem = Path(live.name).stem or "examples"
     tgt = targets.TARGETS[target]
-    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, f"{stem}.{target}.{tgt.extension}",
+    # Callables: Streamlit fetches the bytes only when the button is clicked, instead of
+    # hashing and storing ~100 MB on every rerun of this page.
+    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", lambda: out.train, f"{stem}.{target}.{tgt.extension}",
                        mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch")
     a, b, c = st.columns(3)
     if out.validation is not None:
-        a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, f"{stem}.{target}.validation.{tgt.extension}",
+        a.download_button(f"Validation file ({len(out.validation_examples):,})", lambda: out.validation, f"{stem}.{target}.validation.{tgt.extension}",
                           mime="application/jsonl", key="dl_val", width="stretch")
     else:
         a.caption("No validation file (split is 0).")
-    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch")
-    c.download_button("Validation report (JSON)", report(live, res, out), f"{stem}.validation-report.json", mime="application/json", key="dl_report", width="stretch")
-    c.download_button("Findings (CSV)", findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch")
+    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", lambda: out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch")
+    c.download_button("Validation report (JSON)", lambda: report(live, res, out), f"{stem}.validation-report.json", mime="application/json", key="dl_report", width="stretch")
+    c.download_button("Findings (CSV)", lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch")
 
 
 def matrix(live: Live) -> None:
@@ -98,8 +100,8 @@ def main() -> None:
         return
     st.title("Export")
     target, split, dedupe = options()
-    res = state.result(live, full=True)
     out = state.export_for(live, target, split, dedupe)
+    res = state.result(live)
     a, b, c = st.columns(3)
     a.metric("Training examples", f"{len(out.train_examples):,}")
     b.metric("Validation examples", f"{len(out.validation_examples):,}")

@@ -23,14 +23,25 @@ def model_picker(live: Live, key: str) -> None:
 
 
 def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
-    frame = pd.DataFrame({"tokens": values})
+    """Bars of tokens per example and the limit as a red rule.  When every example is far
+    below the limit the axis stops short of it (or the bars would be one thin line) and the
+    rule sits at the right edge, labelled as off the scale."""
+    top = int(values.max()) if values.size else 0
+    far = top * 1.3 < limit
+    edge = max(10, int(top * 1.3)) if far else int(max(limit, top) * 1.05)
+    counts, edges = np.histogram(values, bins=min(50, max(1, top)), range=(0, max(top, 1)))
+    frame = pd.DataFrame({"from": edges[:-1], "to": edges[1:], "examples": counts})
+    scale = alt.Scale(domain=[0, edge], nice=False)
     bars = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("tokens:Q", bin=alt.Bin(maxbins=50), title="Tokens per example"),
-        y=alt.Y("count():Q", title="Examples"),
+        x=alt.X("from:Q", title="Tokens per example", scale=scale), x2="to:Q", y=alt.Y("examples:Q", title="Examples"),
+        tooltip=["from:Q", "to:Q", "examples:Q"],
     )
-    rule = alt.Chart(pd.DataFrame({"limit": [limit]})).mark_rule(color="red", strokeDash=[6, 4], size=2).encode(x="limit:Q")
-    label = alt.Chart(pd.DataFrame({"limit": [limit], "text": [f"limit {limit:,}"]})).mark_text(
-        color="red", align="left", dx=4, dy=-6, baseline="top").encode(x="limit:Q", y=alt.value(0), text="text:N")
+    at = edge if far else limit
+    text = f"limit {limit:,} →  (off the scale)" if far else f"limit {limit:,}"
+    marks = pd.DataFrame({"at": [at], "text": [text]})
+    rule = alt.Chart(marks).mark_rule(color="red", strokeDash=[6, 4], size=2).encode(x=alt.X("at:Q", scale=scale))
+    label = alt.Chart(marks).mark_text(color="red", align="right", dx=-4, dy=4, baseline="top").encode(
+        x=alt.X("at:Q", scale=scale), y=alt.value(0), text="text:N")
     return alt.layer(bars, rule, label)
 
 

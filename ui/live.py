@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -19,16 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from validators import catalog, checks, cost, schema_check, semantic, tokens
+from validators import catalog, checks, cost, duplicates, schema_check, semantic, tokens
 from validators import workspace as store
 from validators.fixes import FixResult
 from validators.model import Example, Finding, finding
 
 INCREMENTAL_MIN = 5000  # below this many examples a full re-check is fast enough and exact
-DATASET_CODES = {"conflicting_answers", "exact_duplicate", "near_duplicate", "too_few_examples", "few_examples", "no_system_prompt"}
+# Findings that depend on the whole dataset (semantic.check_dataset and the duplicate search).
+DATASET_CODES = {
+    "conflicting_answers", "exact_duplicate", "near_duplicate", "too_few_examples", "few_examples", "no_system_prompt",
+    "missing_system", "many_system_prompts",
+}
 
 Progress = Callable[[float, str], None]
 
+_WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
 _DB_LOCK = threading.RLock()
 _CONNS: dict[str, Any] = {}
 
@@ -71,6 +77,9 @@ class Live:
         self.stale = False
         self.lock = threading.RLock()
         self._pos = {e.index: p for p, e in enumerate(self.examples)}
+        self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
+        self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
+        self._warming: dict[str, Future[tokens.TokenCounts]] = {}
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -90,14 +99,70 @@ class Live:
         """The current check result.  A full run happens the first time, after an option
         changed, or with ``full=True`` when edits left the dataset-wide parts stale."""
         with self.lock:
-            if self.result is None or (full and self.stale):
+            if self.result is None:
                 self.result = checks.run(
                     self.examples, model=self.options.get("model"), epochs=self.options.get("epochs"),
                     price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
                     read_findings=findings_from(self.meta), progress=progress,
                 )
                 self.stale = False
+                self._warm_other_encodings()
+            elif full and self.stale:
+                self.result = self._refresh_dataset_parts(self.result, progress)
+                self.stale = False
             return self.result
+
+    def counts_for(self, encoding: str) -> tokens.TokenCounts:
+        """Token counts with ``encoding`` (the Cost page prices every model on its own
+        tokenizer): counted once per workspace, then patched edit by edit like the rest."""
+        res = self.check()
+        if encoding == res.counts.encoding:
+            return res.counts
+        pending = self._warming.get(encoding)
+        if pending is not None and encoding not in self._other:
+            pending.result()
+        with self.lock:
+            if encoding not in self._other:
+                self._other[encoding] = tokens.count(self.examples, encoding)
+            return self._other[encoding]
+
+    def _warm_other_encodings(self) -> None:
+        """Count the other tokenizers in the background on large data, so the Cost page's
+        first visit does not wait; a result is kept only if no edit happened meanwhile."""
+        if len(self.examples) < INCREMENTAL_MIN or self.result is None:
+            return
+        active = self.result.counts.encoding
+        for enc in sorted({m.encoding for m in catalog.models().values()} - {active} - set(self._other) - set(self._warming)):
+            snapshot, version = list(self.examples), self.version
+
+            def work(enc: str = enc, snapshot: list[Example] = snapshot, version: int = version) -> tokens.TokenCounts:
+                counts = tokens.count(snapshot, enc)
+                with self.lock:
+                    if self.version == version and enc not in self._other:
+                        self._other[enc] = counts
+                return counts
+
+            self._warming[enc] = _WARMER.submit(work)
+
+    def _prompt_replies(self) -> dict[int, tuple[str, str]]:
+        if self._pr is None:
+            self._pr = {e.index: semantic.prompt_and_reply(e) for e in self.examples if e.record is not None and not e.dropped}
+        return self._pr
+
+    def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None) -> checks.CheckResult:
+        """After patched edits: redo only what depends on the whole dataset (duplicates,
+        conflicting answers, system-prompt and size findings); per-example parts are current."""
+        say = progress or (lambda _f, _s: None)
+        say(0.1, "Comparing examples")
+        pr = self._prompt_replies()
+        say(0.3, "Looking for duplicates")
+        dupes = duplicates.find(self.examples, self.options.get("threshold") or 0.8, True, None, pr)
+        say(0.9, "Checking the dataset as a whole")
+        found = [f for f in res.findings if f.code not in DATASET_CODES]
+        found += semantic.check_dataset(self.examples, pr) + checks._duplicate_findings(self.examples, dupes)
+        found.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+        say(1.0, "Done")
+        return replace(res, findings=found, dupes=dupes)
 
     def example(self, index: int) -> Example:
         return self.examples[self._pos[index]]
@@ -135,8 +200,16 @@ class Live:
             self.result = None
 
     def _replace(self, new: list[Example]) -> None:
+        positions = [self._pos[e.index] for e in new]
+        for enc, counts in self._other.items():
+            _patch_counts(counts, new, positions, enc)
         for e in new:
             self.examples[self._pos[e.index]] = e
+            if self._pr is not None:
+                if e.record is not None and not e.dropped:
+                    self._pr[e.index] = semantic.prompt_and_reply(e)
+                else:
+                    self._pr.pop(e.index, None)
         if self.result is None:
             return
         if len(self.examples) < INCREMENTAL_MIN:
@@ -149,6 +222,14 @@ class Live:
     def exact(self) -> bool:
         """True when every number shown is from a full check (nothing patched since)."""
         return self.result is not None and not self.stale
+
+
+def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions: list[int], encoding: str) -> None:
+    fresh = tokens.count(changed, encoding)
+    for k, p in enumerate(positions):
+        counts.total[p] = fresh.total[k]
+        counts.assistant[p] = fresh.assistant[k]
+        counts.counted[p] = fresh.counted[k]
 
 
 def example_findings(ex: Example, limit: int, model_name: str, total: int) -> list[Finding]:
@@ -165,11 +246,7 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     changed = [examples[p] for p in positions]
     numbers = {e.index for e in changed}
     counts = result.counts
-    fresh = tokens.count(changed, info.encoding)
-    for k, p in enumerate(positions):
-        counts.total[p] = fresh.total[k]
-        counts.assistant[p] = fresh.assistant[k]
-        counts.counted[p] = fresh.counted[k]
+    _patch_counts(counts, changed, positions, info.encoding)
     kept = [f for f in result.findings if f.example not in numbers or f.code in DATASET_CODES]
     for p, e in zip(positions, changed):
         kept += example_findings(e, info.limit, info.name, int(counts.total[p]))
@@ -201,6 +278,8 @@ def remap(live: Live, ds: Any, options: dict[str, Any]) -> None:
         live.version = store.replace_examples(conn, live.id, ds.examples, options, meta_of(ds))
         live.options, live.meta, live.examples = options, meta_of(ds), ds.examples
         live._pos = {e.index: p for p, e in enumerate(live.examples)}
+        live._pr = None
+        live._other, live._warming = {}, {}
         live.result = None
 
 

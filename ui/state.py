@@ -120,32 +120,26 @@ def live_mask(res: checks.CheckResult) -> Any:
     return np.fromiter((not e.dropped and e.record is not None for e in res.examples), dtype=bool, count=len(res.examples))
 
 
-@st.cache_resource(show_spinner="Counting tokens for another tokenizer…", max_entries=16)
-def _counts(ws: str, version: int, encoding: str, _live: Live) -> Any:
-    from validators import tokens
-
-    return tokens.count(_live.examples, encoding)
-
-
 def live_counts(live: Live, encoding: str) -> Any:
     """Token counts of the examples that will be exported, for ``encoding``; the active
     model's come from the check result, others are counted once per workspace version."""
     res = result(live)
-    mask = live_mask(res)
-    counts = res.counts if encoding == res.counts.encoding else _counts(live.id, live.version, encoding, live)
-    return counts.total[mask]
+    with st.spinner(f"Counting tokens with {encoding}…"):
+        counts = live.counts_for(encoding)
+    return counts.total[live_mask(res)]
 
 
 @st.cache_resource(show_spinner="Building the export…", max_entries=8)
 def _export(ws: str, version: int, target: str, split: float, dedupe: str, _live: Live) -> Any:
     from validators import export
 
-    return export.build(_live.check(full=True), target, split, dedupe, 0, _live.source_rows)
+    return export.build(_live.check(full=dedupe != "none"), target, split, dedupe, 0, _live.source_rows)
 
 
 def export_for(live: Live, target: str, split: float, dedupe: str) -> Any:
-    """The export for these settings, built once per workspace version."""
-    result(live, full=True)
+    """The export for these settings, built once per workspace version.  Errors are always
+    current; the duplicate groups are refreshed first only when the export removes them."""
+    result(live, full=dedupe != "none")
     return _export(live.id, live.version, target, split, dedupe, live)
 
 
@@ -153,9 +147,9 @@ def export_for(live: Live, target: str, split: float, dedupe: str) -> Any:
 def _matrix(ws: str, version: int, _live: Live) -> Any:
     from validators import matrix
 
-    return matrix.target_matrix(_live.check(full=True))
+    return matrix.target_matrix(_live.check())
 
 
 def matrix_for(live: Live) -> Any:
-    result(live, full=True)
+    result(live)
     return _matrix(live.id, live.version, live)

@@ -6,6 +6,7 @@ No Streamlit here: these are pure functions the pages and the tests share.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -83,8 +84,9 @@ def preview_rows(examples: list[Example], limit: int = 20) -> list[dict[str, Any
 
 
 def mark_differences(a: str, b: str) -> tuple[str, str]:
-    """Both texts with the words that differ wrapped in ⟦ ⟧ (plain text, never markup)."""
-    wa, wb = a.split(), b.split()
+    """Both texts with the words that differ wrapped in ⟦ ⟧ (plain text, never markup);
+    line breaks are kept as words of their own so the layout survives."""
+    wa, wb = _words(a), _words(b)
     out_a: list[str] = []
     out_b: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes():
@@ -96,7 +98,15 @@ def mark_differences(a: str, b: str) -> tuple[str, str]:
             out_a.append("⟦" + " ".join(wa[i1:i2]) + "⟧")
         if j2 > j1:
             out_b.append("⟦" + " ".join(wb[j1:j2]) + "⟧")
-    return " ".join(out_a), " ".join(out_b)
+    return _join(out_a), _join(out_b)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\n|[^\s]+", text)
+
+
+def _join(words: list[str]) -> str:
+    return " ".join(words).replace(" \n ", "\n").replace("\n ", "\n").replace(" \n", "\n")
 
 
 def conversation_text(ex: Example) -> str:

@@ -1,0 +1,80 @@
+"""Time the browser workflow's server side at scale: page switches and one edit.
+
+    python bench/bench_ui.py 100000
+
+Generates N examples with bench/make_data.py, stores them as a workspace (a temporary
+FTPREP_DB), then drives app.py with streamlit.testing.v1.AppTest: the first open (load
+from SQLite + full check), a switch to every page, one cell edit on Validate, and the
+pages again after the edit.  Each figure is the wall time of one script run, which is
+what the server spends before the browser can draw the answer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PAGES = ["validate", "tokens", "cost", "duplicates", "export", "upload"]
+
+
+def timed(label: str, fn, rows: list[tuple[str, float]]) -> object:
+    start = time.perf_counter()
+    out = fn()
+    rows.append((label, time.perf_counter() - start))
+    print(f"{label:<48} {rows[-1][1]:7.2f} s", flush=True)
+    return out
+
+
+def main(n: int) -> None:
+    os.environ["FTPREP_DB"] = str(Path(tempfile.mkdtemp(prefix="bench_ui_")) / "ws.sqlite3")
+    import make_data
+    from streamlit.testing.v1 import AppTest
+
+    from ui import live as live_mod
+    from validators import ingest
+
+    rows: list[tuple[str, float]] = []
+    path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"
+    if not path.exists():
+        make_data.write(make_data.generate(n), path)
+    data = path.read_bytes()
+    ds = timed(f"read {len(data) / 1e6:.0f} MB ({n:,} examples)", lambda: ingest.load_bytes(data, path.name), rows)
+    ws = timed("store the workspace in SQLite", lambda ds=ds: live_mod.create_workspace(path.name, data, ds, {}), rows)
+    del ds
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.query_params["ws"] = ws
+    timed("first open: load from SQLite + full check", at.run, rows)
+    for page in PAGES:
+        timed(f"switch to {page}", lambda p=page: at.switch_page(f"app_pages/{p}.py").run(), rows)
+    for page in PAGES:
+        timed(f"switch to {page} (again)", lambda p=page: at.switch_page(f"app_pages/{p}.py").run(), rows)
+
+    at.switch_page("app_pages/validate.py").run()
+    editor = at.data_editor[0]
+    first = int(editor.value["example"][0])
+    at.session_state[editor.key] = {"edited_rows": {0: {"assistant": "An edited answer."}}, "added_rows": [], "deleted_rows": []}
+    timed(f"one edit on Validate (example {first}), saved + re-checked", at.run, rows)
+    assert not at.exception, at.exception
+    assert any("Saved your edit" in s.value for s in at.success), "the edit did not land"
+    for page in PAGES:
+        timed(f"after the edit: switch to {page}", lambda p=page: at.switch_page(f"app_pages/{p}.py").run(), rows)
+    at.switch_page("app_pages/validate.py").run()
+    timed("bulk fix: trim whitespace (all examples)", lambda: at.button(key="fix_trim_whitespace").click().run(), rows)
+    timed("undo", lambda: at.button(key="undo").click().run(), rows)
+    assert not at.exception, at.exception
+
+    print("\n| step | seconds |\n|---|---:|")
+    for label, secs in rows:
+        print(f"| {label} | {secs:.2f} |")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
