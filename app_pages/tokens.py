@@ -31,10 +31,12 @@ def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
     edge = max(10, int(top * 1.3)) if far else int(max(limit, top) * 1.05)
     counts, edges = np.histogram(values, bins=min(50, max(1, top)), range=(0, max(top, 1)))
     frame = pd.DataFrame({"from": edges[:-1], "to": edges[1:], "examples": counts})
+    frame = frame[frame["examples"] > 0]
     scale = alt.Scale(domain=[0, edge], nice=False)
-    bars = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("from:Q", title="Tokens per example", scale=scale), x2="to:Q", y=alt.Y("examples:Q", title="Examples"),
-        tooltip=["from:Q", "to:Q", "examples:Q"],
+    bars = alt.Chart(frame).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("from:Q", title="Tokens per example", scale=scale), x2="to:Q",
+        y=alt.Y("examples:Q", title="Examples"), y2=alt.datum(0),
+        tooltip=[alt.Tooltip("from:Q", title="from tokens"), alt.Tooltip("to:Q", title="to tokens"), "examples:Q"],
     )
     at = edge if far else limit
     text = f"limit {limit:,} →  (off the scale)" if far else f"limit {limit:,}"

@@ -104,7 +104,9 @@ def page_of(numbers: list[int], size: int, key: str) -> list[int]:
     pages = max(1, -(-len(numbers) // size))
     if pages == 1:
         return numbers
-    page = st.number_input(f"Page (of {pages:,}, {size} per page)", min_value=1, max_value=pages, value=1, step=1, key=key)
+    # The page count is part of the key: when fixes shrink the list, a stale page number
+    # beyond the new last page can never be restored into the widget.
+    page = st.number_input(f"Page (of {pages:,}, {size} per page)", min_value=1, max_value=pages, value=1, step=1, key=f"{key}_{pages}")
     start = (int(page) - 1) * size
     return numbers[start:start + size]
 
@@ -113,7 +115,7 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
     shown = page_of(numbers, PAGE_SIZE, "val_page_single")
     rows = [{"example": n, "row": live.example(n).row, **views.cells(live.example(n)), "issues": views.issue_text(by.get(n, []))} for n in shown]
     frame = pd.DataFrame(rows, columns=["example", "row", "system", "user", "assistant", "issues"])
-    key = f"ed_{live.id}_{st.session_state.get('val_page_single', 1)}_{live.version}"
+    key = f"ed_{live.id}_{shown[0] if shown else 0}_{live.version}"
     st.data_editor(
         frame, key=key, hide_index=True, width="stretch", num_rows="fixed", disabled=["example", "row", "issues"],
         on_change=on_table_edit, args=(key, live, shown),

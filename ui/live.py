@@ -137,12 +137,21 @@ class Live:
 
             def work(enc: str = enc, snapshot: list[Example] = snapshot, version: int = version) -> tokens.TokenCounts:
                 counts = tokens.count(snapshot, enc)
+                tokens.count(snapshot[:1], enc)  # large inputs are counted in a worker process: load the BPE here too, for edits
                 with self.lock:
                     if self.version == version and enc not in self._other:
                         self._other[enc] = counts
                 return counts
 
             self._warming[enc] = _WARMER.submit(work)
+        _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
+
+    def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
+        """The normalised texts the duplicate search needs, ready before the first refresh."""
+        pr = {e.index: semantic.prompt_and_reply(e) for e in snapshot if e.record is not None and not e.dropped}
+        with self.lock:
+            if self.version == version and self._pr is None:
+                self._pr = pr
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:
