@@ -350,9 +350,14 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:  # zipfile raises all of these on odd archives
         what = next((w for magic, w in _MAGIC.items() if data.startswith(magic)), None)
-        detail = f"it is {what}" if what and not data.startswith(b"PK") else "it is not a ZIP file, or it is cut short"
+        if what and not data.startswith(b"PK"):
+            detail = f"it is {what}"
+        elif isinstance(exc, NotImplementedError):
+            detail = f"it uses a ZIP feature Excel does not write: {exc}"
+        else:
+            detail = "it is not a ZIP file, or it is cut short"
         raise InputError(f"{name} is not a valid .xlsx workbook ({detail}). Save it again from Excel as .xlsx.") from exc
     if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
         raise InputError(

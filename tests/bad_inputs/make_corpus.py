@@ -110,6 +110,10 @@ def build() -> dict[str, bytes]:
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("hello.txt", "not a workbook")
     files["zip_not_workbook.xlsx"] = buf.getvalue()
+    odd = bytearray(good_x)
+    cd = odd.find(b"PK\x01\x02")
+    odd[cd + 6] = 80  # "version needed to extract" 8.0: zipfile raised NotImplementedError (found by fuzzing)
+    files["zip_future_version.xlsx"] = bytes(odd)
     arr = "[\n" + ",\n".join(j) + "\n]\n"
     files["truncated_array.json"] = arr[: len(arr) // 2].encode()
     files["trailing_comma.json"] = ("[\n" + ",\n".join(j) + ",\n]\n").encode()
