@@ -89,7 +89,7 @@ class Live:
     def data(self) -> bytes:
         """The uploaded bytes, read from the store only when a page asks (preview, re-map)."""
         with db() as conn:
-            ws = store.load(conn, self.id, with_examples=False)
+            ws = store.load(conn, self.id, with_examples=False, with_data=True)
         return ws.data if ws else b""
 
     def model(self) -> catalog.ModelInfo:
@@ -267,7 +267,7 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
 
 def open_workspace(ws_id: str) -> Live | None:
     with db() as conn:
-        ws = store.load(conn, ws_id)
+        ws = store.load(conn, ws_id, with_data=False)  # the upload is read only when a page needs it
     return Live(ws) if ws else None
 
 

@@ -31,12 +31,17 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspace (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    data BLOB NOT NULL,
     options TEXT NOT NULL,
-    meta TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
     updated REAL NOT NULL
+);
+-- The upload and how it was read live apart from the small, often-updated workspace row:
+-- SQLite rewrites a whole row on UPDATE, and bumping the version must not copy 100 MB.
+CREATE TABLE IF NOT EXISTS upload (
+    ws TEXT PRIMARY KEY REFERENCES workspace(id) ON DELETE CASCADE,
+    data BLOB NOT NULL,
+    meta TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS example (
     ws TEXT NOT NULL REFERENCES workspace(id) ON DELETE CASCADE,
@@ -138,19 +143,23 @@ def create(
     now = time.time()
     with transaction(conn):
         conn.execute(
-            "INSERT INTO workspace (id, name, data, options, meta, version, created, updated) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-            (ws_id, name, data, json.dumps(_clean_options(options)), json.dumps(meta or {}), now, now),
+            "INSERT INTO workspace (id, name, options, version, created, updated) VALUES (?, ?, ?, 0, ?, ?)",
+            (ws_id, name, json.dumps(_clean_options(options)), now, now),
         )
+        conn.execute("INSERT INTO upload (ws, data, meta) VALUES (?, ?, ?)", (ws_id, data, json.dumps(meta or {})))
         conn.executemany("INSERT INTO example (ws, idx, body) VALUES (?, ?, ?)", ((ws_id, e.index, _dump(e)) for e in examples))
     return ws_id
 
 
-def load(conn: sqlite3.Connection, ws_id: str, with_examples: bool = True) -> Workspace | None:
+def load(conn: sqlite3.Connection, ws_id: str, with_examples: bool = True, with_data: bool = True) -> Workspace | None:
     """The workspace with this id, or ``None`` when there is none (deleted, mistyped)."""
-    row = conn.execute("SELECT id, name, data, options, meta, version FROM workspace WHERE id = ?", (ws_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT w.id, w.name, {'u.data' if with_data else 'NULL'}, w.options, u.meta, w.version "
+        "FROM workspace w JOIN upload u ON u.ws = w.id WHERE w.id = ?", (ws_id,)
+    ).fetchone()
     if row is None:
         return None
-    ws = Workspace(row[0], row[1], bytes(row[2]), json.loads(row[3]), json.loads(row[4]), row[5])
+    ws = Workspace(row[0], row[1], bytes(row[2] or b""), json.loads(row[3]), json.loads(row[4]), row[5])
     if with_examples:
         rows = conn.execute("SELECT body FROM example WHERE ws = ? ORDER BY idx", (ws_id,))
         ws.examples = [example_from_dict(json.loads(b)) for (b,) in rows]
@@ -180,6 +189,7 @@ def delete(conn: sqlite3.Connection, ws_id: str) -> bool:
     with transaction(conn):
         conn.execute("DELETE FROM history WHERE ws = ?", (ws_id,))
         conn.execute("DELETE FROM example WHERE ws = ?", (ws_id,))
+        conn.execute("DELETE FROM upload WHERE ws = ?", (ws_id,))
         cur = conn.execute("DELETE FROM workspace WHERE id = ?", (ws_id,))
     return cur.rowcount > 0
 
@@ -257,5 +267,5 @@ def replace_examples(
         if options is not None:
             conn.execute("UPDATE workspace SET options = ? WHERE id = ?", (json.dumps(_clean_options(options)), ws_id))
         if meta is not None:
-            conn.execute("UPDATE workspace SET meta = ? WHERE id = ?", (json.dumps(meta), ws_id))
+            conn.execute("UPDATE upload SET meta = ? WHERE ws = ?", (json.dumps(meta), ws_id))
         return _bump(conn, ws_id)
