@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The one test command (README): install the dev requirements, lint, run every test.
+# The one test command (README): install everything the tests use, lint, run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -m pip install -q -r requirements-dev.txt
+# Training stack for the "real consumers" tests: torch first, pinned, so pip takes the CPU
+# wheel instead of pulling a CUDA build; Unsloth/AutoTrain without their conflicting pins.
+python -m pip install -q torch==2.13.0
+python -m pip install -q -r requirements-train.txt
+python -m pip install -q --no-deps -r requirements-train-nodeps.txt
 python -m ruff check .
 python -m pytest -q "$@"
