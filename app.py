@@ -2,8 +2,9 @@
 
     streamlit run app.py
 
-Pages live in ``app_pages/`` (not ``pages/``: Streamlit still treats a ``pages/`` folder as the old automatic multipage mode and would run a page without this file on a fresh server); each reads the workspace (``ui/state.py``), calls the core in
-``validators/`` and renders.  The sidebar summary is drawn here so every page has it.
+Pages live in ``pages/``; each reads the workspace (``ui/state.py``), calls the core in
+``validators/`` and renders.  ``ui.entry.through_app`` keeps Streamlit's legacy
+``pages/``-folder mode from running a page without this file on a fresh server.  The sidebar summary is drawn here so every page has it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from ui import sidebar, state
 st.set_page_config(page_title="Fine-tune prep", page_icon="🧰", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/upload.py", title="Upload", url_path="upload", icon=":material/upload_file:"),
-    st.Page("app_pages/validate.py", title="Validate", url_path="validate", icon=":material/fact_check:"),
-    st.Page("app_pages/tokens.py", title="Tokens", url_path="tokens", icon=":material/bar_chart:"),
-    st.Page("app_pages/cost.py", title="Cost", url_path="cost", icon=":material/payments:"),
-    st.Page("app_pages/duplicates.py", title="Duplicates", url_path="duplicates", icon=":material/content_copy:"),
-    st.Page("app_pages/export.py", title="Export", url_path="export", icon=":material/download:"),
+    st.Page("pages/upload.py", title="Upload", url_path="upload", icon=":material/upload_file:"),
+    st.Page("pages/validate.py", title="Validate", url_path="validate", icon=":material/fact_check:"),
+    st.Page("pages/tokens.py", title="Tokens", url_path="tokens", icon=":material/bar_chart:"),
+    st.Page("pages/cost.py", title="Cost", url_path="cost", icon=":material/payments:"),
+    st.Page("pages/duplicates.py", title="Duplicates", url_path="duplicates", icon=":material/content_copy:"),
+    st.Page("pages/export.py", title="Export", url_path="export", icon=":material/download:"),
 ]
 
 

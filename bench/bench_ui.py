@@ -57,11 +57,11 @@ def main(n: int) -> None:
     # switches below are measured as a user who looked at the page that long sees them.
     timed("background warm-up after the first open (not blocking)", lambda: live_mod._WARMER.submit(lambda: None).result(), rows)
     for page in PAGES:
-        timed(f"switch to {page}", lambda p=page: at.switch_page(f"app_pages/{p}.py").run(), rows)
+        timed(f"switch to {page}", lambda p=page: at.switch_page(f"pages/{p}.py").run(), rows)
     for page in PAGES:
-        timed(f"switch to {page} (again)", lambda p=page: at.switch_page(f"app_pages/{p}.py").run(), rows)
+        timed(f"switch to {page} (again)", lambda p=page: at.switch_page(f"pages/{p}.py").run(), rows)
 
-    at.switch_page("app_pages/validate.py").run()
+    at.switch_page("pages/validate.py").run()
     editor = at.data_editor[0]
     first = int(editor.value["example"][0])
     at.session_state[editor.key] = {"edited_rows": {0: {"assistant": "An edited answer."}}, "added_rows": [], "deleted_rows": []}
@@ -69,8 +69,8 @@ def main(n: int) -> None:
     assert not at.exception, at.exception
     assert any("Saved your edit" in s.value for s in at.success), "the edit did not land"
     for page in PAGES:
-        timed(f"after the edit: switch to {page}", lambda p=page: at.switch_page(f"app_pages/{p}.py").run(), rows)
-    at.switch_page("app_pages/validate.py").run()
+        timed(f"after the edit: switch to {page}", lambda p=page: at.switch_page(f"pages/{p}.py").run(), rows)
+    at.switch_page("pages/validate.py").run()
     timed("bulk fix: trim whitespace (all examples)", lambda: at.button(key="fix_trim_whitespace").click().run(), rows)
     timed("undo", lambda: at.button(key="undo").click().run(), rows)
     assert not at.exception, at.exception

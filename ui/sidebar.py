@@ -58,7 +58,7 @@ def _controls(live: live_mod.Live | None) -> None:
     st.divider()
     if st.button("New workspace", key="sb_new", width="stretch", help="Start again with another file; this one stays saved at its URL"):
         state.leave()
-        st.switch_page("app_pages/upload.py")
+        st.switch_page("pages/upload.py")
     mine = [w for w in st.session_state.get(state.MINE, []) if live is None or w != live.id]
     if mine:
         with live_mod.db() as conn:
@@ -75,4 +75,4 @@ def _controls(live: live_mod.Live | None) -> None:
             sure = st.checkbox("Yes, delete it for good", key="sb_sure")
             if st.button("Delete workspace", key="sb_delete", disabled=not sure, type="secondary"):
                 state.forget(live.id)
-                st.switch_page("app_pages/upload.py")
+                st.switch_page("pages/upload.py")

@@ -110,7 +110,7 @@ def need_workspace() -> Live | None:
             st.warning("This workspace does not exist (it may have been deleted). Start a new one on the Upload page.")
         else:
             st.info("No data yet. Upload a file or try a sample first.")
-        st.page_link("app_pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
+        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
     return live
 
 

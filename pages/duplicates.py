@@ -11,8 +11,11 @@ from dataclasses import replace
 import streamlit as st
 
 from ui import state, views
+from ui.entry import through_app
 from ui.live import Live
 from validators import fixes
+
+through_app()  # a fresh server's first run must go through app.py
 
 GROUPS_PER_PAGE = 10
 DUP_REASON = "duplicate of example"

@@ -7,8 +7,11 @@ import streamlit as st
 
 from ui import live as live_mod
 from ui import safe, state, views
+from ui.entry import through_app
 from validators import ingest, mapping
 from validators.readers import InputError, sheet_names
+
+through_app()  # a fresh server's first run must go through app.py
 
 SAMPLES = ["support_desk.csv", "multi_turn.csv", "tool_calls.jsonl"]
 TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]
@@ -122,7 +125,7 @@ def main() -> None:
     if ws is not None:
         preview(ws)
         mapping_editor(ws)
-        st.page_link("app_pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
+        st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
 
 
 main()

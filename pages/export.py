@@ -13,10 +13,13 @@ import streamlit as st
 
 from ui import live as live_mod
 from ui import state
+from ui.entry import through_app
 from ui.live import Live
 from validators import export, targets
 from validators.checks import CheckResult
 from validators.csv_safe import to_csv
+
+through_app()  # a fresh server's first run must go through app.py
 
 DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}
 
@@ -63,7 +66,7 @@ def left_out_summary(out: export.ExportResult) -> None:
     reasons = Counter(why.split(";")[0] for _, why in out.left_out)
     st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
     st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
-    st.page_link("app_pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
+    st.page_link("pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
 
 
 def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:

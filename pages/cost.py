@@ -8,8 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from ui import state
+from ui.entry import through_app
 from ui.live import Live
 from validators import catalog, cost
+
+through_app()  # a fresh server's first run must go through app.py
 
 
 def settings(live: Live) -> None:

@@ -8,8 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from ui import state, views
+from ui.entry import through_app
 from ui.live import Live
 from validators import catalog, tokens
+
+through_app()  # a fresh server's first run must go through app.py
 
 
 def model_picker(live: Live, key: str) -> None:
@@ -82,7 +85,7 @@ def main() -> None:
     rows = [{"example": n, "row": live.example(n).row, "tokens": int(res.counts.total[pos[n]]), "user": views.cells(live.example(n))["user"][:200]} for n in over[:500]]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption("Drop or trim them with the one-click fixes on the Validate page.")
-    st.page_link("app_pages/validate.py", label="Go to Validate", icon=":material/fact_check:")
+    st.page_link("pages/validate.py", label="Go to Validate", icon=":material/fact_check:")
 
 
 main()

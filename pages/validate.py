@@ -17,9 +17,12 @@ import pandas as pd
 import streamlit as st
 
 from ui import state, views
+from ui.entry import through_app
 from ui.live import Live
 from validators import fixes, tokens
 from validators.checks import CheckResult
+
+through_app()  # a fresh server's first run must go through app.py
 
 PAGE_SIZE = 50
 COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220, "issues": 250}  # px; fits a laptop screen
@@ -217,7 +220,7 @@ def main() -> None:
     multi = [n for n in numbers if n not in set(single)]
     if not numbers:
         st.success("Nothing flagged. Go on to Export.")
-        st.page_link("app_pages/export.py", label="Export →", icon=":material/download:")
+        st.page_link("pages/export.py", label="Export →", icon=":material/download:")
         return
     tab1, tab2 = st.tabs([f"Single-turn ({len(single):,})", f"Multi-turn and other ({len(multi):,})"])
     with tab1:

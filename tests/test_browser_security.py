@@ -1,0 +1,116 @@
+"""Untrusted text in a real browser: every page renders a hostile spreadsheet as inert text.
+
+A "pixel" server on 127.0.0.1 records any request the page makes to it: an image, iframe or
+link that came alive from user text would hit it.  Also checks that a fresh server's very
+first request for an inner page is served through app.py (sidebar, navigation).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, running_app
+
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+PAGES = ["Validate", "Tokens", "Cost", "Duplicates", "Export"]
+
+
+@pytest.fixture
+def pixel() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server that logs every path asked of it."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/gif")
+            self.end_headers()
+            self.wfile.write(b"GIF89a")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", hits
+    srv.shutdown()
+
+
+def hostile_csv(evil: str) -> bytes:
+    payloads = [
+        "<script>window.__pwned=1</script>",
+        f'<img src="{evil}/img.gif" onerror="window.__pwned=2">',
+        f"![tracker]({evil}/md.gif)",
+        "[click me](javascript:window.__pwned=3)",
+        '<a href="javascript:window.__pwned=4">link</a>',
+        f'<iframe src="{evil}/frame"></iframe>',
+        f"<{evil}/autolink>",
+    ]
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["question", "answer"])
+    for i in range(14):
+        p = payloads[(i % 12) % len(payloads)]  # rows 13-14 repeat rows 1-2: duplicate groups
+        w.writerow([f"Q{i % 12} {p} what now?", f"A{i % 12} {p} here is a long enough answer for the check."])
+    return out.getvalue().encode()
+
+
+def assert_inert(page, label: str) -> None:
+    state = page.evaluate("""() => ({
+        pwned: window.__pwned ?? null,
+        imgs: [...document.querySelectorAll('img')].map(i => i.src).filter(s => s.includes('gif') || s.includes('frame')),
+        frames: document.querySelectorAll('iframe[src*="frame"]').length,
+        jsLinks: [...document.querySelectorAll('a')].filter(a => (a.getAttribute('href') || '').toLowerCase().includes('javascript')).length,
+        liveScript: document.body.innerHTML.includes('<script>window.__pwned'),
+    })""")
+    assert state == {"pwned": None, "imgs": [], "frames": 0, "jsLinks": 0, "liveScript": False}, (label, state)
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(400)
+
+
+def test_hostile_text_renders_inert_on_every_page(tmp_path: Path, pixel: tuple[str, list[str]]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    evil, hits = pixel
+    data = tmp_path / "hostile.csv"
+    data.write_bytes(hostile_csv(evil))
+    dialogs: list[str] = []
+    with running_app(tmp_path) as app, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        page.goto(f"{app.url}/tokens")  # the fresh server's first run asks for an inner page
+        page.get_by_text("Go to Upload").first.wait_for(timeout=60_000)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        assert nav.get_by_role("link", name="Validate").count() == 1  # served through app.py
+
+        page.goto(f"{app.url}/upload")
+        page.locator("input[type=file]").set_input_files(str(data))
+        page.get_by_text("File loaded.").wait_for(timeout=60_000)
+        settle(page)
+        assert_inert(page, "Upload")
+        for title in PAGES:
+            nav.get_by_role("link", name=title).click()
+            page.get_by_role("heading", name=title).first.wait_for()
+            settle(page)
+            page.mouse.wheel(0, 4000)
+            page.wait_for_timeout(300)
+            assert_inert(page, title)
+            if title == "Duplicates":  # user text shown here as DOM text: visible, and only text
+                assert "<script>window.__pwned=1</script>" in page.locator('[data-testid="stMain"]').inner_text()
+        browser.close()
+    assert dialogs == []
+    assert hits == [], f"user text made the browser fetch {hits}"
