@@ -15,7 +15,7 @@ from ui import live as live_mod
 from ui import state
 from ui.entry import through_app
 from ui.live import Live
-from validators import export, targets
+from validators import export, next_steps, targets
 from validators.checks import CheckResult
 from validators.csv_safe import to_csv
 
@@ -87,6 +87,33 @@ def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: st
     c.download_button("Findings (CSV)", lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch")
 
 
+def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
+    """The command, script or config that starts training on the file just downloaded."""
+    tgt = targets.TARGETS[target]
+    stem = Path(live.name).stem or "examples"
+    chosen = None
+    if tgt.family not in ("openai", "azure"):
+        chosen = st.text_input("Base model to fine-tune (Hugging Face id)", value=next_steps.base_model(target, res.model.name),
+                               key=f"exp_base_{tgt.family}")
+    train = f"{stem}.{target}.{tgt.extension}"
+    valid = f"{stem}.{target}.validation.{tgt.extension}" if out.validation is not None else None
+    st.markdown("**Next step: start training on this file**")  # constant text
+    snippet = next_steps.for_export(target, train, valid, res.model.name, out.train_examples, chosen or None)
+    st.code(snippet, language="yaml" if tgt.family == "autotrain" else "python", wrap_lines=True)
+
+
+def line_preview(live: Live, out: export.ExportResult, target: str) -> None:
+    """The exact line every target would write for one example, the selected target first."""
+    with st.expander("Preview one example in every target's layout"):
+        exported = out.train_examples + out.validation_examples
+        first = exported[0].index if exported else 1
+        n = int(st.number_input(f"Example number (1–{len(live.examples):,})", 1, max(1, len(live.examples)), first, key="exp_preview_n"))
+        names = [target, *[t for t in targets.TARGETS if t != target]]
+        lines = targets.preview(live.example(n), names)
+        for tab, name in zip(st.tabs([targets.TARGETS[t].label for t in names]), names, strict=True):
+            tab.code(lines[name], language="json", wrap_lines=True)
+
+
 def matrix(live: Live) -> None:
     with st.expander("Which targets would accept this data?", expanded=len(live.examples) <= 20000):
         if len(live.examples) > 20000 and not st.button("Check every target", key="exp_matrix"):
@@ -113,7 +140,10 @@ def main() -> None:
         st.error("This export does not meet a rule of the target:", icon=":material/warning:")
         st.text(problem)
     downloads(live, res, out, target)
+    if out.train_examples and not out.problems:
+        next_step(live, res, out, target)
     left_out_summary(out)
+    line_preview(live, out, target)
     matrix(live)
     if importlib.util.find_spec("ui.submit_panel"):
         from ui import submit_panel

@@ -136,6 +136,11 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
         # does): saved now, then redrawn from the saved data under the new version's key.
         st.rerun()
     st.caption("Double-click a cell to edit it; the change is saved and re-checked as soon as you leave the cell.")
+    reasons = [f"Example {n} (row {live.example(n).row})\n" + "\n".join("  " + line for line in views.issue_text(by[n]).splitlines())
+               for n in shown if by.get(n)]
+    if reasons:
+        with st.expander("Why each row above is flagged (full text)", expanded=True):
+            st.text("\n\n".join(reasons))  # user-derived text: plain text only
 
 
 def save_messages(live: Live, number: int, key: str) -> None:

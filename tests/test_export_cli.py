@@ -101,3 +101,13 @@ def test_accounting_error_is_raised_when_a_row_goes_missing():
     result = checks.run(ds.examples)
     with pytest.raises(export.AccountingError):
         export.build(result, "openai", source_rows=ds.source_rows + (99,))
+
+
+def test_export_prints_a_next_step_that_compiles(tmp_path):
+    out = tmp_path / "o.jsonl"
+    r = cli("export", str(SAMPLES / "support_desk.csv"), "--to", "trl", "-o", str(out), "--base-model", "my-org/tiny")
+    step = r.stdout.split("Next step, to start training on this file:", 1)[1]
+    assert str(out) in step and "'my-org/tiny'" in step
+    compile(step, "next_step.py", "exec")
+    quiet = cli("export", str(SAMPLES / "support_desk.csv"), "--to", "openai", "-o", str(out), "--quiet")
+    assert "Next step" not in quiet.stdout

@@ -232,8 +232,17 @@ def test_export_page(ftprep_db: Path) -> None:
     at.slider(key="exp_split").set_value(0.2).run()
     assert metrics(at.main)["Validation examples"] == "12"
     assert any(b.label.startswith("Validation file") for b in at.get("download_button"))
+    assert "support_desk.openai.jsonl" in at.code[0].value and "support_desk.openai.validation.jsonl" in at.code[0].value
     at.selectbox(key="exp_target").set_value("azure").run()
     assert not at.exception
+    at.selectbox(key="exp_target").set_value("trl").run()
+    assert "SFTTrainer" in at.code[0].value and "Qwen/" in at.code[0].value  # the next step names an open model
+    at.text_input(key="exp_base_trl").set_value("my-org/my-model").run()
+    assert "'my-org/my-model'" in at.code[0].value
+    compile(at.code[0].value, "next_step.py", "exec")
+    at.number_input(key="exp_preview_n").set_value(2).run()
+    lines = [json.loads(c.value) for c in at.code[1:] if c.value.startswith("{")]
+    assert len(lines) == 8 and any("conversations" in line for line in lines) and any("messages" in line for line in lines)
 
 
 def test_user_text_never_becomes_markup(ftprep_db: Path) -> None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, export, ingest, mapping, targets
+from . import catalog, checks, export, ingest, mapping, next_steps, targets
 from .readers import InputError
 
 
@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--dedupe", choices=export.DEDUPE_MODES, default="none", help="leave out duplicates (keep the first of each group)")
     e.add_argument("--report", default=None, help="where to write the left-out rows (default OUT.left-out.csv)")
     e.add_argument("--seed", type=int, default=0, help="seed of the validation split")
+    e.add_argument("--base-model", default=None, help="model named in the printed next step (default: --model for OpenAI/Azure, a small open model otherwise)")
+    e.add_argument("--quiet", action="store_true", help="do not print the next step")
     # --- submit (issue 4): lives in cli_submit.py ---
     from . import cli_submit
 
@@ -125,6 +127,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if "validation" in files:
         print(f"Wrote {s['validation_examples']} validation example(s) to {files['validation']}")
     print(f"{s['rows_left_out']} source row(s) left out, listed in {files['report']}")
+    if out.train_examples and not out.problems and not args.quiet:
+        step = next_steps.for_export(args.target, files["train"], files.get("validation"), result.model.name,
+                                     out.train_examples, args.base_model)
+        print("\nNext step, to start training on this file:\n\n" + step)
     for p in out.problems:
         print(f"PROBLEM: {p}", file=sys.stderr)
     if result.errors:

@@ -25,6 +25,27 @@ def next_step(target: str, train_path: str, model: str, validation_path: str | N
     return make(tgt, train_path, model, validation_path, kind)
 
 
+# A small open chat model people fine-tune on one GPU; the user can name another.
+HF_BASE_MODEL = {"trl": "Qwen/Qwen2.5-0.5B-Instruct", "autotrain": "Qwen/Qwen2.5-0.5B-Instruct",
+                 "unsloth": "unsloth/Qwen2.5-0.5B-Instruct"}
+
+
+def base_model(target: str, openai_model: str, chosen: str | None = None) -> str:
+    """The model the snippet trains: the user's choice, else the priced OpenAI model for
+    OpenAI/Azure, else a small open model for the Hugging Face families."""
+    if chosen:
+        return chosen
+    family = targets.get(target).family
+    return HF_BASE_MODEL.get(family, openai_model)
+
+
+def for_export(target: str, train_path: str, validation_path: str | None, openai_model: str, examples: list[Any],
+               chosen_model: str | None = None) -> str:
+    """:func:`next_step` for a finished export: preference pairs get the DPO recipe."""
+    kind: Kind = "dpo" if any(e.kind == "dpo" for e in examples) else "sft"
+    return next_step(target, train_path, base_model(target, openai_model, chosen_model), validation_path, kind)
+
+
 def _method(kind: Kind) -> str:
     if kind == "dpo":
         return '{"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": "auto", "beta": "auto"}}}'
