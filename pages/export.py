@@ -73,18 +73,19 @@ def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: st
     stem = Path(live.name).stem or "examples"
     tgt = targets.TARGETS[target]
     # Callables: Streamlit fetches the bytes only when the button is clicked, instead of
-    # hashing and storing ~100 MB on every rerun of this page.
+    # hashing and storing ~100 MB on every rerun of this page.  on_click="ignore": a click
+    # does not rerun the page, so a busy server never replaces the file mid-download.
     st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", lambda: out.train, f"{stem}.{target}.{tgt.extension}",
-                       mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch")
+                       mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch", on_click="ignore")
     a, b, c = st.columns(3)
     if out.validation is not None:
         a.download_button(f"Validation file ({len(out.validation_examples):,})", lambda: out.validation, f"{stem}.{target}.validation.{tgt.extension}",
-                          mime="application/jsonl", key="dl_val", width="stretch")
+                          mime="application/jsonl", key="dl_val", width="stretch", on_click="ignore")
     else:
         a.caption("No validation file (split is 0).")
-    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", lambda: out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch")
-    c.download_button("Validation report (JSON)", lambda: report(live, res, out), f"{stem}.validation-report.json", mime="application/json", key="dl_report", width="stretch")
-    c.download_button("Findings (CSV)", lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch")
+    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", lambda: out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
+    c.download_button("Validation report (JSON)", lambda: report(live, res, out), f"{stem}.validation-report.json", mime="application/json", key="dl_report", width="stretch", on_click="ignore")
+    c.download_button("Findings (CSV)", lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch", on_click="ignore")
 
 
 def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:

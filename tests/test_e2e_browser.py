@@ -69,10 +69,16 @@ def edit_first_row(page, column: str, text: str) -> None:
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     left = sum(px for name, px in COLUMN_PX.items() if list(COLUMN_PX).index(name) < list(COLUMN_PX).index(column))
-    page.mouse.click(box["x"] + left + COLUMN_PX[column] / 2, box["y"] + ROW_PX + ROW_PX / 2)
-    page.keyboard.press("Enter")
     editor = page.locator("textarea.gdg-input")
-    editor.wait_for(timeout=10_000)
+    for attempt in range(3):  # a busy machine can swallow the first click while the grid draws
+        page.mouse.click(box["x"] + left + COLUMN_PX[column] / 2, box["y"] + ROW_PX + ROW_PX / 2)
+        page.keyboard.press("Enter")
+        try:
+            editor.wait_for(timeout=15_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
     page.keyboard.type(text, delay=5)
     expect(editor).to_have_value(text)
     page.wait_for_timeout(200)

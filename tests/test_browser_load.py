@@ -1,0 +1,151 @@
+"""Load: 20 browser sessions at once against one server, each with its own file.
+
+Each session (a separate Playwright browser context: its own cookies and storage) uploads a
+different CSV, fixes its flagged row in the grid editor, and downloads its export.  Every
+export must hold exactly that session's rows and its own fix, nothing from another session,
+and the server's memory must stay bounded.  The figures go to ``docs/load_test.json`` (the
+README quotes them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, Server, running_app
+
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+SESSIONS = 20
+ROWS = 12
+PEAK_LIMIT_MB = 1500
+COLUMN_PX = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220}  # pages/validate.py COL_WIDTHS
+ROW_PX = 35
+
+
+def session_csv(i: int) -> bytes:
+    """12 rows that only session ``i`` has (marker ``zq{i}x``); row 5 has no answer (an error)."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["question", "answer"])
+    for k in range(ROWS):
+        answer = "" if k == 3 else f"zq{i:02d}x answer {k}: the steps for this are listed in the help centre."
+        w.writerow([f"zq{i:02d}x question {k}: how do I do thing number {k}?", answer])
+    return out.getvalue().encode()
+
+
+async def settle(page) -> None:
+    await page.wait_for_timeout(300)
+    await page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+    await page.wait_for_timeout(300)
+
+
+async def open_page(page, title: str) -> None:
+    await page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    await page.get_by_role("heading", name=title).first.wait_for(timeout=120_000)
+    await settle(page)
+
+
+async def fix_first_row(page, text: str) -> None:
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    await grid.scroll_into_view_if_needed()
+    box = await grid.bounding_box()
+    left = sum(list(COLUMN_PX.values())[:list(COLUMN_PX).index("assistant")])
+    editor = page.locator("textarea.gdg-input")
+    for attempt in range(3):  # twenty sessions on two cores: the grid may still be drawing
+        await page.bring_to_front()
+        x, y = box["x"] + left + COLUMN_PX["assistant"] / 2, box["y"] + ROW_PX * 1.5
+        if attempt:
+            await page.mouse.dblclick(x, y)
+        else:
+            await page.mouse.click(x, y)
+            await page.keyboard.press("Enter")
+        try:
+            await editor.wait_for(timeout=20_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+    await page.keyboard.type(text, delay=2)
+    await page.wait_for_timeout(200)
+    await page.keyboard.press("Enter")
+    await page.get_by_text("Saved your edit to example 4").wait_for(timeout=120_000)
+    await settle(page)
+
+
+async def one_session(browser, url: str, i: int, folder: Path) -> dict:
+    src = folder / f"session{i:02d}.csv"
+    src.write_bytes(session_csv(i))
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = await ctx.new_page()
+    started = time.perf_counter()
+    await page.goto(f"{url}/upload")
+    await page.locator("input[type=file]").set_input_files(str(src))
+    await page.get_by_text("File loaded.").wait_for(timeout=120_000)
+    await settle(page)
+    ws = page.url.split("ws=")[1].split("&")[0]
+    await open_page(page, "Validate")
+    await fix_first_row(page, f"zq{i:02d}x fixed by session {i}")
+    await open_page(page, "Export")
+    async with page.expect_download(timeout=120_000) as info:
+        await page.get_by_role("button", name="Download JSONL").click()
+    download = await info.value
+    path = folder / f"export{i:02d}.jsonl"
+    await download.save_as(path)
+    seconds = time.perf_counter() - started
+    await ctx.close()
+    return {"session": i, "ws": ws, "path": path, "seconds": seconds}
+
+
+async def watch_memory(server: Server, samples: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        samples.append(server.rss_mb())
+        await asyncio.sleep(0.5)
+
+
+async def run_all(server: Server, folder: Path) -> tuple[list[dict], list[float], float]:
+    from playwright.async_api import async_playwright
+
+    samples: list[float] = []
+    stop = asyncio.Event()
+    async with async_playwright() as p:
+        # Twenty pages in one headless browser: keep the ones "behind" from being throttled.
+        extra = ["--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows", "--disable-background-timer-throttling"]
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS + extra)
+        watcher = asyncio.create_task(watch_memory(server, samples, stop))
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*(one_session(browser, server.url, i, folder) for i in range(SESSIONS)))
+        wall = time.perf_counter() - t0
+        stop.set()
+        await watcher
+        await browser.close()
+    return list(results), samples, wall
+
+
+def test_twenty_sessions_at_once(tmp_path: Path) -> None:
+    with running_app(tmp_path) as server:
+        idle = server.rss_mb()
+        results, samples, wall = asyncio.run(run_all(server, tmp_path))
+        peak = server.peak_rss_mb()
+    assert len({r["ws"] for r in results}) == SESSIONS  # every session got its own workspace
+    for r in results:
+        lines = [json.loads(line) for line in r["path"].read_text("utf-8").splitlines()]
+        text = json.dumps(lines, ensure_ascii=False)
+        assert len(lines) == ROWS, (r["session"], len(lines))  # the fixed row is back in
+        assert f"zq{r['session']:02d}x fixed by session {r['session']}" in text
+        others = {f"zq{j:02d}x" for j in range(SESSIONS) if j != r["session"]}
+        assert not [m for m in others if m in text], f"session {r['session']} export holds another session's rows"
+    assert peak < PEAK_LIMIT_MB, f"server peak {peak:.0f} MB"
+    figures = {
+        "sessions": SESSIONS, "rows_per_file": ROWS, "wall_seconds": round(wall, 1),
+        "session_seconds_median": round(sorted(r["seconds"] for r in results)[SESSIONS // 2], 1),
+        "session_seconds_max": round(max(r["seconds"] for r in results), 1),
+        "server_rss_idle_mb": round(idle), "server_rss_peak_mb": round(peak), "server_rss_end_mb": round(samples[-1] if samples else idle),
+    }
+    (ROOT / "docs").mkdir(exist_ok=True)
+    (ROOT / "docs" / "load_test.json").write_text(json.dumps(figures, indent=1) + "\n")
