@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,3 +115,51 @@ def test_hostile_text_renders_inert_on_every_page(tmp_path: Path, pixel: tuple[s
         browser.close()
     assert dialogs == []
     assert hits == [], f"user text made the browser fetch {hits}"
+
+
+def test_canary_key_through_the_browser_submit_flow(tmp_path: Path) -> None:
+    """Type a canary API key into the Export page, run the job on a local fake OpenAI, then
+    search every file the server wrote (the SQLite database and its WAL), the server's log
+    (with the SDK's debug logging on), the downloads and the uploaded training file."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.fake_openai import Behaviour, FakeOpenAI
+
+    canary = "sk-canary-" + secrets.token_hex(16)
+    data_dir = tmp_path / "server"
+    data_dir.mkdir()
+    with FakeOpenAI(Behaviour(api_key=canary, steps=1)) as fake, \
+            running_app(data_dir, {"OPENAI_LOG": "debug", "OPENAI_API_KEY": ""}) as app, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(f"{app.url}/upload")
+        page.get_by_role("button", name="Try a sample").click()
+        page.get_by_text("File loaded.").wait_for(timeout=60_000)
+        settle(page)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Export").click()
+        page.get_by_role("heading", name="Export").first.wait_for()
+        settle(page)
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Download JSONL").click()
+        info.value.save_as(tmp_path / "download.jsonl")
+        page.get_by_label("Base URL (OpenAI-compatible services; empty = OpenAI)").fill(fake.base_url)
+        page.keyboard.press("Enter")
+        settle(page)
+        page.get_by_role("textbox", name="API key").fill(canary)
+        page.keyboard.press("Enter")
+        settle(page)
+        page.get_by_role("button", name="Submit fine-tuning job").click()
+        page.get_by_text("Fine-tuned model ready").wait_for(timeout=90_000)
+        settle(page)
+        page.reload()  # a new session: the key must not come back from anywhere
+        page.get_by_role("heading", name="Export").first.wait_for()
+        settle(page)
+        assert page.get_by_role("textbox", name="API key").input_value() == ""
+        browser.close()
+        uploads = b"".join(fake.state.uploads.values()).decode("utf-8", "replace")
+    assert uploads and canary not in uploads
+    written = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert any(f.name.startswith("ws.sqlite3") for f in written) and any(f.name == "server.log" for f in written)
+    for f in written:
+        text = f.read_bytes().decode("utf-8", "replace")
+        assert canary not in text and canary[-12:] not in text, f"the key reached {f}"

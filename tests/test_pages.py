@@ -279,3 +279,26 @@ def test_each_page_renders(ftprep_db: Path, page: str) -> None:
     assert metrics(at.sidebar)["Errors"] == "2"
     assert at.query_params.get("ws")
     json.dumps(metrics(at.sidebar))
+
+
+def test_sessions_are_isolated(ftprep_db: Path) -> None:
+    """Another browser session sees none of this session's workspaces, and a guessed id opens nothing."""
+    alice = loaded()
+    alice_ws = alice.session_state["ws"]
+    bob = new_app()
+    bob.selectbox(key="sample_pick").set_value("multi_turn.csv")
+    bob.button(key="sample_go").click().run()
+    bob_ws = bob.session_state["ws"]
+    assert bob_ws != alice_ws
+    assert bob.session_state["my_workspaces"] == [bob_ws]
+    side = [str(e.value) for kind in ("text", "caption", "markdown") for e in getattr(bob.sidebar, kind)]
+    side += [str(o) for box in bob.sidebar.selectbox for o in box.options]
+    assert not [t for t in side if "support_desk" in t or alice_ws in t]  # nothing of Alice's is listed
+    assert metrics(bob.sidebar)["Examples"] != metrics(alice.sidebar)["Examples"]
+    guess = new_app(alice_ws[:-1] + ("A" if alice_ws[-1] != "A" else "B"))  # one character off
+    go(guess, "validate")
+    assert any("does not exist" in w.value for w in guess.warning) and not guess.metric
+    # Bob's edits never reach Alice's workspace.
+    bob.checkbox(key="sb_sure").check().run()
+    bob.button(key="sb_delete").click().run()
+    assert store.load(store.connect(), alice_ws) is not None and store.load(store.connect(), bob_ws) is None
