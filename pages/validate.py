@@ -19,7 +19,7 @@ import streamlit as st
 from ui import state, views
 from ui.entry import through_app
 from ui.live import Live
-from validators import fixes, tokens
+from validators import fixes, pii, tokens
 from validators.checks import CheckResult
 
 through_app()  # a fresh server's first run must go through app.py
@@ -89,6 +89,7 @@ BULK: dict[str, tuple[str, Any]] = {
     "drop_unusable": ("Leave out examples with errors", fixes.drop_unusable),
     "drop_over_limit": ("Drop over-limit examples", fixes.drop_over_limit),
     "trim_over_limit": ("Trim over-limit examples", fixes.trim_over_limit),
+    "redact_pii": ("Redact personal data", pii.redact_pii),
 }
 
 

@@ -118,6 +118,9 @@ def test_upload_fix_reload_export(server: str, tmp_path: Path) -> None:
         for title in ("Tokens", "Cost", "Duplicates"):
             open_page(page, title)
             assert "ws=" in page.url
+            if title == "Duplicates":  # show the near-duplicate groups, with their marked words
+                page.get_by_role("tab", name="Near (2)").click()
+                page.get_by_text("similarity").first.wait_for()
             shot(page, title.lower())
 
         open_page(page, "Export")

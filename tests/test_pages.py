@@ -164,6 +164,17 @@ def test_bulk_fixes_report_counts_and_undo(ftprep_db: Path) -> None:
         assert not at.exception and "example(s)" in at.success[0].value
 
 
+def test_redact_personal_data_in_one_click(ftprep_db: Path) -> None:
+    at = go(loaded(), "validate")
+    pii_rows = [t for t in at.text if "phone number" in t.value or "e-mail" in t.value]
+    assert pii_rows, "the sample's personal data is flagged"
+    at.button(key="fix_redact_pii").click().run()
+    assert "Redacted" in at.success[0].value and "in 0 example(s)" not in at.success[0].value
+    assert not [t for t in at.text if "phone number" in t.value or "e-mail address" in t.value]
+    at.button(key="undo").click().run()
+    assert [t for t in at.text if "phone number" in t.value or "e-mail" in t.value]
+
+
 def test_multi_turn_message_editor_with_weight(ftprep_db: Path) -> None:
     at = go(loaded("multi_turn.csv"), "validate")
     ws = at.session_state["ws"]
