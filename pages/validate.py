@@ -89,7 +89,7 @@ BULK: dict[str, tuple[str, Any]] = {
     "drop_unusable": ("Leave out examples with errors", fixes.drop_unusable),
     "drop_over_limit": ("Drop over-limit examples", fixes.drop_over_limit),
     "trim_over_limit": ("Trim over-limit examples", fixes.trim_over_limit),
-    "redact_pii": ("Redact personal data", pii.redact_pii),
+    "redact_pii": ("Redact personal data and secrets", pii.redact_pii),
 }
 
 

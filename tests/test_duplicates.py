@@ -91,3 +91,22 @@ def test_groups_are_the_same_in_another_process_with_another_hash_seed():
     )
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin"}).stdout for seed in ("1", "2")}
     assert len(outs) == 1 and "[1, 21]" in outs.pop()
+
+
+def test_known_lsh_params_are_datasketchs_own() -> None:
+    from datasketch import MinHashLSH
+
+    for threshold, params in duplicates.KNOWN_PARAMS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=duplicates.NUM_PERM)
+        assert (lsh.b, lsh.r) == params, threshold
+    assert duplicates.lsh_params(0.72) == (lambda x: (x.b, x.r))(MinHashLSH(threshold=0.72, num_perm=duplicates.NUM_PERM))
+
+
+def test_threshold_one_finds_only_identical_shingles() -> None:
+    """datasketch cannot band at 1.0; we band at 0.95 and keep only pairs at 1.0."""
+    same = "please reset the password for my account on the website today"
+    exs = [ex(1, "q one two three four five", same), ex(2, "q one two three four five", same + "!"),
+           ex(3, "q one two three four five six", same)] + [ex(i, f"other question {i} here and there", f"answer {i} is long enough to matter") for i in range(4, 30)]
+    groups = duplicates.find(exs, threshold=1.0)
+    assert not any(3 in g for g in groups.near)
+    assert all(duplicates.find(exs, threshold=t) is not None for t in (0.96, 0.99, 1.0))

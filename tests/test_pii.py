@@ -133,3 +133,14 @@ def test_check_run_reports_pii_from_a_real_file() -> None:
     got = {(f.code, f.row) for f in result.warnings if f.code.startswith("pii_")}
     assert got == {("pii_card", 2), ("pii_email", 2)}
     assert not result.errors
+
+
+def test_worker_process_gives_the_same_findings(monkeypatch) -> None:
+    """Large data is scanned in validators.pii_worker; the answer must match the in-process scan."""
+    rows = [ex(i, f"Write to anna{i}@example.com or call +44 20 7946 09{i % 90 + 10}", f"Card 4111 1111 1111 1111 · é✓ {i}")
+            for i in range(1, 40)]
+    rows.append(ex(40, "key sk-proj-" + "a" * 30, "noted \ud800 lone"))  # a lone surrogate travels too
+    here = [f.to_dict() for f in pii.check(rows)]
+    monkeypatch.setattr(pii, "PARALLEL_MIN_CHARS", 1)
+    there = [f.to_dict() for f in pii.check(rows)]
+    assert here == there and len(here) >= 40 * 2

@@ -91,7 +91,10 @@ def run(
         # tiktoken and NumPy release the GIL while they work, so token counting and the
         # near-duplicate search run on the second core beside the Python checks.  Progress
         # is reported from this thread only (Streamlit widgets live in the script thread).
+        # Large data: token counting and the personal-data scan each run in a worker process
+        # (started from the pool thread / from here) while this thread does the Python checks.
         counting = pool.submit(tokens.count, examples, info.encoding)
+        personal = pii.check_later(examples)  # issue 5: personal data and secrets
         say(0.05, "Comparing examples")
         prompt_replies = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
         searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies)
@@ -102,7 +105,7 @@ def run(
         for ex in examples:
             findings += semantic.check_example(ex)
         findings += semantic.check_dataset(examples, prompt_replies)
-        findings += pii.check(examples)  # issue 5: personal data and secrets (validators/pii.py)
+        findings += personal()
         say(0.6, f"Counting tokens ({info.encoding})")
         counts = counting.result()
         say(0.8, "Looking for duplicates")

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from datasketch import MinHashLSH
-
 from . import minhash
 from .model import Example
 from .semantic import normalise, prompt_and_reply, text_of
@@ -60,10 +58,25 @@ def exact_groups(examples: list[Example], texts: list[str] | None = None) -> lis
     return [g for g in seen.values() if len(g) > 1]
 
 
+# datasketch cannot band 128 permutations for a threshold above this (it raises "b < 2").
+# Banding for a lower threshold finds a superset of the candidates, and every candidate is
+# then kept only if its estimated similarity reaches the real threshold, so nothing is lost.
+BANDING_CAP = 0.95
+# datasketch's own answers for the slider's steps (tests/test_duplicates.py checks them
+# against datasketch): importing datasketch pulls in SciPy, 0.3 s of every CLI run.
+KNOWN_PARAMS = {0.5: (25, 5), 0.55: (21, 6), 0.6: (18, 7), 0.65: (16, 8), 0.7: (14, 9), 0.75: (11, 11), 0.8: (9, 13),
+                0.85: (8, 16), 0.9: (5, 25), 0.95: (3, 42)}
+
+
 @cache
 def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """(bands, rows) minimising false positives + false negatives, as datasketch chooses."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    banded = round(min(threshold, BANDING_CAP), 6)
+    if num_perm == NUM_PERM and banded in KNOWN_PARAMS:
+        return KNOWN_PARAMS[banded]
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=banded, num_perm=num_perm)
     return lsh.b, lsh.r
 
 

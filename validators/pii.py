@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -100,13 +100,42 @@ def scan(text: str) -> list[Hit]:
 def scan_many(texts: list[str]) -> list[list[Hit]]:
     """:func:`scan` for many texts at once: they are joined and searched in one pass per
     pattern, which is several times faster than a Python loop over short texts."""
-    joined = _SEP.join(texts)
+    return _split(texts, _scan_joined(_SEP.join(texts)))
+
+
+def _split(texts: list[str], hits: Iterable[Hit]) -> list[list[Hit]]:
+    """Hits in the joined text → hits per text, offsets relative to that text."""
     starts = list(itertools.accumulate((len(t) + len(_SEP) for t in texts[:-1]), initial=0))
     out: list[list[Hit]] = [[] for _ in texts]
-    for h in _scan_joined(joined):
+    for h in hits:
         i = bisect.bisect_right(starts, h.start) - 1
         out[i].append(Hit(h.kind, h.detail, h.start - starts[i], h.end - starts[i]))
     return out
+
+
+PARALLEL_MIN_CHARS = 20_000_000  # below this, starting a worker process costs more than it saves
+
+
+def scan_many_later(texts: list[str]) -> Callable[[], list[list[Hit]]]:
+    """Start :func:`scan_many`; the returned function waits for it.  Large inputs are scanned
+    by a worker process (:mod:`validators.pii_worker`) on another core while the caller goes
+    on with other checks; if the worker fails, the scan runs here: same hits, slower."""
+    if sum(map(len, texts)) < PARALLEL_MIN_CHARS:
+        return lambda: scan_many(texts)
+    from . import pii_worker
+
+    try:
+        job = pii_worker.Scan(texts, _SEP)
+    except pii_worker.WorkerError:
+        return lambda: scan_many(texts)
+
+    def wait() -> list[list[Hit]]:
+        try:
+            return _split(texts, (Hit(*h) for h in job.hits()))
+        except pii_worker.WorkerError:
+            return scan_many(texts)
+
+    return wait
 
 
 def _scan_joined(text: str) -> list[Hit]:
@@ -220,6 +249,12 @@ def _places(ex: Example) -> Iterator[tuple[int | None, str | None, str]]:
 
 def check(examples: Iterable[Example]) -> list[Finding]:
     """One warning per example, message, key and kind of personal data or secret."""
+    return check_later(examples)()
+
+
+def check_later(examples: Iterable[Example]) -> Callable[[], list[Finding]]:
+    """:func:`check`, started now (on another core for large data); call the result for the
+    findings."""
     texts: list[str] = []
     where: list[tuple[Example, int | None, str | None]] = []
     for ex in examples:
@@ -228,11 +263,16 @@ def check(examples: Iterable[Example]) -> list[Finding]:
         for index, key, text in _places(ex):
             texts.append(text)
             where.append((ex, index, key))
-    out: list[Finding] = []
-    for (ex, index, key), hits in zip(where, scan_many(texts)):
-        if hits:
-            out.extend(_findings(ex, index, key, hits))
-    return out
+    pending = scan_many_later(texts)
+
+    def findings() -> list[Finding]:
+        out: list[Finding] = []
+        for (ex, index, key), hits in zip(where, pending()):
+            if hits:
+                out.extend(_findings(ex, index, key, hits))
+        return out
+
+    return findings
 
 
 def _findings(ex: Example, index: int | None, key: str | None, hits: list[Hit]) -> list[Finding]:

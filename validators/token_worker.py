@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,29 +33,53 @@ def _pack(texts: list[str]) -> list[bytes]:
     return [np.int64(len(blobs)).tobytes(), sizes.tobytes(), *blobs]
 
 
+class Worker:
+    """A worker process started now, so it imports tiktoken and loads the BPE file while the
+    caller is still gathering the texts; :meth:`lengths` sends them and waits."""
+
+    def __init__(self, encoding: str) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "validators.token_worker", encoding],
+                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise WorkerError(str(exc)) from exc
+
+    def send(self, texts: list[str], timeout: float = 600) -> Callable[[], list[int]]:
+        """Start writing ``texts`` to the worker (from a thread); the result waits for the counts."""
+        proc = self.proc
+        writer = threading.Thread(target=_write, args=(proc, _pack(texts)), daemon=True)
+        writer.start()
+
+        def wait() -> list[int]:
+            try:
+                out = proc.stdout.read()  # type: ignore[union-attr]
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                raise WorkerError("token worker timed out") from exc
+            writer.join()
+            counts = np.frombuffer(out, dtype=np.int64)
+            if proc.returncode != 0 or counts.size != len(texts):
+                raise WorkerError(f"token worker failed ({proc.returncode}): {proc.stderr.read()[-500:]!r}")  # type: ignore[union-attr]
+            return counts.tolist()
+
+        return wait
+
+    def lengths(self, texts: list[str], timeout: float = 600) -> list[int]:
+        return self.send(texts, timeout)()
+
+    def close(self) -> None:
+        """Not needed after all: stop it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def lengths_in_subprocess(texts: list[str], encoding: str, timeout: float = 600) -> list[int]:
     """Token counts of ``texts`` computed by a worker process."""
-    payload = _pack(texts)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "validators.token_worker", encoding],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-    except OSError as exc:
-        raise WorkerError(str(exc)) from exc
-    writer = threading.Thread(target=_write, args=(proc, payload), daemon=True)
-    writer.start()
-    try:
-        out = proc.stdout.read()  # type: ignore[union-attr]
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        proc.kill()
-        raise WorkerError("token worker timed out") from exc
-    writer.join()
-    counts = np.frombuffer(out, dtype=np.int64)
-    if proc.returncode != 0 or counts.size != len(texts):
-        raise WorkerError(f"token worker failed ({proc.returncode}): {proc.stderr.read()[-500:]!r}")  # type: ignore[union-attr]
-    return counts.tolist()
+    return Worker(encoding).lengths(texts, timeout)
 
 
 def _write(proc: subprocess.Popen[bytes], payload: list[bytes]) -> None:
@@ -78,11 +103,11 @@ def _read_exactly(stream: Any, size: int) -> memoryview:
 
 
 def main(encoding: str) -> None:
+    encode = get_encoding(encoding).encode_ordinary  # before reading: overlaps the parent's work
     stream = sys.stdin.buffer
     n = int(np.frombuffer(_read_exactly(stream, 8), dtype=np.int64)[0])
     sizes = np.frombuffer(_read_exactly(stream, 8 * n), dtype=np.int64)
     data = _read_exactly(stream, int(sizes.sum()))
-    encode = get_encoding(encoding).encode_ordinary
     out = np.empty(n, dtype=np.int64)
     start = 0
     for i, size in enumerate(sizes.tolist()):

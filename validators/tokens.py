@@ -15,7 +15,7 @@ Each distinct string is encoded once (``encode_ordinary``: user text may contain
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,14 @@ def _messages(ex: Example) -> list[Any]:
 
 def count(examples: list[Example], encoding: str) -> TokenCounts:
     """Count tokens of every example, in file order."""
-    enc = get_encoding(encoding)
+    return count_later(examples, encoding)()
+
+
+def count_later(examples: list[Example], encoding: str) -> Callable[[], TokenCounts]:
+    """Gather the texts now and, for large data, hand them to a worker process that encodes
+    them on another core; call the result to wait for the counts.  The caller does its other
+    checks meanwhile (``checks.run``)."""
+    worker = _early_worker(examples, encoding)
     n = len(examples)
     total = np.zeros(n, dtype=np.int64)
     assistant = np.zeros(n, dtype=np.int64)
@@ -85,6 +92,11 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
             if not isinstance(msg, dict):
                 continue
             overhead += PER_MESSAGE
+            if len(msg) == 2 and type(role := msg.get("role")) is str and type(content := msg.get("content")) is str:
+                texts += (role, content)  # the common {"role", "content"} message, without the generator
+                owner += (pos, pos)
+                is_asst += (False, role == "assistant")
+                continue
             for key, text, asst in _strings(msg):
                 if key == "name":
                     overhead += PER_NAME
@@ -94,21 +106,37 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
         total[pos] = overhead
     # Each distinct string is encoded once (system prompts and roles repeat a lot).
     unique = list(dict.fromkeys(texts))
-    sizes = dict(zip(unique, _lengths(unique, encoding, enc)))
-    lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
-    owners = np.asarray(owner, dtype=np.int64)
-    np.add.at(total, owners, lengths)
-    mask = np.asarray(is_asst, dtype=bool)
-    if mask.any():
-        np.add.at(assistant, owners[mask], lengths[mask])
-    return TokenCounts(encoding, total, assistant, counted)
+    pending = _lengths_later(unique, encoding, worker)
+
+    def finish() -> TokenCounts:
+        sizes = dict(zip(unique, pending()))
+        lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
+        owners = np.asarray(owner, dtype=np.int64)
+        np.add.at(total, owners, lengths)
+        mask = np.asarray(is_asst, dtype=bool)
+        if mask.any():
+            np.add.at(assistant, owners[mask], lengths[mask])
+        return TokenCounts(encoding, total, assistant, counted)
+
+    return finish
 
 
 PARALLEL_MIN_CHARS = 30_000_000  # below this, starting a worker process costs more than it saves
+PARALLEL_MIN_EXAMPLES = 20_000  # a cheap early guess, to start the worker before the texts are gathered
 
 
-def _lengths(unique: list[str], encoding: str, enc: Any) -> list[int]:
-    """Token count of each string.
+def _early_worker(examples: list[Example], encoding: str) -> token_worker.Worker | None:
+    """Start the worker process at once when the data looks large enough to need it."""
+    if (os.cpu_count() or 1) < 2 or len(examples) < PARALLEL_MIN_EXAMPLES:
+        return None
+    try:
+        return token_worker.Worker(encoding)
+    except token_worker.WorkerError:
+        return None
+
+
+def _lengths_later(unique: list[str], encoding: str, worker: token_worker.Worker | None = None) -> Callable[[], list[int]]:
+    """Token count of each string, as a function that waits for them.
 
     Large inputs are encoded in a separate worker process (``python -m
     validators.token_worker``) so the encoding runs on the second core while this process
@@ -116,13 +144,27 @@ def _lengths(unique: list[str], encoding: str, enc: Any) -> list[int]:
     Small inputs use a plain ``encode_ordinary`` loop (measured faster than
     ``encode_ordinary_batch``).  If the worker fails, we count here: same numbers, slower.
     """
-    if (os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS:
+
+    def here() -> list[int]:
+        encode = get_encoding(encoding).encode_ordinary
+        return [len(encode(t)) for t in unique]
+
+    if not ((os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS):
+        if worker is not None:
+            worker.close()
+        return here
+    try:
+        job = (worker or token_worker.Worker(encoding)).send(unique)
+    except token_worker.WorkerError:
+        return here
+
+    def wait() -> list[int]:
         try:
-            return token_worker.lengths_in_subprocess(unique, encoding)
+            return job()
         except token_worker.WorkerError:
-            pass
-    encode = enc.encode_ordinary
-    return [len(encode(t)) for t in unique]
+            return here()
+
+    return wait
 
 
 def count_one(ex: Example, encoding: str) -> int:
