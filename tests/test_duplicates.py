@@ -110,3 +110,21 @@ def test_threshold_one_finds_only_identical_shingles() -> None:
     groups = duplicates.find(exs, threshold=1.0)
     assert not any(3 in g for g in groups.near)
     assert all(duplicates.find(exs, threshold=t) is not None for t in (0.96, 0.99, 1.0))
+
+
+def test_signature_cache_gives_the_same_groups_and_hashes_only_new_texts(monkeypatch) -> None:
+    base = "please reset the password for my account on the website today because it expired"
+    exs = [ex(i, f"question {i} about the {i % 7} thing", base + (" really" if i % 3 == 0 else "")) for i in range(1, 60)]
+    cache: duplicates.SignatureCache = {}
+    first = duplicates.find(exs, cache=cache)
+    assert (first.exact, first.near) == (duplicates.find(exs).exact, duplicates.find(exs).near)
+    size = len(cache)
+    hashed: list[int] = []
+    real = minhash.all_signatures
+    monkeypatch.setattr(minhash, "all_signatures", lambda texts, *a, **k: (hashed.append(len(texts)), real(texts, *a, **k))[1])
+    edited = exs[:10] + [ex(11, "a brand new question about shipping to Norway", "yes we ship there in five days")] + exs[11:]
+    again = duplicates.find(edited, cache=cache)
+    assert hashed == [1] and len(cache) == size + 1  # only the edited text was hashed
+    monkeypatch.setattr(minhash, "all_signatures", real)
+    fresh = duplicates.find(edited)
+    assert (again.exact, again.near, again.similarity) == (fresh.exact, fresh.near, fresh.similarity)

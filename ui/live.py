@@ -78,6 +78,7 @@ class Live:
         self.lock = threading.RLock()
         self._pos = {e.index: p for p, e in enumerate(self.examples)}
         self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
+        self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
 
@@ -103,7 +104,7 @@ class Live:
                 self.result = checks.run(
                     self.examples, model=self.options.get("model"), epochs=self.options.get("epochs"),
                     price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
-                    read_findings=findings_from(self.meta), progress=progress,
+                    read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
                 )
                 self.stale = False
                 self._warm_other_encodings()
@@ -165,7 +166,7 @@ class Live:
         say(0.1, "Comparing examples")
         pr = self._prompt_replies()
         say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(self.examples, self.options.get("threshold") or 0.8, True, None, pr)
+        dupes = duplicates.find(self.examples, self.options.get("threshold") or 0.8, True, None, pr, self._sigs)
         say(0.9, "Checking the dataset as a whole")
         found = [f for f in res.findings if f.code not in DATASET_CODES]
         found += semantic.check_dataset(self.examples, pr) + checks._duplicate_findings(self.examples, dupes)

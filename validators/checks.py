@@ -83,6 +83,7 @@ def run(
     near: bool = True,
     read_findings: list[Finding] | None = None,
     progress: Progress | None = None,
+    signature_cache: duplicates.SignatureCache | None = None,
 ) -> CheckResult:
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
     info = catalog.model(model)
@@ -97,7 +98,7 @@ def run(
         personal = pii.check_later(examples)  # issue 5: personal data and secrets
         say(0.05, "Comparing examples")
         prompt_replies = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
-        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies)
+        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
         say(0.25, "Checking the format")
         findings: list[Finding] = list(read_findings or [])
         findings += schema_check.check_schema(examples)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
+import numpy as np
+
 from . import minhash
 from .model import Example
 from .semantic import normalise, prompt_and_reply, text_of
@@ -49,13 +51,37 @@ def comparable_text(ex: Example, prompt_reply: tuple[str, str] | None = None) ->
     return text
 
 
-def exact_groups(examples: list[Example], texts: list[str] | None = None) -> list[list[int]]:
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def exact_groups(examples: list[Example], texts: list[str] | None = None, keys: list[bytes] | None = None) -> list[list[int]]:
     texts = texts if texts is not None else [comparable_text(e) for e in examples]
+    keys = keys if keys is not None else [_digest(t) for t in texts]
     seen: dict[bytes, list[int]] = {}
-    for ex, text in zip(examples, texts):
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    for ex, key in zip(examples, keys):
         seen.setdefault(key, []).append(ex.index)
     return [g for g in seen.values() if len(g) > 1]
+
+
+SignatureCache = dict[bytes, np.ndarray]
+
+
+def signatures(texts: list[str], keys: list[bytes], cache: SignatureCache | None,
+               progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """MinHash signatures of ``texts``; with a ``cache`` (text digest → signature, kept by
+    the workspace) only texts not seen before are hashed, so after an edit the search
+    costs one signature, not 100,000."""
+    if cache is None:
+        return minhash.all_signatures(texts, NUM_PERM, SHINGLE_WORDS, progress)
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    if missing:
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}
+        fresh = minhash.all_signatures([texts[first[k]] for k in missing], NUM_PERM, SHINGLE_WORDS, progress)
+        cache.update(zip(missing, fresh))
+    if not keys:
+        return np.empty((0, NUM_PERM), dtype=np.uint32)
+    return np.stack([cache[k] for k in keys])
 
 
 # datasketch cannot band 128 permutations for a threshold above this (it raises "b < 2").
@@ -86,26 +112,30 @@ def find(
     near: bool = True,
     progress: Callable[[float], None] | None = None,
     prompt_replies: dict[int, tuple[str, str]] | None = None,
+    cache: SignatureCache | None = None,
 ) -> DuplicateGroups:
     """Exact groups, then near groups among the examples left after exact de-duplication.
 
     ``prompt_replies`` (example number → normalised prompt and reply) saves normalising
-    the text a second time when the semantic checks already did.
+    the text a second time when the semantic checks already did; ``cache`` keeps MinHash
+    signatures between searches of the same workspace (see :func:`signatures`).
     """
     live = [e for e in examples if e.record is not None and not e.dropped]
     pr = prompt_replies or {}
     texts = [comparable_text(e, pr.get(e.index)) for e in live]
-    exact = exact_groups(live, texts)
+    keys = [_digest(t) for t in texts]
+    exact = exact_groups(live, texts, keys)
     result = DuplicateGroups(exact=exact)
     if not near or len(live) < 2:
         return result
     repeats = {i for g in exact for i in g[1:]}
-    keep = [(e, t) for e, t in zip(live, texts) if e.index not in repeats and t]
+    keep = [i for i, (e, t) in enumerate(zip(live, texts)) if e.index not in repeats and t]
     if len(keep) < 2:
         return result
     bands, rows = lsh_params(threshold)
-    found, sims = minhash.near_duplicates([t for _, t in keep], threshold, bands, rows, NUM_PERM, SHINGLE_WORDS, progress)
-    index_of = [e.index for e, _ in keep]
+    sig = signatures([texts[i] for i in keep], [keys[i] for i in keep], cache, progress)
+    found, sims = minhash.near_duplicates_of(sig, threshold, bands, rows, progress)
+    index_of = [live[i].index for i in keep]
     result.near = sorted(sorted(index_of[p] for p in g) for g in found)
     result.similarity = {(index_of[a], index_of[b]): s for (a, b), s in sims.items()}
     return result

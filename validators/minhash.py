@@ -235,11 +235,17 @@ def near_duplicates(
     progress: Callable[[float], None] | None = None,
 ) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
     """Groups of positions in ``texts`` whose estimated Jaccard similarity ≥ threshold."""
-    sig = all_signatures(texts, num_perm, k, progress)
+    return near_duplicates_of(all_signatures(texts, num_perm, k, progress), threshold, bands, rows, progress)
+
+
+def near_duplicates_of(
+    sig: np.ndarray, threshold: float, bands: int, rows: int, progress: Callable[[float], None] | None = None,
+) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
+    """:func:`near_duplicates` from signatures already computed (one row per text)."""
     a, b = candidate_pairs(sig, bands, rows)
     sims = similarity(sig, a, b)
     ok = sims >= threshold
     a, b, sims = a[ok], b[ok], sims[ok]
     if progress:
         progress(1.0)
-    return groups(len(texts), a, b), {(int(x), int(y)): float(s) for x, y, s in zip(a, b, sims)}
+    return groups(len(sig), a, b), {(int(x), int(y)): float(s) for x, y, s in zip(a, b, sims)}
