@@ -21,6 +21,7 @@ from validators.csv_safe import to_csv
 
 through_app()  # a fresh server's first run must go through app.py
 
+LAZY_REPORTS_ABOVE = 20_000  # examples; above this the reports are built only when downloaded
 DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}
 
 
@@ -72,20 +73,26 @@ def left_out_summary(out: export.ExportResult) -> None:
 def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
     stem = Path(live.name).stem or "examples"
     tgt = targets.TARGETS[target]
-    # Callables: Streamlit fetches the bytes only when the button is clicked, instead of
-    # hashing and storing ~100 MB on every rerun of this page.  on_click="ignore": a click
-    # does not rerun the page, so a busy server never replaces the file mid-download.
-    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", lambda: out.train, f"{stem}.{target}.{tgt.extension}",
+    # The export files are passed as bytes (they are in memory already): the page keeps
+    # them referenced while it shows them.  A deferred download (a callable) leaves the file
+    # it generates unreferenced, and Streamlit deletes such files after any two script runs
+    # end on the server, so with other users busy the browser's fetch could find it gone
+    # (seen in the 20-session load test).  on_click="ignore": a click never reruns the page.
+    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, f"{stem}.{target}.{tgt.extension}",
                        mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch", on_click="ignore")
     a, b, c = st.columns(3)
     if out.validation is not None:
-        a.download_button(f"Validation file ({len(out.validation_examples):,})", lambda: out.validation, f"{stem}.{target}.validation.{tgt.extension}",
+        a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, f"{stem}.{target}.validation.{tgt.extension}",
                           mime="application/jsonl", key="dl_val", width="stretch", on_click="ignore")
     else:
         a.caption("No validation file (split is 0).")
-    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", lambda: out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
-    c.download_button("Validation report (JSON)", lambda: report(live, res, out), f"{stem}.validation-report.json", mime="application/json", key="dl_report", width="stretch", on_click="ignore")
-    c.download_button("Findings (CSV)", lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv", key="dl_findings", width="stretch", on_click="ignore")
+    b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
+    # The reports are built only for the download on large data (a callable), right away on small.
+    small = len(res.examples) <= LAZY_REPORTS_ABOVE
+    c.download_button("Validation report (JSON)", report(live, res, out) if small else lambda: report(live, res, out), f"{stem}.validation-report.json",
+                      mime="application/json", key="dl_report", width="stretch", on_click="ignore")
+    c.download_button("Findings (CSV)", findings_csv(res) if small else lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv",
+                      key="dl_findings", width="stretch", on_click="ignore")
 
 
 def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
