@@ -70,19 +70,26 @@ def left_out_summary(out: export.ExportResult) -> None:
     st.page_link("pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
 
 
-def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
+def file_names(live: Live, out: export.ExportResult, target: str) -> tuple[str, str | None, str]:
+    """(training file, validation file or None, stem): the download names, which the next
+    step's snippet refers to."""
     stem = Path(live.name).stem or "examples"
-    tgt = targets.TARGETS[target]
+    ext = targets.TARGETS[target].extension
+    return f"{stem}.{target}.{ext}", (f"{stem}.{target}.validation.{ext}" if out.validation is not None else None), stem
+
+
+def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
+    train, valid, stem = file_names(live, out, target)
     # The export files are passed as bytes (they are in memory already): the page keeps
     # them referenced while it shows them.  A deferred download (a callable) leaves the file
     # it generates unreferenced, and Streamlit deletes such files after any two script runs
     # end on the server, so with other users busy the browser's fetch could find it gone
     # (seen in the 20-session load test).  on_click="ignore": a click never reruns the page.
-    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, f"{stem}.{target}.{tgt.extension}",
+    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, train,
                        mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch", on_click="ignore")
     a, b, c = st.columns(3)
-    if out.validation is not None:
-        a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, f"{stem}.{target}.validation.{tgt.extension}",
+    if valid is not None:
+        a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, valid,
                           mime="application/jsonl", key="dl_val", width="stretch", on_click="ignore")
     else:
         a.caption("No validation file (split is 0).")
@@ -98,13 +105,11 @@ def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: st
 def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
     """The command, script or config that starts training on the file just downloaded."""
     tgt = targets.TARGETS[target]
-    stem = Path(live.name).stem or "examples"
     chosen = None
     if tgt.family not in ("openai", "azure"):
         chosen = st.text_input("Base model to fine-tune (Hugging Face id)", value=next_steps.base_model(target, res.model.name),
                                key=f"exp_base_{tgt.family}")
-    train = f"{stem}.{target}.{tgt.extension}"
-    valid = f"{stem}.{target}.validation.{tgt.extension}" if out.validation is not None else None
+    train, valid, _stem = file_names(live, out, target)
     st.markdown("**Next step: start training on this file**")  # constant text
     snippet = next_steps.for_export(target, train, valid, res.model.name, out.train_examples, chosen or None)
     st.code(snippet, language="yaml" if tgt.family == "autotrain" else "python", wrap_lines=True)

@@ -65,7 +65,7 @@ def main() -> None:
     st.title("Tokens")
     model_picker(live, "tok_model")
     res = state.result(live)
-    mask = np.fromiter((not e.dropped and e.record is not None for e in res.examples), dtype=bool, count=len(res.examples))
+    mask = res.usable_mask()
     total, assistant = res.counts.total[mask], res.counts.assistant[mask]
     limit = res.model.limit
     st.caption(f"Counted with {res.counts.encoding} for {res.model.name}; the training limit is {limit:,} tokens per example.")

@@ -27,6 +27,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def settle(page) -> None:
+    """Wait until the script run is over (the "Running…" widget is gone)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(400)
+
+
 class Server:
     """A running app: its URL and process (for memory figures)."""
 
@@ -34,15 +41,15 @@ class Server:
         self.url, self.proc, self.log = url, proc, log
 
     def peak_rss_mb(self) -> float:
-        """Peak resident memory of the server process so far (VmHWM), in MB."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Peak resident memory of the server process so far, in MB."""
+        return self._status_mb("VmHWM")
 
     def rss_mb(self) -> float:
+        return self._status_mb("VmRSS")
+
+    def _status_mb(self, field: str) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
         return float("nan")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, running_app
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, running_app, settle
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 PAGES = ["Validate", "Tokens", "Cost", "Duplicates", "Export"]
@@ -73,12 +73,6 @@ def assert_inert(page, label: str) -> None:
         liveScript: document.body.innerHTML.includes('<script>window.__pwned'),
     })""")
     assert state == {"pwned": None, "imgs": [], "frames": 0, "jsLinks": 0, "liveScript": False}, (label, state)
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-    page.wait_for_timeout(400)
 
 
 def test_hostile_text_renders_inert_on_every_page(tmp_path: Path, pixel: tuple[str, list[str]]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
 
 SHOTS = ROOT / "docs" / "screenshots"
 ANSWER = "Yes, we ship to Norway within 5 working days."
@@ -30,13 +30,6 @@ def server(tmp_path: Path) -> Iterator[str]:
     """A real Streamlit server on a free port with its own workspace database."""
     with running_app(tmp_path) as app:
         yield app.url
-
-
-def settle(page) -> None:
-    """Wait until the script run is over (the "Running…" widget is gone)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-    page.wait_for_timeout(400)
 
 
 def shot(page, name: str) -> None:

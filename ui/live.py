@@ -18,8 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from validators import catalog, checks, cost, duplicates, schema_check, semantic, tokens
 from validators import workspace as store
 from validators.fixes import FixResult
@@ -149,14 +147,14 @@ class Live:
 
     def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
         """The normalised texts the duplicate search needs, ready before the first refresh."""
-        pr = {e.index: semantic.prompt_and_reply(e) for e in snapshot if e.record is not None and not e.dropped}
+        pr = semantic.prompt_replies(snapshot)
         with self.lock:
             if self.version == version and self._pr is None:
                 self._pr = pr
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:
-            self._pr = {e.index: semantic.prompt_and_reply(e) for e in self.examples if e.record is not None and not e.dropped}
+            self._pr = semantic.prompt_replies(self.examples)
         return self._pr
 
     def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None) -> checks.CheckResult:
@@ -261,8 +259,7 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     for p, e in zip(positions, changed):
         kept += example_findings(e, info.limit, info.name, int(counts.total[p]))
     kept.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
-    live_mask = np.fromiter((not e.dropped and e.record is not None for e in examples), dtype=bool, count=len(examples))
-    est = cost.estimate(counts.total[live_mask], info.limit, info.training if price is None else price, result.options.get("epochs"))
+    est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
 
 

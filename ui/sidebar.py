@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from ui import live as live_mod
@@ -12,7 +11,7 @@ from ui import state
 def summary_numbers(live: live_mod.Live) -> dict[str, object]:
     """The sidebar's figures, from the cached check result (no recomputation)."""
     res = state.result(live)
-    mask = np.fromiter((not e.dropped and e.record is not None for e in res.examples), dtype=bool, count=len(res.examples))
+    mask = res.usable_mask()
     return {
         "examples": sum(1 for e in res.examples if not e.dropped),
         "left_out": sum(1 for e in res.examples if e.dropped),

@@ -114,19 +114,13 @@ def need_workspace() -> Live | None:
     return live
 
 
-def live_mask(res: checks.CheckResult) -> Any:
-    import numpy as np
-
-    return np.fromiter((not e.dropped and e.record is not None for e in res.examples), dtype=bool, count=len(res.examples))
-
-
 def live_counts(live: Live, encoding: str) -> Any:
     """Token counts of the examples that will be exported, for ``encoding``; the active
     model's come from the check result, others are counted once per workspace version."""
     res = result(live)
     with st.spinner(f"Counting tokens with {encoding}…"):
         counts = live.counts_for(encoding)
-    return counts.total[live_mask(res)]
+    return counts.total[res.usable_mask()]
 
 
 @st.cache_resource(show_spinner="Building the export…", max_entries=8)

@@ -46,8 +46,11 @@ class CheckResult:
     def over_limit(self) -> list[int]:
         return [e.index for e, t in zip(self.examples, self.counts.total) if not e.dropped and t > self.model.limit]
 
+    def usable_mask(self) -> np.ndarray:
+        return usable_mask(self.examples)
+
     def to_json(self) -> dict[str, Any]:
-        live_mask = np.array([not e.dropped and e.record is not None for e in self.examples], dtype=bool)
+        live_mask = self.usable_mask()
         per = [int(t) if ok else None for t, ok in zip(self.counts.total, self.counts.counted)]
         live_tokens = self.counts.total[live_mask]
         return {
@@ -74,6 +77,12 @@ class CheckResult:
         }
 
 
+def usable_mask(examples: list[Example]) -> np.ndarray:
+    """True for each example that goes to the export (read, and not left out): the ones
+    whose tokens are billed and shown."""
+    return np.fromiter((not e.dropped and e.record is not None for e in examples), dtype=bool, count=len(examples))
+
+
 def run(
     examples: list[Example],
     model: str | None = None,
@@ -97,7 +106,7 @@ def run(
         counting = pool.submit(tokens.count, examples, info.encoding)
         personal = pii.check_later(examples)  # issue 5: personal data and secrets
         say(0.05, "Comparing examples")
-        prompt_replies = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+        prompt_replies = semantic.prompt_replies(examples)
         searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
         say(0.25, "Checking the format")
         findings: list[Finding] = list(read_findings or [])
@@ -114,8 +123,7 @@ def run(
     for ex, t in zip(examples, counts.total):
         if not ex.dropped and t > info.limit:
             findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
-    live_mask = np.array([not e.dropped and e.record is not None for e in examples], dtype=bool)
-    est = cost.estimate(counts.total[live_mask], info.limit, info.training if price is None else price, epochs)
+    est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
     findings += _duplicate_findings(examples, dupes)
     findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     say(1.0, "Done")

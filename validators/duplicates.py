@@ -74,11 +74,12 @@ def signatures(texts: list[str], keys: list[bytes], cache: SignatureCache | None
     costs one signature, not 100,000."""
     if cache is None:
         return minhash.all_signatures(texts, NUM_PERM, SHINGLE_WORDS, progress)
-    missing = list(dict.fromkeys(k for k in keys if k not in cache))
-    if missing:
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        fresh = minhash.all_signatures([texts[first[k]] for k in missing], NUM_PERM, SHINGLE_WORDS, progress)
-        cache.update(zip(missing, fresh))
+    todo: dict[bytes, str] = {}
+    for key, text in zip(keys, texts):
+        if key not in cache:
+            todo.setdefault(key, text)
+    if todo:
+        cache.update(zip(todo, minhash.all_signatures(list(todo.values()), NUM_PERM, SHINGLE_WORDS, progress)))
     if not keys:
         return np.empty((0, NUM_PERM), dtype=np.uint32)
     return np.stack([cache[k] for k in keys])
@@ -134,7 +135,7 @@ def find(
         return result
     bands, rows = lsh_params(threshold)
     sig = signatures([texts[i] for i in keep], [keys[i] for i in keep], cache, progress)
-    found, sims = minhash.near_duplicates_of(sig, threshold, bands, rows, progress)
+    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress)
     index_of = [live[i].index for i in keep]
     result.near = sorted(sorted(index_of[p] for p in g) for g in found)
     result.similarity = {(index_of[a], index_of[b]): s for (a, b), s in sims.items()}

@@ -170,11 +170,3 @@ def restore(examples: list[Example], numbers: set[int]) -> FixResult:
             out.append(ex)
     return FixResult(out, changed, f"Brought back {len(changed)} example(s).")
 
-
-FIXES: dict[str, tuple[str, Callable[..., FixResult]]] = {
-    "trim_whitespace": ("Trim whitespace", trim_whitespace),
-    "system_first": ("Move the system message first", system_first),
-    "merge_consecutive": ("Merge consecutive turns", merge_consecutive),
-    "drop_empty_messages": ("Drop empty messages", drop_empty_messages),
-    "fill_default_system": ("Fill default system prompt", fill_default_system),
-}

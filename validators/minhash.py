@@ -231,17 +231,10 @@ def groups(n: int, a: np.ndarray, b: np.ndarray) -> list[list[int]]:
 
 
 def near_duplicates(
-    texts: list[str], threshold: float, bands: int, rows: int, num_perm: int = 128, k: int = 5,
-    progress: Callable[[float], None] | None = None,
-) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
-    """Groups of positions in ``texts`` whose estimated Jaccard similarity ≥ threshold."""
-    return near_duplicates_of(all_signatures(texts, num_perm, k, progress), threshold, bands, rows, progress)
-
-
-def near_duplicates_of(
     sig: np.ndarray, threshold: float, bands: int, rows: int, progress: Callable[[float], None] | None = None,
 ) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
-    """:func:`near_duplicates` from signatures already computed (one row per text)."""
+    """Groups of rows of ``sig`` (one MinHash signature per text, see :func:`all_signatures`)
+    whose estimated Jaccard similarity ≥ threshold."""
     a, b = candidate_pairs(sig, bands, rows)
     sims = similarity(sig, a, b)
     ok = sims >= threshold

@@ -9,58 +9,37 @@ take turns with the other checks.  Protocol: the parent writes the texts as UTF-
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import threading
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent  # so ``-m validators.pii_worker`` imports this copy
+from .worker_process import WorkerError, WorkerProcess
+
+__all__ = ["Scan", "WorkerError"]
 
 
-class WorkerError(RuntimeError):
-    """The worker could not be started or did not answer properly."""
-
-
-class Scan:
+class Scan(WorkerProcess):
     """A scan running in a worker process; :meth:`hits` waits for its answer."""
 
     def __init__(self, texts: list[str], sep: str, timeout: float = 600) -> None:
+        super().__init__("validators.pii_worker")
         self.timeout = timeout
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "validators.pii_worker"], cwd=ROOT,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise WorkerError(str(exc)) from exc
-        self.writer = threading.Thread(target=_write, args=(self.proc, texts, sep), daemon=True)
-        self.writer.start()
+        self.feed(_joined(texts, sep))
 
     def hits(self) -> list[tuple[str, str, int, int]]:
         try:
-            out = self.proc.stdout.read()  # type: ignore[union-attr]
-            self.proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired as exc:
-            self.proc.kill()
-            raise WorkerError("personal-data worker timed out") from exc
-        self.writer.join()
-        if self.proc.returncode != 0:
-            raise WorkerError(f"personal-data worker failed ({self.proc.returncode}): {self.proc.stderr.read()[-500:]!r}")  # type: ignore[union-attr]
-        try:
-            return [tuple(h) for h in json.loads(out)]
+            return [tuple(h) for h in json.loads(self.output(self.timeout))]
         except ValueError as exc:
             raise WorkerError("personal-data worker gave no answer") from exc
 
 
-def _write(proc: subprocess.Popen[bytes], texts: list[str], sep: str) -> None:
+def _joined(texts: list[str], sep: str) -> Iterator[bytes]:
+    """The texts as UTF-8, ``sep`` between them, piece by piece (no joined copy here)."""
     glue = sep.encode("utf-8")
-    try:
-        for i, text in enumerate(texts):
-            if i:
-                proc.stdin.write(glue)  # type: ignore[union-attr]
-            proc.stdin.write(text.encode("utf-8", "surrogatepass"))  # type: ignore[union-attr]
-        proc.stdin.close()  # type: ignore[union-attr]
-    except (BrokenPipeError, OSError):
-        pass  # the worker died; Scan.hits reports it
+    for i, text in enumerate(texts):
+        if i:
+            yield glue
+        yield text.encode("utf-8", "surrogatepass")
 
 
 def main() -> None:

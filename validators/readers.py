@@ -137,14 +137,9 @@ def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[
     return [("mixed_encoding", bad_lines[0], text)]
 
 
-def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """Decode spreadsheet text: BOMs first, then strict UTF-8, then charset detection."""
-    text, encoding, _ = decode_lines(data, name)
-    return text, encoding
-
-
 def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
-    """Like :func:`decode_text`, and also the (1-based) file lines that were not UTF-8.
+    """Decode spreadsheet text (BOMs first, then strict UTF-8, then charset detection) and
+    list the (1-based) file lines that were not UTF-8.
 
     A file that is UTF-8 except for a few lines (rows pasted from a cp1252 file, one bad
     byte) is decoded line by line, so the good lines keep every character instead of the

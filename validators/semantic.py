@@ -179,6 +179,12 @@ def _system_of(e: Example) -> str | None:
     return None
 
 
+def prompt_replies(examples: Iterable[Example]) -> dict[int, tuple[str, str]]:
+    """:func:`prompt_and_reply` of every usable example, by example number (computed once,
+    shared by the conflicting-answers check and the duplicate search)."""
+    return {e.index: prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+
+
 def prompt_and_reply(e: Example) -> tuple[str, str]:
     """Normalised (everything before the last assistant turn, the last assistant turn)."""
     msgs = [m for m in e.messages if isinstance(m, dict)]

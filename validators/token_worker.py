@@ -8,22 +8,15 @@ answers with the token count of each string (int64 array).  Run as
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .bpe_files import get_encoding
+from .worker_process import WorkerError, WorkerProcess
 
-ROOT = Path(__file__).resolve().parent.parent  # so ``-m validators.token_worker`` imports this copy
-
-
-class WorkerError(RuntimeError):
-    """The worker could not be started or did not answer properly."""
+__all__ = ["Worker", "WorkerError", "lengths_in_subprocess"]
 
 
 def _pack(texts: list[str]) -> list[bytes]:
@@ -33,62 +26,24 @@ def _pack(texts: list[str]) -> list[bytes]:
     return [np.int64(len(blobs)).tobytes(), sizes.tobytes(), *blobs]
 
 
-class Worker:
-    """A worker process started now, so it imports tiktoken and loads the BPE file while the
+class Worker(WorkerProcess):
+    """A token worker started now, so it imports tiktoken and loads the BPE file while the
     caller is still gathering the texts; :meth:`lengths` sends them and waits."""
 
     def __init__(self, encoding: str) -> None:
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "validators.token_worker", encoding],
-                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )
-        except OSError as exc:
-            raise WorkerError(str(exc)) from exc
-
-    def send(self, texts: list[str], timeout: float = 600) -> Callable[[], list[int]]:
-        """Start writing ``texts`` to the worker (from a thread); the result waits for the counts."""
-        proc = self.proc
-        writer = threading.Thread(target=_write, args=(proc, _pack(texts)), daemon=True)
-        writer.start()
-
-        def wait() -> list[int]:
-            try:
-                out = proc.stdout.read()  # type: ignore[union-attr]
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired as exc:
-                proc.kill()
-                raise WorkerError("token worker timed out") from exc
-            writer.join()
-            counts = np.frombuffer(out, dtype=np.int64)
-            if proc.returncode != 0 or counts.size != len(texts):
-                raise WorkerError(f"token worker failed ({proc.returncode}): {proc.stderr.read()[-500:]!r}")  # type: ignore[union-attr]
-            return counts.tolist()
-
-        return wait
+        super().__init__("validators.token_worker", encoding)
 
     def lengths(self, texts: list[str], timeout: float = 600) -> list[int]:
-        return self.send(texts, timeout)()
-
-    def close(self) -> None:
-        """Not needed after all: stop it."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.feed(_pack(texts))
+        counts = np.frombuffer(self.output(timeout), dtype=np.int64)
+        if counts.size != len(texts):
+            raise WorkerError(f"token worker answered {counts.size} counts for {len(texts)} texts")
+        return counts.tolist()
 
 
 def lengths_in_subprocess(texts: list[str], encoding: str, timeout: float = 600) -> list[int]:
     """Token counts of ``texts`` computed by a worker process."""
     return Worker(encoding).lengths(texts, timeout)
-
-
-def _write(proc: subprocess.Popen[bytes], payload: list[bytes]) -> None:
-    try:
-        for piece in payload:
-            proc.stdin.write(piece)  # type: ignore[union-attr]
-        proc.stdin.close()  # type: ignore[union-attr]
-    except (BrokenPipeError, OSError):
-        pass  # the worker died; lengths_in_subprocess reports it
 
 
 def _read_exactly(stream: Any, size: int) -> memoryview:

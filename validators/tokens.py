@@ -15,7 +15,7 @@ Each distinct string is encoded once (``encode_ordinary``: user text may contain
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,13 +68,6 @@ def _messages(ex: Example) -> list[Any]:
 
 def count(examples: list[Example], encoding: str) -> TokenCounts:
     """Count tokens of every example, in file order."""
-    return count_later(examples, encoding)()
-
-
-def count_later(examples: list[Example], encoding: str) -> Callable[[], TokenCounts]:
-    """Gather the texts now and, for large data, hand them to a worker process that encodes
-    them on another core; call the result to wait for the counts.  The caller does its other
-    checks meanwhile (``checks.run``)."""
     worker = _early_worker(examples, encoding)
     n = len(examples)
     total = np.zeros(n, dtype=np.int64)
@@ -106,19 +99,14 @@ def count_later(examples: list[Example], encoding: str) -> Callable[[], TokenCou
         total[pos] = overhead
     # Each distinct string is encoded once (system prompts and roles repeat a lot).
     unique = list(dict.fromkeys(texts))
-    pending = _lengths_later(unique, encoding, worker)
-
-    def finish() -> TokenCounts:
-        sizes = dict(zip(unique, pending()))
-        lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
-        owners = np.asarray(owner, dtype=np.int64)
-        np.add.at(total, owners, lengths)
-        mask = np.asarray(is_asst, dtype=bool)
-        if mask.any():
-            np.add.at(assistant, owners[mask], lengths[mask])
-        return TokenCounts(encoding, total, assistant, counted)
-
-    return finish
+    sizes = dict(zip(unique, _lengths(unique, encoding, worker)))
+    lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
+    owners = np.asarray(owner, dtype=np.int64)
+    np.add.at(total, owners, lengths)
+    mask = np.asarray(is_asst, dtype=bool)
+    if mask.any():
+        np.add.at(assistant, owners[mask], lengths[mask])
+    return TokenCounts(encoding, total, assistant, counted)
 
 
 PARALLEL_MIN_CHARS = 30_000_000  # below this, starting a worker process costs more than it saves
@@ -135,8 +123,8 @@ def _early_worker(examples: list[Example], encoding: str) -> token_worker.Worker
         return None
 
 
-def _lengths_later(unique: list[str], encoding: str, worker: token_worker.Worker | None = None) -> Callable[[], list[int]]:
-    """Token count of each string, as a function that waits for them.
+def _lengths(unique: list[str], encoding: str, worker: token_worker.Worker | None = None) -> list[int]:
+    """Token count of each string.
 
     Large inputs are encoded in a separate worker process (``python -m
     validators.token_worker``) so the encoding runs on the second core while this process
@@ -144,27 +132,15 @@ def _lengths_later(unique: list[str], encoding: str, worker: token_worker.Worker
     Small inputs use a plain ``encode_ordinary`` loop (measured faster than
     ``encode_ordinary_batch``).  If the worker fails, we count here: same numbers, slower.
     """
-
-    def here() -> list[int]:
-        encode = get_encoding(encoding).encode_ordinary
-        return [len(encode(t)) for t in unique]
-
-    if not ((os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS):
-        if worker is not None:
-            worker.close()
-        return here
-    try:
-        job = (worker or token_worker.Worker(encoding)).send(unique)
-    except token_worker.WorkerError:
-        return here
-
-    def wait() -> list[int]:
+    if (os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS:
         try:
-            return job()
+            return (worker or token_worker.Worker(encoding)).lengths(unique)
         except token_worker.WorkerError:
-            return here()
-
-    return wait
+            pass
+    elif worker is not None:
+        worker.close()
+    encode = get_encoding(encoding).encode_ordinary
+    return [len(encode(t)) for t in unique]
 
 
 def count_one(ex: Example, encoding: str) -> int:

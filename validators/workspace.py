@@ -217,12 +217,6 @@ def _push(conn: sqlite3.Connection, ws_id: str, label: str, summary: str, before
     )
 
 
-def push_undo(conn: sqlite3.Connection, ws_id: str, label: str, before: list[Example], summary: str = "") -> None:
-    """Record an undo step on its own (``update_examples`` already does this for edits)."""
-    with transaction(conn):
-        _push(conn, ws_id, label, summary or label, before)
-
-
 def undo(conn: sqlite3.Connection, ws_id: str) -> tuple[str, list[Example]] | None:
     """Put back the examples the last change replaced; returns (label, restored examples),
     or ``None`` when there is nothing to undo."""

@@ -7,7 +7,6 @@ and what the user needs to do).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,10 +47,3 @@ def count_rule(examples: list[Example], test: Callable[[Example], bool], text: s
     hits = [e.index for e in examples if test(e)]
     return [f"{some(hits)}: {text}"] if hits else []
 
-
-def is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
