@@ -1,7 +1,7 @@
 """Export targets: how one example is written for each fine-tuning system.
 
 ``TARGETS`` holds every layout of every system, so the pass/fail matrix shows them all;
-``FAMILIES`` names the five systems (``--to``) and ``resolve(family, layout)`` picks a layout
+``FAMILIES`` names the systems (``--to``) and ``resolve(family, layout)`` picks a layout
 (``--layout``).  ``preview(example)`` shows the exact line each target would write.
 """
 
@@ -10,15 +10,19 @@ from __future__ import annotations
 from ..model import Example
 from .autotrain import TARGETS as _AUTOTRAIN
 from .base import Target
+from .bedrock import TARGETS as _BEDROCK
+from .fireworks import TARGETS as _FIREWORKS
 from .openai_azure import OPENAI_WIND_DOWN, openai_record, suffix_problems
 from .openai_azure import TARGETS as _OPENAI
+from .together import TARGETS as _TOGETHER
 from .trl import TARGETS as _TRL
 from .unsloth import TARGETS as _UNSLOTH
+from .vertex import TARGETS as _VERTEX
 
 __all__ = ["FAMILIES", "OPENAI_WIND_DOWN", "TARGETS", "Target", "get", "layouts", "openai_record", "preview", "resolve", "suffix_problems"]
 
-TARGETS: dict[str, Target] = {t.name: t for t in [*_OPENAI, *_TRL, *_AUTOTRAIN, *_UNSLOTH]}
-FAMILIES: tuple[str, ...] = ("openai", "azure", "trl", "autotrain", "unsloth")
+TARGETS: dict[str, Target] = {t.name: t for t in [*_OPENAI, *_TRL, *_AUTOTRAIN, *_UNSLOTH, *_TOGETHER, *_FIREWORKS, *_VERTEX, *_BEDROCK]}
+FAMILIES: tuple[str, ...] = ("openai", "azure", "trl", "autotrain", "unsloth", "together", "fireworks", "vertex", "bedrock")
 
 
 def get(name: str) -> Target:
