@@ -302,7 +302,7 @@ def explain(exc: Exception, s: JobSettings) -> str:
     if status == 401:
         return f"{who} refused the API key (401): it is wrong, revoked, or for another {'resource' if s.provider == 'azure' else 'organisation'}. Paste a valid key and try again."
     if status == 403 and code == "training_not_available":
-        return f"{who} will not start fine-tuning jobs for this account (403 training_not_available). {OPENAI_WIND_DOWN} Export for Azure OpenAI, TRL, AutoTrain or Unsloth instead."
+        return f"{who} will not start fine-tuning jobs for this account (403 training_not_available). {OPENAI_WIND_DOWN} Export for Azure OpenAI, Together AI or another target instead."
     if status == 403:
         return f"{who} denied access (403{', ' + code if code else ''}): this key or project may not fine-tune this model. {message}"
     if status == 400:

@@ -7,15 +7,17 @@ uploads files without it, and both are accepted in practice; we follow the docs)
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ..catalog import catalog
 from ..model import Example
 from .base import Target, count_rule, service_limits
 
+_END = date.fromisoformat(catalog()["openai_wind_down"])
 OPENAI_WIND_DOWN = (
     "OpenAI is winding down self-serve fine-tuning: since May 2026 organisations that never fine-tuned "
-    f"cannot create jobs, and from {catalog()['openai_wind_down']} no one can start new jobs (403 training_not_available). "
+    f"cannot create jobs, and from {_END.day} {_END:%B %Y} no one can start new jobs (403 training_not_available). "
     "The app still exports for it. Azure OpenAI, Together AI, Fireworks AI, Google Vertex AI, Amazon Bedrock, "
     "Hugging Face TRL, AutoTrain and Unsloth carry on."
 )

@@ -42,8 +42,8 @@ def _parts(content: Any) -> list[dict[str, Any]]:
 
 
 def _message(msg: dict[str, Any], multimodal: bool) -> dict[str, Any]:
-    """A message with the keys Together reads; text turned into parts when the conversation has images
-    (their check refuses a conversation that mixes string and list contents)."""
+    """A message with the keys Together reads; text turned into parts when the conversation has any
+    content list (images or text parts): their check refuses a conversation that mixes strings and lists."""
     out = {k: msg[k] for k in _KEYS if k in msg and msg[k] is not None}
     if multimodal and "content" in out:
         out["content"] = _parts(out["content"])
@@ -51,8 +51,8 @@ def _message(msg: dict[str, Any], multimodal: bool) -> dict[str, Any]:
 
 
 def _messages(msgs: list[Any]) -> list[dict[str, Any]]:
-    multimodal = any(isinstance(m, dict) and isinstance(m.get("content"), list) and
-                     any(isinstance(p, dict) and p.get("type") == "image_url" for p in m["content"]) for m in msgs)
+    # Together's check takes any list content as multimodal and refuses a conversation mixing lists and strings.
+    multimodal = any(isinstance(m, dict) and isinstance(m.get("content"), list) for m in msgs)
     return [_message(m, multimodal) for m in msgs if isinstance(m, dict)]
 
 
