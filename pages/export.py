@@ -35,6 +35,8 @@ def options() -> tuple[str, float, str]:
     dedupe = c.selectbox("Duplicates", list(export.DEDUPE_MODES), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
     for note in targets.TARGETS[target].notes:
         st.info(note, icon=":material/info:")
+    facts = targets.facts(target)
+    st.caption(f"Limits: {facts['limits']}. Training price: {facts['price']}.")
     return target, split, dedupe
 
 

@@ -366,7 +366,8 @@ def test_every_service_has_a_price_or_says_there_is_none() -> None:
         assert info.price_source.startswith("https://") and date.fromisoformat(info.price_as_of)
         text = catalog.price_text(info)
         assert ("per 1M training tokens" in text) == (info.price_per_1m is not None)
-        assert info.price_per_1m is not None or "no public price" in text or "priced per model" in text
+        assert info.price_per_1m is not None or any(w in text for w in ("no public price", "priced per model", "price not in the catalogue"))
+    assert catalog.price_text(catalog.service("together")).startswith("no public price")
     assert catalog.service("fireworks").price_per_1m == 0.50
 
 

@@ -84,7 +84,8 @@ def price_text(info: ServiceInfo) -> str:
     if info.price_per_1m is not None:
         head = f"${info.price_per_1m:.2f} per 1M training tokens"
     else:
-        head = "priced per model" if info.family in ("openai", "azure") else "no public price"
+        head = ("priced per model" if info.family in ("openai", "azure") else
+                "price not in the catalogue" if info.price_note.startswith("published") else "no public price")
     return f"{head}: {info.price_note} (source: {info.price_source}, as of {info.price_as_of})"
 
 

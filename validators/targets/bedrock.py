@@ -23,7 +23,7 @@ SCHEMA_VERSION = "bedrock-conversation-2024"
 # The strings AWS's sample validator refuses anywhere in Nova text (INVALID_TOKENS_TEXT).
 RESERVED = ("System:", "SYSTEM:", "User:", "USER:", "Bot:", "BOT:", "Assistant:", "ASSISTANT:", "Thought:", "[EOS]", "<image>", "<video>")
 NOVA_NOTES = [
-    "Copy the file to S3 and start the job with boto3's bedrock.create_model_customization_job (customizationType FINE_TUNING).",
+    "Copy the file to S3 and start a model customization job (the next step below shows how).",
     "Nova takes 8 to 20,000 records (Nova 2.0 Lite SFT: 200 to 20,000); it has no per-message weight, so weight-0 replies are trained on.",
 ]
 PC_NOTES = [

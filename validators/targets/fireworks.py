@@ -17,8 +17,8 @@ from .base import Target, count_rule, service_limits
 ROLES = ("system", "user", "assistant", "tool")
 _MSG_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "weight", "reasoning_content")
 NOTES = [
-    "Upload with `firectl create dataset NAME FILE` (or the fireworks-ai SDK); files over 150 MB go up through a signed URL.",
-    "The context length is set per base model (--max-context-length); Fireworks bills dataset tokens x epochs.",
+    "Upload the file as a Fireworks dataset (the next step below shows how); files over 150 MB are uploaded through a signed link.",
+    "The context length is set per base model; Fireworks bills dataset tokens x epochs.",
 ]
 
 

@@ -29,9 +29,10 @@ MAX_IMAGES = 10
 _KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "weight")
 
 NOTES = [
-    "Upload with the together SDK (files.upload, check=True) or `together files check FILE` first; the file is strict UTF-8 without a byte-order mark.",
-    "Together bills epochs x training tokens (+ evaluations x validation tokens) at a rate set by model size, SFT or DPO, LoRA or full; "
-    "fine_tuning.estimate_price gives the figure once the file is uploaded.",
+    "Together checks the file when it is uploaded: one layout for the whole file, strict UTF-8 without a byte-order mark. "
+    "This export writes it that way.",
+    "Together bills epochs x training tokens (plus evaluations x validation tokens) at a rate set by the model's size, SFT or DPO, "
+    "LoRA or full training; it shows the estimate once the file is uploaded.",
 ]
 
 

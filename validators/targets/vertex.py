@@ -20,7 +20,7 @@ from . import hf
 from .base import Target, count_rule, service_limits
 
 NOTES = [
-    "Copy the file to Cloud Storage (gsutil cp) and start the job with google-genai's client.tunings.tune.",
+    "Copy the file to Cloud Storage and start a tuning job (the next step below shows how).",
     "Gemini 2.5 Flash / Flash-Lite: at most 131,072 input + output tokens per example, 1 GB and 1M text examples per file, "
     "5,000 validation examples.",
     "Gemini has no per-message weight: assistant messages marked weight 0 are trained on like the others.",
