@@ -380,3 +380,33 @@ def test_next_step_quotes_the_path_for_the_shell(target: str) -> None:
     words = shlex.split(shell[0].split(":", 1)[-1] if shell[0].startswith("# Shell:") else shell[0].lstrip("#").split(".", 1)[-1])
     assert path in words
     assert "sk-" not in text and "API_KEY=" not in text.replace("API_KEY=...", "")
+
+
+# --- property: any plain conversation survives every layout that accepts it ---------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(lambda t: t.strip() and not any(r in t for r in AWS_INVALID))
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[dict[str, Any]]:
+    turns = draw(st.integers(1, 4))
+    msgs = [{"role": "system", "content": draw(_TEXT)}] if draw(st.booleans()) else []
+    for _ in range(turns):
+        msgs += [{"role": "user", "content": draw(_TEXT)}, {"role": "assistant", "content": draw(_TEXT)}]
+    return msgs
+
+
+@settings(max_examples=60, deadline=None)
+@given(conversations())
+def test_every_accepting_layout_round_trips_any_plain_conversation(msgs: list[dict[str, Any]]) -> None:
+    ex = _ex(msgs)
+    for name in ["together", "together-instruction", "fireworks", "vertex", "bedrock", "bedrock-prompt-completion"]:
+        tgt = targets.get(name)
+        if tgt.rules([ex]):
+            assert name in ("together-instruction", "bedrock-prompt-completion") and (len(msgs) != 2 or msgs[0]["role"] == "system")
+            continue
+        line = json.loads(export.render([ex], tgt))
+        assert back_to_messages(name, line) == [(m["role"], m["content"]) for m in msgs], name

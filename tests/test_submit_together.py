@@ -117,3 +117,8 @@ def test_cli_submit_together_refuses_what_together_would_refuse(tmp_path: Path, 
         assert main(["submit", str(src), "--provider", "together", "--model", MODEL, "--base-url", fake.base_url]) == 1
         assert fake.state.requests == []
     assert "same role in a row" in capsys.readouterr().err
+
+
+def test_settings_beyond_the_models_limits_in_plain_words() -> None:
+    with FakeTogether() as fake, pytest.raises(submit.SubmitError, match="limits for this model refuse the settings"):
+        submit.submit(together_lines(), settings(fake, n_epochs=30), api_key=fake.behaviour.api_key)  # the fake model allows 20

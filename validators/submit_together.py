@@ -129,6 +129,8 @@ def explain(exc: Exception) -> str:
         if status == 429:
             return f"Together AI is rate-limiting or the credit limit is reached (429): {message} Wait, or check billing."
         return f"Together AI answered {status}: {message}"
+    if isinstance(exc, ValueError):  # the SDK checks the settings against the model's limits before sending them
+        return f"Together AI's limits for this model refuse the settings: {exc}"
     return f"Unexpected problem while talking to Together AI ({type(exc).__name__}: {exc})."
 
 
