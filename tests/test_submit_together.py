@@ -120,5 +120,7 @@ def test_cli_submit_together_refuses_what_together_would_refuse(tmp_path: Path, 
 
 
 def test_settings_beyond_the_models_limits_in_plain_words() -> None:
-    with FakeTogether() as fake, pytest.raises(submit.SubmitError, match="limits for this model refuse the settings"):
-        submit.submit(together_lines(), settings(fake, n_epochs=30), api_key=fake.behaviour.api_key)  # the fake model allows 20
+    with FakeTogether() as fake:
+        with pytest.raises(submit.SubmitError, match="limits for this model refuse the settings: Requested batch size of 64"):
+            submit.submit(together_lines(), settings(fake, batch_size=64), api_key=fake.behaviour.api_key, follow_job=False)  # model max: 32
+        assert not any(r["path"] == "/v1/fine-tunes" for r in fake.state.requests)  # refused before the job was created
