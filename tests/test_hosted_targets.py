@@ -410,3 +410,24 @@ def test_every_accepting_layout_round_trips_any_plain_conversation(msgs: list[di
             continue
         line = json.loads(export.render([ex], tgt))
         assert back_to_messages(name, line) == [(m["role"], m["content"]) for m in msgs], name
+
+
+# --- the Export page after the wind-down date (today injected through the catalogue's clock) ----
+
+class _AfterWindDown(date):
+    @classmethod
+    def today(cls) -> date:  # type: ignore[override]
+        return date(2027, 2, 1)
+
+
+def test_export_page_defaults_to_azure_after_the_wind_down_and_still_offers_openai(ftprep_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_pages import go, loaded
+
+    monkeypatch.setattr(catalog, "date", _AfterWindDown)
+    at = go(loaded(), "export")
+    assert at.selectbox(key="exp_target").value == "azure"
+    assert {"OpenAI", "Together AI (conversational)", "Google Vertex AI (Gemini)"} <= set(at.selectbox(key="exp_target").options)
+    at.selectbox(key="exp_target").set_value("openai").run()
+    assert not at.exception and any("6 January 2027" in i.value and "still exports" in i.value for i in at.info)
+    at.selectbox(key="exp_target").set_value("together").run()
+    assert any("no public price" in c.value for c in at.caption) and any("client.files.upload" in c.value for c in at.code)
