@@ -206,6 +206,14 @@ def test_vertex_lines_match_googles_schema_and_types(tmp_path: Path, source: str
             assert roles[0] == "user" and roles[-1] == "model"
 
 
+def test_vertex_validation_set_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(targets.TARGETS, "vertex", replace(targets.TARGETS["vertex"], max_validation_examples=2))
+    result = _result(write_jsonl(tmp_path / "p.jsonl", plain_rows(12)))
+    assert any("at most 2 validation examples; this split has 3" in p for p in export.build(result, "vertex", 0.25).problems)
+    assert export.build(result, "vertex", 0.1).problems == []
+    assert catalog.service("vertex").max_validation_examples == 5000 and catalog.service("vertex").context_tokens == 131072
+
+
 def test_vertex_refuses_tools_and_a_late_system_message(tmp_path: Path) -> None:
     rows = {r["target"]: r for r in target_matrix(_result(SAMPLES / "tool_calls.jsonl"), ["vertex"])["rows"]}
     assert not rows["vertex"]["pass"] and "text only" in rows["vertex"]["needs"][0]

@@ -62,6 +62,7 @@ class ServiceInfo:
     price_as_of: str  # ISO date
     min_examples: int
     max_examples: int | None
+    max_validation_examples: int | None
     max_file_bytes: int | None
     context_tokens: int | None
     context_note: str

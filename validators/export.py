@@ -132,6 +132,8 @@ def build(
         problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {len(train)}.")
     if tgt.max_examples is not None and len(train) > tgt.max_examples:
         problems.append(f"{tgt.label} takes at most {tgt.max_examples:,} training examples; this export has {len(train):,}. Split the data.")
+    if tgt.max_validation_examples is not None and len(val) > tgt.max_validation_examples:
+        problems.append(f"{tgt.label} takes at most {tgt.max_validation_examples:,} validation examples; this split has {len(val):,}. Lower the validation split.")
     train_bytes = render(train, tgt)
     val_bytes = render(val, tgt) if val else None
     limit = min(MAX_FILE_BYTES, tgt.max_file_bytes or MAX_FILE_BYTES)

@@ -82,6 +82,8 @@ def facts(name: str) -> dict[str, str]:
         return {"limits": "no service limits: your own GPU's memory and the max sequence length you set",
                 "price": "no service price: runs on your own hardware"}
     parts = [f"{tgt.min_examples:,}" + (f" to {tgt.max_examples:,}" if tgt.max_examples else "+") + " examples"]
+    if tgt.max_validation_examples:
+        parts.append(f"validation up to {tgt.max_validation_examples:,} examples")
     if tgt.max_file_bytes:
         parts.append(f"file up to {size_text(tgt.max_file_bytes)}")
     parts.append(f"context {info.context_tokens:,} tokens per example" if info.context_tokens else f"context {info.context_note}")
