@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -255,11 +256,77 @@ def excel() -> dict[str, Any]:
                  covers=["Excel workbook", "plural headers Questions/Answers", "Excel's _x000D_ escapes inside cells"])
 
 
+AIEDWARD = ("aiedward/QuestionAnswering_DeepLearning", "6289cdbeee1932c4ddeda27eb6bc3c4964a3cd4f", "data/preguntasyrespuestas.csv")
+UEPG = ("Gabriel-Becher/Chat-Bot-Academico", "b3fa352f4390c916b2d59334ef40c1dc16e296cb", "perguntas.csv")
+AURORA = ("Souza404/aurora-prime", "c430a962a96d4ccd751895d0d53e5e1af8b7243b", "perguntas_respostas.csv")
+TWCS = ("divya-gh/conversational-ai-analyst", "4edb1063da75d575cedf6bd81437286618d340b5", "data/twcs_small.csv")
+
+
+def alternating() -> dict[str, Any]:
+    repo, commit, path = AIEDWARD
+    data = write("squad_alternating_rows.csv", source(repo, commit, path))
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    return entry("squad_alternating_rows.csv", "csv", repo, path, commit, APACHE, "whole file, bytes unchanged (CRLF line ends)",
+                 encoding="utf-8", layout="alternating", data_rows=len(lines), examples=len(lines) // 2, mapping=None,
+                 first={"user": lines[0][0], "assistant": lines[1][0]},
+                 covers=["no header, ONE column: questions on odd lines, answers on even lines", "SQuAD questions with short answers"])
+
+
+def uepg() -> dict[str, Any]:
+    repo, commit, path = UEPG
+    data = write("uepg_perguntas_semicolon.csv", source(repo, commit, path))
+    rows, first = table_facts(data, "utf-8", ";")
+    return entry("uepg_perguntas_semicolon.csv", "csv", repo, path, commit, APACHE, "whole file, bytes unchanged",
+                 encoding="utf-8", layout="table", data_rows=rows, examples=rows, mapping={"user": "pergunta", "assistant": "referencia"},
+                 first={"user": first[0], "assistant": first[1]},
+                 covers=["Portuguese headers pergunta;referencia (answer column not named 'answer' in any language)", "semicolon separator",
+                         "a cell made of several quoted phrases separated by commas"])
+
+
+def aurora() -> dict[str, Any]:
+    repo, commit, path = AURORA
+    data = write("aurora_headerless_pt.csv", source(repo, commit, path))
+    rows, first = table_facts(data, "utf-8", ",", header=False)
+    return entry("aurora_headerless_pt.csv", "csv", repo, path, commit, MIT, "whole file, bytes unchanged",
+                 encoding="utf-8", layout="table", data_rows=rows, examples=rows, mapping=None, headerless=True,
+                 first={"user": first[0], "assistant": first[1]},
+                 covers=["no header row at all: the first line is a question and its answer", "Portuguese real-estate FAQ"])
+
+
+def twcs() -> dict[str, Any]:
+    repo, commit, path = TWCS
+    src = list(csv.reader(io.StringIO(source(repo, commit, path).decode("utf-8"))))
+    digits = re.compile(r"\d[\d \-]{7,}\d")
+    keep = [src[0]] + [r for r in src[1:] if digits.search(re.sub(r"@\w+", "", r[4]))]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(keep)
+    data = write("twcs_support_digits.csv", out.getvalue().encode("utf-8"))
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    decoys = [d for t in df.text for d in luhn_runs(t)]
+    return entry("twcs_support_digits.csv", "csv", repo, path, commit,
+                 "CC-BY-NC-SA-4.0 (licence of the Kaggle dataset thoughtvector/customer-support-on-twitter this 5,000-tweet extract comes from; the repository itself has no licence file)",
+                 "rows whose text, after removing @handles, holds a run of 9+ digits/spaces/dashes: re.search(r'\\d[\\d \\-]{7,}\\d', re.sub(r'@\\w+', '', text)); original columns and quoting kept by csv.writer",
+                 encoding="utf-8", layout="pii", data_rows=len(df), examples=None, mapping=None, text_columns=["text"],
+                 card_numbers=0, luhn_valid_non_cards=decoys,
+                 covers=["personal-data precision: real order numbers (Amazon 404-9266355-4116356), account and tracking numbers, phone-like ids",
+                         "digit runs that pass the Luhn check but are not cards: no issuer uses their prefix and length"])
+
+
+def luhn_runs(text: str) -> list[str]:
+    """13-19 digit runs (spaces/dashes allowed) that pass Luhn: the candidates a naive card check flags."""
+    out = []
+    for m in re.finditer(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)", text):
+        ds = [int(c) for c in re.sub(r"\D", "", m.group())][::-1]
+        if (sum(ds[0::2]) + sum(sum(divmod(2 * x, 10)) for x in ds[1::2])) % 10 == 0:
+            out.append(m.group())
+    return out
+
+
 SPECS = [qna_tsv, lambda: infobase("infobase_faq_en_fr.csv", "utf-8"), lambda: infobase("infobase_faq_macroman.csv", "mac_roman"),
          lambda: covid("covid_faq_en.csv", 0, 25, "none"), lambda: covid("covid_faq_mojibake.csv", 25, 25, "mojibake"),
          lambda: covid("covid_faq_cp1252.csv", 50, 25, "cp1252"), lambda: covid("covid_faq_col1_col2.csv", 75, 25, "headerless"),
          covid_arabic, lambda: alpaca("en", 30), lambda: alpaca("zh", 30), lambda: sharegpt_fastchat(15), lambda: sharegpt_medical(8),
-         lambda: sgd(8), abcd, excel]
+         lambda: sgd(8), abcd, excel, alternating, uepg, aurora, twcs]
 
 
 def build() -> list[dict[str, Any]]:
