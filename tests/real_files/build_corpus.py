@@ -150,7 +150,13 @@ def covid(name: str, skip: int, n: int, transform: str) -> dict[str, Any]:
     user, assistant = ("col1", "col2") if transform == "headerless" else ("question", "answer")
     return entry(name, "csv", repo, path, commit, APACHE, how, encoding=enc, layout="table", data_rows=rows, examples=rows,
                  mapping={"user": user, "assistant": assistant}, first={"user": first[0], "assistant": first[1]}, covers=covers,
-                 **({"mojibake_rows": sum("â€" in r for r in text.splitlines()[1:])} if transform == "mojibake" else {}))
+                 **({"mojibake_examples": mojibake_examples(data)} if transform == "mojibake" else {}))
+
+
+def mojibake_examples(data: bytes) -> int:
+    """Rows whose question or answer holds cp1252 mojibake of UTF-8 ('â€' or 'Â' sequences)."""
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    return int((df.question + df.answer).str.contains("â€|Â", regex=True).sum())
 
 
 def covid_arabic() -> dict[str, Any]:
@@ -173,7 +179,7 @@ def alpaca(lang: str, n: int) -> dict[str, Any]:
     f = items[0]
     return entry(name, "json", repo, path, commit, APACHE + " (repository licence; LLaMA-Factory's demo data)",
                  f"first {n} records: json.dump(json.load(src)[:{n}], ensure_ascii=False, indent=2)", encoding="utf-8", layout="alpaca",
-                 data_rows=len(items), examples=len(items), mapping={"user": "instruction", "assistant": "output", "context": "input"},
+                 data_rows=len(items), examples=len(items), mapping=None, keys={"user": "instruction", "context": "input", "assistant": "output"},
                  first={"user": f["instruction"], "assistant": f["output"]}, match="contains",
                  covers=[f"Alpaca JSON ({'English' if lang == 'en' else 'Chinese'})", "empty 'input' on most records"])
 
