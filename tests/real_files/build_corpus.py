@@ -259,7 +259,7 @@ def excel() -> dict[str, Any]:
                  "columns id,q_en,a_en written to sheet 'FAQ' with openpyxl under the headers id,Questions,Answers; each line break in a cell stored as Excel for Windows stores CR LF: '_x000D_' + LF",
                  encoding=None, layout="table", data_rows=len(back), examples=len(back), mapping={"user": "Questions", "assistant": "Answers"},
                  first={"user": df.q_en[0], "assistant": df.a_en[0]}, escapes_in_file=int(back.Answers.str.count("_x000D_").sum()),
-                 covers=["Excel workbook", "plural headers Questions/Answers", "Excel's _x000D_ escapes inside cells"])
+                 covers=["Excel workbook", "plural headers Questions/Answers (given in the conversion: the source columns are q_en/a_en)", "Excel's _x000D_ escapes inside cells"])
 
 
 AIEDWARD = ("aiedward/QuestionAnswering_DeepLearning", "6289cdbeee1932c4ddeda27eb6bc3c4964a3cd4f", "data/preguntasyrespuestas.csv")
@@ -339,7 +339,56 @@ def build() -> list[dict[str, Any]]:
     return [spec() for spec in SPECS]
 
 
+INTRO = """# Real public files: the test corpus
+
+Files people really have, found in public GitHub repositories, cut small, each with its source
+(repository, path, commit), licence, how it was cut or converted, and the facts a correct
+import must reproduce.  The expected facts were counted from the files themselves with
+pandas / csv / json by `build_corpus.py` (never with this app); `manifest.json` holds the same
+data for `tests/test_real_files.py` and `measure.py`.
+
+* `python -m pytest -q tests/test_real_files.py` runs every file through the real CLI with no flags.
+* `python tests/real_files/measure.py` prints how many files map right with no help, and the
+  card-detection precision on the customer-support extract.
+* `python tests/real_files/build_corpus.py` rebuilds the files and this page from local git
+  snapshots of the source repositories (`$CORPUS_MIRRORS/<owner>+<name>/repo`).
+
+Conversions are marked **converted**: a legacy encoding, mojibake, `col1,col2` headers, one
+message per row, or an Excel workbook made from a real UTF-8 file with the command shown,
+because no real file of that kind with a licence permitting redistribution was found.
+
+Roles: `user`/`assistant` = the column (or key) holding the question/answer; long format lists
+`conversation`, `turn`, `role` (the speaker column), `content`, and the speaker label -> role
+mapping (`ignore` = not a message).  Where several answers are right (a bilingual file) they
+are separated by `/`.
+"""
+
+
+def markdown(entries: list[dict[str, Any]]) -> str:
+    """MANIFEST.md: the same facts as manifest.json, for people."""
+    out = [INTRO, "| file | what it covers | rows | examples | encoding | mapping | licence |", "|---|---|---|---|---|---|---|"]
+    for e in entries:
+        mapping = e.get("mapping") or e.get("keys") or {}
+        cells = ", ".join(f"{k}={'/'.join(v) if isinstance(v, list) else v}" for k, v in mapping.items()) or e["layout"]
+        if e.get("labels"):
+            cells += "; labels " + ", ".join(f"{k}->{v}" for k, v in e["labels"].items())
+        out.append(f"| `{e['file']}` | {'; '.join(e['covers'])} | {e['data_rows']} | {e['examples'] if e['examples'] is not None else '-'} | "
+                   f"{e.get('encoding') or 'xlsx'} | {cells} | {e['licence'].split(' (')[0]} |")
+    out.append("\n## Sources and cuts\n")
+    for e in entries:
+        s = e["source"]
+        conv = "**converted**: " if any(w in e["cut"] for w in ("re-encoded", "encoded to", "replaced by", "flattened", "openpyxl", "header replaced")) else ""
+        out.append(f"### `{e['file']}`\n\n- source: [{s['repo']}]({s['url']}) `{s['path']}` at `{s['commit']}`\n- licence: {e['licence']}\n"
+                   f"- cut: {conv}{e['cut']}\n- expected: {e['data_rows']} data rows, {e['examples'] if e['examples'] is not None else 'n/a'} examples"
+                   + (f"; first question `{e['first']['user'][:70]!s}`" if e.get("first") else "")
+                   + (f"; payment cards: {e['card_numbers']} (Luhn-valid digit runs that are not cards: {', '.join(e['luhn_valid_non_cards'])})" if "card_numbers" in e else "")
+                   + (f"; examples with mojibake: {e['mojibake_examples']}" if "mojibake_examples" in e else "")
+                   + (f"; `_x000D_` escapes in the cells: {e['escapes_in_file']}" if "escapes_in_file" in e else "") + "\n")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     entries = build()
     (HERE / "manifest.json").write_text(json.dumps({"files": entries}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (HERE / "MANIFEST.md").write_text(markdown(entries), encoding="utf-8")
     print(f"{len(entries)} files, {sum((HERE / e['file']).stat().st_size for e in entries):,} bytes")
