@@ -328,11 +328,50 @@ def luhn_runs(text: str) -> list[str]:
     return out
 
 
+PERSIAN = ("MasihMoafi/Using-Pydantic-For-Structured-Outputs-", "85a416032e0ff7686a68cfbb0f1014dc28ffd5d0", "faq.csv")
+SPANISH = ("MacarenaCastillo/castillo-onceava-clase", "16f7c0c02cb5b6a1166d9690a316a5a984f98a61", "data/faq.csv")
+CHINESE = ("Jarry6304/LineWebDemo", "7aa715ddf16215666172a9314f58f691b79bb62e", "data/faqs.csv")
+
+
+def persian_helpdesk(n: int) -> dict[str, Any]:
+    repo, commit, path = PERSIAN
+    data = write("isp_helpdesk_fa.csv", cut_csv(source(repo, commit, path).decode("utf-8"), n).encode("utf-8"))
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    full = df[(df.ProblemTitle.str.strip() != "") & (df.Response.str.strip() != "")]
+    return entry("isp_helpdesk_fa.csv", "csv", repo, path, commit, APACHE, f"header + first {n} data rows, re-written with csv.writer",
+                 encoding="utf-8", layout="table", data_rows=len(df), examples=len(df), exported=len(full),
+                 exported_why="rows whose Response is empty have nothing to train on: left out, listed in the report",
+                 mapping={"user": "ProblemTitle", "assistant": "Response"}, first={"user": full.ProblemTitle.iloc[0], "assistant": full.Response.iloc[0]},
+                 covers=["help-desk export of an Iranian ISP, Persian text", "headers DepartmentTitle,ProblemType,ProblemTitle,Response,NetMedia: the question is 'ProblemTitle'",
+                         f"{len(df) - len(full)} rows with an empty Response", "a category column (NetMedia) that is often blank"])
+
+
+def spanish_faq() -> dict[str, Any]:
+    repo, commit, path = SPANISH
+    data = write("portafolio_faq_es.csv", source(repo, commit, path))
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
+    return entry("portafolio_faq_es.csv", "csv", repo, path, commit, "GPL-3.0", "whole file, bytes unchanged",
+                 encoding="utf-8", layout="table", data_rows=len(df), examples=len(df), mapping={"user": "faq_pregunta", "assistant": "faq_respuesta"},
+                 first={"user": df.faq_pregunta[0], "assistant": df.faq_respuesta[0]},
+                 covers=["Spanish headers faq_pregunta,faq_respuesta", "a space between the comma and the opening quote (read with skipinitialspace; a strict reader splits the answer at its comma)"])
+
+
+def chinese_faq() -> dict[str, Any]:
+    repo, commit, path = CHINESE
+    data = write("course_faq_zh_tw.csv", source(repo, commit, path))
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    return entry("course_faq_zh_tw.csv", "csv", repo, path, commit, MIT, "whole file, bytes unchanged",
+                 encoding="utf-8", layout="table", data_rows=len(df), examples=len(df), mapping={"user": "question", "assistant": "answer"},
+                 first={"user": df.question[0], "assistant": df.answer[0]},
+                 covers=["Traditional Chinese FAQ of a course (refunds, schedule)", "an 'order' column (1..n) that is a display order, not a conversation turn",
+                         "multi-line answers with bullet points"])
+
+
 SPECS = [qna_tsv, lambda: infobase("infobase_faq_en_fr.csv", "utf-8"), lambda: infobase("infobase_faq_macroman.csv", "mac_roman"),
          lambda: covid("covid_faq_en.csv", 0, 25, "none"), lambda: covid("covid_faq_mojibake.csv", 25, 25, "mojibake"),
          lambda: covid("covid_faq_cp1252.csv", 50, 25, "cp1252"), lambda: covid("covid_faq_col1_col2.csv", 75, 25, "headerless"),
          covid_arabic, lambda: alpaca("en", 30), lambda: alpaca("zh", 30), lambda: sharegpt_fastchat(15), lambda: sharegpt_medical(8),
-         lambda: sgd(8), abcd, excel, alternating, uepg, aurora, twcs]
+         lambda: sgd(8), abcd, excel, alternating, uepg, aurora, lambda: persian_helpdesk(40), spanish_faq, chinese_faq, twcs]
 
 
 def build() -> list[dict[str, Any]]:

@@ -42,6 +42,8 @@ def mapping_problems(e: dict[str, Any], got: dict[str, Any]) -> list[str]:
         allowed = want if isinstance(want, list) else [want]
         if got.get(role) not in allowed:
             out.append(f"{role}={got.get(role)!r} (want {'/'.join(allowed)})")
+    for role in sorted({"system", "context", "conversation", "turn", "role", "content"} & (set(got) - set(e.get("mapping") or {}))):
+        out.append(f"{role}={got[role]!r} (want none)")
     if e.get("pairs") and [got.get("user"), got.get("assistant")] not in e["pairs"]:
         out.append("question and answer from different language pairs")
     return out
@@ -89,8 +91,9 @@ def evaluate(e: dict[str, Any], tmp: Path) -> list[str]:
     out = tmp / (e["file"] + ".jsonl")
     run("export", str(HERE / e["file"]), "--to", "trl", "-o", str(out), "--quiet")
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines() if x.strip()] if out.exists() else []
-    if len(lines) != e["examples"]:
-        problems.append(f"export wrote {len(lines)} lines, want {e['examples']}")
+    want = e.get("exported", e["examples"])
+    if len(lines) != want:
+        problems.append(f"export wrote {len(lines)} lines, want {want}")
     elif (p := first_problem(e, lines[0])):
         problems.append(p)
     return problems
