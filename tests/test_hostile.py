@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import subprocess
 import sys
 import time
 import zipfile
@@ -21,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_bad_inputs import HERE, MANIFEST, SECONDS, assert_outcome, run_subprocess
+from tests.test_bad_inputs import HERE, MANIFEST, ROOT, SECONDS, _limit_memory, assert_outcome, run_subprocess
 from validators import ingest, readers, schema_check
 from validators.model import Example
 
@@ -201,3 +203,56 @@ def test_private_key_headers_without_end_are_linear() -> None:
     assert (text, n) == ("a [SECRET] b", 1)
     # a key never runs across texts: the END belongs to the next message
     assert [(h.start, h.end) for h in pii.scan_many(["-----BEGIN PRIVATE KEY-----\nabc", "-----END PRIVATE KEY-----"])[0]] == [(0, 27)]
+
+
+# ------------------------------------------------------------------ non-regular files (item 5)
+
+
+def _cli(args: list[str], stdin: Any = None, timeout: float = 60) -> tuple[int, str, str, float]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "validators", *args], stdin=stdin, capture_output=True, timeout=timeout,
+                          cwd=ROOT, preexec_fn=_limit_memory, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode(), time.perf_counter() - start
+
+
+def test_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """Old code: waited forever for a writer."""
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)
+    rc, _out, err, elapsed = _cli(["check", str(fifo)])
+    assert rc == 2 and "is a named pipe (FIFO), not a file" in err and elapsed < SECONDS
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_device_is_refused_before_reading(device: str) -> None:
+    """Old code: read /dev/zero until 11 GB."""
+    rc, _out, err, elapsed = _cli(["check", device, "--format", "csv"])
+    assert rc == 2 and "is a device, not a file" in err and elapsed < SECONDS
+
+
+def test_endless_stdin_stops_at_the_limit() -> None:
+    """An endless stream on standard input: read up to 512 MB + 1 byte, then refused
+    (2 GB address-space limit; the old code read a 1.5 GB stream whole)."""
+    yes = subprocess.Popen(["yes", "question,answer"], stdout=subprocess.PIPE)
+    try:
+        rc, _out, err, elapsed = _cli(["check", "-", "--format", "csv"], stdin=yes.stdout, timeout=120)
+    finally:
+        yes.kill()
+        yes.wait()
+    assert rc == 2 and "over the limit of 512 MB" in err and "Traceback" not in err, err
+    assert elapsed < 60
+
+
+def test_small_stdin_is_read(tmp_path: Path) -> None:
+    with (ROOT / "sample_data" / "support_desk.csv").open("rb") as f:
+        rc, out, err, _ = _cli(["check", "-", "--format", "csv", "--json"], stdin=f)
+    assert rc == 1 and json.loads(out)["examples"] == 61, err
+
+
+def test_limit_is_stated_as_512_mb_everywhere(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as f:
+        f.truncate(readers.MAX_FILE_BYTES + 1)
+    with pytest.raises(readers.InputError, match=r"is 536,870,913 bytes; the limit is 512 MB"):
+        ingest.load_file(path)
+    assert readers.MAX_FILE_BYTES == 536_870_912

@@ -24,7 +24,7 @@ from . import targets as targets_mod
 from .checks import CheckResult
 from .csv_safe import to_csv
 from .model import Example
-from .readers import MAX_FILE_BYTES
+from .readers import MAX_FILE_BYTES, MIB
 
 DEDUPE_MODES = ("none", "exact", "near")
 
@@ -140,7 +140,7 @@ def build(
     train_bytes = render(train, tgt)
     val_bytes = render(val, tgt) if val else None
     if len(train_bytes) > MAX_FILE_BYTES:
-        problems.append(f"The training file is {len(train_bytes) / 1e6:.0f} MB; the limit is 512 MB. Split the data.")
+        problems.append(f"The training file is {len(train_bytes) / MIB:.0f} MB; the limit is 512 MB. Split the data.")
     left_out.sort()
     report = to_csv(["row", "reason"], left_out)
     out = ExportResult(tgt.name, train_bytes, val_bytes, report, train, val, left_out, problems)

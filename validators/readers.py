@@ -12,15 +12,19 @@ import csv
 import io
 import json
 import re
+import stat
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import charset_normalizer
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
-MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's training-file limit; the upload limit matches it
+MIB = 1024 * 1024
+MAX_FILE_BYTES = 512 * MIB  # OpenAI's training-file limit (512 MB, binary megabytes); the upload limit matches it
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_XLSX_RATIO = 200
 MAX_XLSX_CELLS = 10_000_000  # cells kept from one sheet (a row counts as one more), padding included
@@ -119,14 +123,60 @@ def read_bytes(
 def check_size(size: int, name: str, max_bytes: int = MAX_FILE_BYTES) -> None:
     """Refuse a file over the limit before anything tries to hold or parse it."""
     if size > max_bytes:
+        shown = _size_text(size) if _size_text(size) != _size_text(max_bytes) else f"{size:,} bytes"
         raise InputError(
-            f"{name} is {_size_text(size)}; the limit is {_size_text(max_bytes)} "
+            f"{name} is {shown}; the limit is {_size_text(max_bytes)} "
             "(the most a fine-tuning job accepts). Split the file and load the parts one at a time."
         )
 
 
 def _size_text(n: int) -> str:
-    return f"{n / 1e6:.0f} MB" if n >= 10_000_000 else f"{n:,} bytes"
+    """Sizes in binary megabytes, written "MB" as Excel, browsers and the APIs' "512 MB" do."""
+    return f"{n / MIB:.0f} MB" if n >= 10 * MIB else f"{n:,} bytes"
+
+
+def read_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
+    """The bytes of ``path`` (``-`` for standard input) and the name to show, never more
+    than ``max_bytes`` read.
+
+    A size from ``stat`` is not enough: a FIFO waits forever for a writer, ``/dev/zero``
+    never ends, a pipe has no size.  Named pipes, devices and sockets are refused before
+    they are opened; everything else is read in blocks and refused at the first byte past
+    the limit, so a stream of any length costs at most ``max_bytes`` of memory.
+    """
+    if str(path) == "-":
+        return _read_limited(sys.stdin.buffer, "standard input", max_bytes), "standard input"
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{p} does not exist.") from None
+    except NotADirectoryError:
+        raise InputError(f"{p} does not exist (a part of the path is a file, not a folder).") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{p} is a folder; give a file.")
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise InputError(f"{p} is {what}, not a file. Save the data to a file first, or pipe it in with '-' (standard input).")
+    check_size(p.stat().st_size, p.name, max_bytes)
+    with p.open("rb") as f:
+        return _read_limited(f, p.name, max_bytes), p.name
+
+
+def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """Read ``stream`` to its end, stopping with a sentence at the first byte over ``max_bytes``."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(1 << 20, max_bytes + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise InputError(
+                f"{name} is over the limit of {_size_text(max_bytes)} (the most a fine-tuning job accepts); "
+                "reading stopped there. Split the file and load the parts one at a time."
+            )
+    return b"".join(chunks)
 
 
 def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[str, int | None, str]]:
@@ -359,7 +409,7 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         raise InputError(f"{name} is not a valid .xlsx workbook ({detail}). Save it again from Excel as .xlsx.") from exc
     if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
         raise InputError(
-            f"{name} would expand to {total / 1e6:.0f} MB when opened, far more than its size suggests; "
+            f"{name} would expand to {total / MIB:.0f} MB when opened, far more than its size suggests; "
             "it was not opened. Export the sheet as CSV instead."
         )
     _check_shared_strings(data, name)
