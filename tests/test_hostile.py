@@ -256,3 +256,12 @@ def test_limit_is_stated_as_512_mb_everywhere(tmp_path: Path) -> None:
     with pytest.raises(readers.InputError, match=r"is 536,870,913 bytes; the limit is 512 MB"):
         ingest.load_file(path)
     assert readers.MAX_FILE_BYTES == 536_870_912
+
+
+def test_sheet_picker_does_not_open_hostile_workbooks() -> None:
+    """The upload page lists sheet names with openpyxl, which loads the shared strings: the
+    same checks run first (a zip bomb gives an empty picker; read_xlsx then says why)."""
+    assert readers.sheet_names((HERE / "zip_bomb_ratio.xlsx").read_bytes()) == []
+    assert readers.sheet_names((HERE / "formula_uncalculated.xlsx").read_bytes()) == ["Sheet"]
+    assert readers._entries(b"<si><t>a</t></si><si/><si xml:space='preserve'/>") == 3
+    assert readers._entries(b"<x:si><x:t>a</x:t></x:si><x:si/>") == 2
