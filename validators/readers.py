@@ -480,19 +480,23 @@ def _sheet_table(wb: Any, ws: Any, name: str) -> Table:
     with ws._get_source() as src:
         for row_no, cells in _sheet_parser(wb, ws, src).parse():
             values: list[str] = []
+            far: list[int] = []
             for cell in cells:
                 value, col = cell["value"], cell["column"]
                 if value is None or value == "":
                     continue
                 if col > MAX_XLSX_COLUMNS:
-                    notes.append((row_no, f"has a value in column {_column_letter(col)}, past the {MAX_XLSX_COLUMNS:,} columns read; it was not read"))
+                    far.append(col)
                     continue
                 if isinstance(value, _Uncalculated):
                     formulas.append((row_no, f"{_column_letter(col)}{row_no} ({value[:60]})"))
                     value = ""
                 values.extend([""] * (col - 1 - len(values)))
                 values.append(cell_text(value))
-            budget -= len(values) + 1
+            if far:
+                more = f" and {len(far) - 1:,} more" if len(far) > 1 else ""
+                notes.append((row_no, f"has a value in column {_column_letter(far[0])}{more}, past the {MAX_XLSX_COLUMNS:,} columns read; not read"))
+            budget -= len(values) + len(far) + 1
             if budget < 0:
                 raise InputError(
                     f"Sheet {ws.title!r} of {name} holds more than {MAX_XLSX_CELLS:,} cells; it was not read whole. "
