@@ -1,14 +1,16 @@
 """The ready next step shown beside each download: what starts training on *this* file and model.
 
 Each function returns text the user can paste: a shell command, a Python script, or an
-AutoTrain config plus its command.  Paths and model names are quoted with ``repr`` / YAML
-quoting so unusual names still paste correctly.  No key ever appears: the snippets read it
-from the environment.
+AutoTrain config plus its command.  Paths and model names are quoted for where they land:
+:func:`sh` in shell lines (a file named ``q'$(touch X)'.csv`` must stay a name, never run),
+``repr`` in Python, JSON strings in YAML.  No key ever appears: the snippets read it from
+the environment.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import PurePath
 from typing import Any, Literal
@@ -17,6 +19,32 @@ from . import targets
 from .targets.unsloth import MAPPING as UNSLOTH_MAPPING
 
 Kind = Literal["sft", "dpo"]
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\U0010ffff]|[\u2028\u2029]")
+
+
+def sh(value: str) -> str:
+    """``value`` as one shell word that pastes safely: POSIX single quotes (nothing inside
+    is expanded), or bash's ``$'…'`` with escapes when it holds a newline or another control
+    character, so a snippet line never breaks in two."""
+    if not _UNPRINTABLE.search(value):
+        return shlex.quote(value)
+    out = []
+    for ch in value:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif _UNPRINTABLE.match(ch):
+            out.append(_escape(ord(ch)))
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
+def _escape(code: int) -> str:
+    """One character for bash's ``$'…'``; a surrogate-escaped byte of a non-UTF-8 file name
+    (``\\udc80``–``\\udcff``, how Python reads such names) becomes that byte again."""
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def next_step(target: str, train_path: str, model: str, validation_path: str | None = None, kind: Kind = "sft") -> str:
@@ -71,10 +99,10 @@ def _upload_lines(train_path: str, validation_path: str | None) -> list[str]:
 
 def _openai(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     val = ", validation_file=valid.id" if validation_path else ""
-    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    cli_val = f" --validation-file {sh(validation_path)}" if validation_path else ""
     return "\n".join([
         f"# {targets.OPENAI_WIND_DOWN}",
-        f"# Shell: OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider openai --model {model!r}{cli_val}",
+        f"# Shell: OPENAI_API_KEY=... python -m validators submit {sh(train_path)} --provider openai --model {sh(model)}{cli_val}",
         "from openai import OpenAI",
         "",
         "client = OpenAI()  # reads OPENAI_API_KEY",
@@ -88,10 +116,10 @@ def _openai(_t: targets.Target, train_path: str, model: str, validation_path: st
 
 def _azure(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     val = ", validation_file=valid.id" if validation_path else ""
-    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    cli_val = f" --validation-file {sh(validation_path)}" if validation_path else ""
     return "\n".join([
-        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider azure --model {model!r} "
-        f"--azure-endpoint $AZURE_OPENAI_ENDPOINT --training-type GlobalStandard{cli_val}",
+        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {sh(train_path)} --provider azure --model {sh(model)} "
+        f'--azure-endpoint "$AZURE_OPENAI_ENDPOINT" --training-type GlobalStandard{cli_val}',
         "import os",
         "",
         "from openai import AzureOpenAI",
@@ -163,9 +191,9 @@ def to_yaml(value: Any, indent: int = 0) -> str:
 
 def _autotrain(t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     cfg = autotrain_config(t, model, validation_path is not None, kind)
-    copy = f"mkdir -p autotrain-data && cp {train_path!r} autotrain-data/train.jsonl"
+    copy = f"mkdir -p autotrain-data && cp -- {sh(train_path)} autotrain-data/train.jsonl"
     if validation_path:
-        copy += f" && cp {validation_path!r} autotrain-data/valid.jsonl"
+        copy += f" && cp -- {sh(validation_path)} autotrain-data/valid.jsonl"
     note = "# chat_template: tokenizer uses the model's own template; chatml or zephyr force one." if t.layout != "text" else \
         "# The text column is already ChatML; chat_template stays null."
     note += "\n# quantization: int4 saves GPU memory on large models (needs bitsandbytes + a CUDA GPU)."
