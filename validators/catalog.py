@@ -52,11 +52,11 @@ def model(name: str | None) -> ModelInfo:
 
 @dataclass(frozen=True)
 class ServiceInfo:
-    """One fine-tuning service's published limits and price (``None`` = no public price)."""
+    """One fine-tuning service's published limits and price (``None`` = no figure copied; the note says why)."""
 
     family: str
     label: str
-    price_per_1m: float | None  # USD per 1M training tokens, or None where no public price exists
+    price_per_1m: float | None  # USD per 1M training tokens, or None where no figure could be read from the service
     price_note: str
     price_source: str  # URL the price (or its absence) was read from
     price_as_of: str  # ISO date
@@ -82,7 +82,8 @@ def service(family: str) -> ServiceInfo:
 
 
 def price_text(info: ServiceInfo) -> str:
-    """``$0.50 per 1M training tokens (source, as of date)`` or ``no public price (...)``."""
+    """``$0.50 per 1M training tokens: ... (source, as of date)``; without a figure, ``price not in the
+    catalogue`` (published but not read), ``priced per model`` (OpenAI, Azure) or ``no public price``."""
     if info.price_per_1m is not None:
         head = f"${info.price_per_1m:.2f} per 1M training tokens"
         if info.storage_usd_per_month is not None:
