@@ -37,6 +37,8 @@ def options() -> tuple[str, float, str]:
         st.info(note, icon=":material/info:")
     facts = targets.facts(target)
     st.caption(f"Limits: {facts['limits']}. Training price: {facts['price']}.")
+    if facts["tokens"]:
+        st.caption(facts["tokens"])
     return target, split, dedupe
 
 

@@ -128,6 +128,9 @@ def human_summary(data: dict[str, Any]) -> str:
         lines.append(f"  … and {more} more (use --json for all)")
     for row in data.get("targets", {}).get("rows", []):
         lines.append(f"  target {row['target']:10} {'PASS' if row['pass'] else 'FAIL'} {'; '.join(row['needs'])}")
+        lines.append(f"    training price: {row['price']}")
+        if row.get("tokens"):
+            lines.append(f"    {row['tokens']}")
     return "\n".join(lines)
 
 
