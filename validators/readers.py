@@ -22,6 +22,8 @@ from typing import Any, BinaryIO
 
 import charset_normalizer
 
+from . import csv_quirks
+
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 MIB = 1024 * 1024
 MAX_FILE_BYTES = 512 * MIB  # OpenAI's training-file limit (512 MB, binary megabytes); the upload limit matches it
@@ -55,6 +57,8 @@ class Table:
     rows: list[tuple[int, list[str]]]
     notes: list[tuple[int | None, str]] = field(default_factory=list)  # (row, problem)
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
+    header_guessed: bool = False  # no header row was found: columns are "Column 1", ... and the first line is row 1
+    paired_rows: bool = False  # one column of alternating question/answer rows, read as Question/Answer pairs
 
 
 @dataclass
@@ -93,9 +97,13 @@ def detect_format(name: str, data: bytes) -> str:
 
 
 def read_bytes(
-    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES
+    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES,
+    header: bool | None = None, pair_rows: bool | None = None,
 ) -> tuple[Table | Records, str]:
     """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used.
+
+    ``header`` and ``pair_rows`` are the CSV/TSV reading choices of :func:`read_delimited`
+    (None: guessed).
 
     ``max_bytes`` exists so tests (and a stricter deployment) can use a lower limit than
     the 512 MB the fine-tuning APIs allow without building a 512 MB file.
@@ -115,7 +123,7 @@ def read_bytes(
     elif fmt == "jsonl":
         content = read_jsonl(text)
     else:
-        content = read_delimited(text, name, "\t" if fmt == "tsv" else None)
+        content = read_delimited(text, name, "\t" if fmt == "tsv" else None, header, pair_rows)
     content.warnings.extend(_mixed_encoding_warnings(bad_lines, encoding))
     return content, encoding
 
@@ -346,34 +354,71 @@ def _first_records(sample: str, delimiter: str, cut: bool, limit: int = 50) -> l
     return records
 
 
-def read_delimited(text: str, name: str, delimiter: str | None = None) -> Table:
-    """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them."""
+def read_delimited(
+    text: str, name: str, delimiter: str | None = None, header: bool | None = None, pair_rows: bool | None = None
+) -> Table:
+    """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them.
+
+    Quoting that breaks the CSV rules is read as Excel reads it and reported per row (see
+    :mod:`validators.csv_quirks`).  ``header``: True/False says whether the first row holds
+    column names; None guesses (a first row that reads like data becomes row 1 and the
+    columns are named "Column 1", "Column 2", ...).  ``pair_rows``: read a one-column file
+    with questions and answers on alternating rows as pairs; None does so only when that
+    layout is clear.
+    """
     delimiter = delimiter or sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise InputError(f"{name} is empty.") from exc
-    except csv.Error as exc:
-        raise InputError(f"{name}, row 1 (the header): {exc}. Check the quoting of the header row.") from exc
-    columns = clean_header(header)
-    rows: list[tuple[int, list[str]]] = []
-    notes: list[tuple[int | None, str]] = []
-    row_no = 1
-    try:
-        for cells in reader:
-            row_no += 1
-            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
-                notes.append((row_no, f"has {len(cells)} cells but the header has {len(columns)}; the extra cells were not read"))
-            rows.append((row_no, cells))
-    except csv.Error as exc:
+        reading = csv_quirks.read_records(text, delimiter)
+    except csv_quirks.UnclosedQuote as exc:
+        where = "the header" if exc.record == 1 else f"line {exc.line} of the file"
         raise InputError(
-            f"{name}, row {row_no + 1} (near line {reader.line_num}): {exc}. "
-            "A quote is probably not closed: check that cell, or save the file again from your spreadsheet."
-        ) from exc
+            f"{name}, row {exc.record} ({where}): a quote opened in this row is never closed, so the rest of the file "
+            "would become one cell. Close or delete that quote, or save the file again from your spreadsheet."
+        ) from None
+    records = reading.records
+    if not records:
+        raise InputError(f"{name} is empty.")
+    guessed = header is False or (header is None and csv_quirks.first_row_is_data(records))
+    first_data = 0 if guessed else 1
+    width = max(map(len, records)) if guessed else len(records[0])
+    columns = [f"Column {i}" for i in range(1, width + 1)] if guessed else clean_header(records[0])
+    rows = [(no, cells) for no, cells in enumerate(records[first_data:], start=first_data + 1)]
+    notes = [(no, f"has {len(cells)} cells but the header has {len(columns)}; the extra cells were not read")
+             for no, cells in rows if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):])]
     if _CONTROL.search(text[:8192]) and sum(map(len, columns)) == 0:
         raise InputError(f"{name} does not look like a text table.")
-    return Table(columns, rows, notes)
+    table = Table(columns, rows, notes, header_guessed=guessed)
+    table.warnings.extend(("csv_quotes", no, f"row {no}{' (the header)' if no == 1 and not guessed else ''}: {why}")
+                          for no, why in reading.lenient)
+    if guessed and header is None:
+        table.warnings.append(("no_header", 1, _NO_HEADER))
+    if pair_rows is not False and len(columns) == 1:
+        _pair_alternating(table, forced=bool(pair_rows))
+    return table
+
+
+_NO_HEADER = (
+    "the first row looks like data, not column names (its cells read like sentences, questions or numbers), "
+    "so it was kept as row 1 and the columns are named Column 1, Column 2, and so on. "
+    "If it really is a header, say that the first row holds column names, and it will be read as the header again."
+)
+
+
+def _pair_alternating(table: Table, forced: bool = False) -> None:
+    """One column with a question on one row and its answer on the next: pair the rows
+    into Question/Answer, keeping each pair's first row number (see csv_quirks)."""
+    pairs = csv_quirks.alternating_pairs(table.rows, forced)
+    if pairs is None:
+        return
+    table.columns, table.rows, table.notes, table.paired_rows = ["Question", "Answer"], pairs, [], True
+    table.warnings = [w for w in table.warnings if w[0] != "no_header"]  # the pairing says it all
+    first = pairs[0][0]
+    table.warnings.append((
+        "alternating_rows", first,
+        f"the file has one column with a question on one row and its answer on the next, so each two rows became one "
+        f"example (rows {first} and {first + 1} the first, and so on; each example keeps its question's row number). "
+        "If the rows are not question-and-answer pairs, choose one example per row.",
+    ))
 
 
 def clean_header(header: list[str]) -> list[str]:
