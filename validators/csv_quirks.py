@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import bisect
 import csv
+import gc
 import io
+import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 QUOTE = '"'
@@ -58,39 +62,54 @@ class _Lines:
         return self.lines[self.pos - 1]
 
 
+@contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Building millions of small lists wakes Python's cycle collector again and again
+    (it rescans every live row each time): half the reading time of a big file.  Rows
+    hold no cycles, so collection waits until the reading is done."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def read_records(text: str, delimiter: str) -> Reading:
     """Every record of ``text``; strict where the file is valid CSV, lenient (and listed in
     ``Reading.lenient``) where it is not.  Raises :class:`UnclosedQuote` for a quote that
     runs to the end of the file (pandas refuses that too: nothing sensible can be read)."""
     lines = list(io.StringIO(text, newline=""))
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
+    starts = list(itertools.accumulate(map(len, lines), initial=0))
     src = _Lines(lines)
     strict = csv.reader(src, delimiter=delimiter, strict=True)
     out = Reading()
-    spaced: list[int] = []  # records whose cells start with a space then a quote, read strictly
+    records, starts_of = out.records, out.lines
     width: int | None = None
-    while src.pos < len(lines):
-        first = src.pos
+    prev = 0  # the line where the next record starts
+    while prev < len(lines):
         try:
-            cells = next(strict)
-        except StopIteration:
+            for cells in strict:  # the fast path: valid CSV, read by the C reader
+                if width is None:
+                    width = len(cells)
+                elif len(cells) > width and _has_spaced_quote(lines[prev], cells):
+                    cells = _respaced(text, starts, prev, delimiter, cells, width, src, out)
+                records.append(cells)
+                starts_of.append(prev + 1)
+                prev = src.pos
             break
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
-                raise UnclosedQuote(len(out.records) + 1, first + 1) from exc
-            cells, src.pos = _lenient_at(text, starts, first, delimiter)
-            out.lenient.append((len(out.records) + 1, _QUOTES))
-        else:
-            if _has_spaced_quote(lines[first], cells, delimiter):
-                cells = _respaced(text, starts, first, delimiter, cells, width, src, out, spaced)
-        out.records.append(cells)
-        out.lines.append(first + 1)
-        if width is None:
-            width = len(cells)
+                raise UnclosedQuote(len(records) + 1, prev + 1) from exc
+            cells, src.pos = _lenient_at(text, starts, prev, delimiter)
+            out.lenient.append((len(records) + 1, _QUOTES))
+            records.append(cells)
+            starts_of.append(prev + 1)
+            width = len(cells) if width is None else width
+            prev = src.pos
     if any(why == _SPACED for _, why in out.lenient):
-        _respace_rest(text, starts, delimiter, out, spaced)
+        _respace_rest(text, lines, starts, delimiter, out)
     return out
 
 
@@ -99,35 +118,36 @@ _SPACED = ("a space comes before the opening quote of a cell, so the quoted text
 
 
 _QUOTES = ("its quotes do not follow the CSV rules (a quote closes before the end of its cell, or a quote "
-         "inside a quoted cell is not doubled), so it was read as Excel reads it, keeping those quotes as "
-         "text; check that the row's cells are right")
+           "inside a quoted cell is not doubled), so it was read as Excel reads it, keeping those quotes as "
+           "text; check that the row's cells are right")
 
 
-def _has_spaced_quote(line: str, cells: list[str], delimiter: str) -> bool:
+def _has_spaced_quote(line: str, cells: list[str]) -> bool:
     if QUOTE not in line:
         return False
     return any(c[:1] in _SPACES and c.lstrip(_SPACES)[:1] == QUOTE for c in cells if c)
 
 
-def _respaced(text: str, starts: list[int], first: int, delimiter: str, cells: list[str], width: int | None,
-              src: _Lines, out: Reading, spaced: list[int]) -> list[str]:
+def _respaced(text: str, starts: list[int], first: int, delimiter: str, cells: list[str], width: int,
+              src: _Lines, out: Reading) -> list[str]:
     """A record split by a space before a quote (``a, "b, c"``): read it as Excel does when
     that brings it back to the header's width; otherwise keep the strict reading."""
-    if width is not None and len(cells) > width:
-        alt, end = _lenient_at(text, starts, first, delimiter)
-        if len(alt) <= width:
-            src.pos = end
-            out.lenient.append((len(out.records) + 1, _SPACED))
-            return alt
-    spaced.append(len(out.records))
-    return cells
+    alt, end = _lenient_at(text, starts, first, delimiter)
+    if len(alt) > width:
+        return cells
+    src.pos = end
+    out.lenient.append((len(out.records) + 1, _SPACED))
+    return alt
 
 
-def _respace_rest(text: str, starts: list[int], delimiter: str, out: Reading, spaced: list[int]) -> None:
+def _respace_rest(text: str, lines: list[str], starts: list[int], delimiter: str, out: Reading) -> None:
     """The file writes a space before its quotes: read the other such rows the same way,
     where that does not change which lines the row spans."""
-    for i in spaced:
+    done = {no for no, _ in out.lenient}
+    for i, cells in enumerate(out.records):
         first = out.lines[i] - 1
+        if i + 1 in done or not _has_spaced_quote(lines[first], cells):
+            continue
         nxt = out.lines[i + 1] - 1 if i + 1 < len(out.lines) else len(starts) - 1
         alt, end = _lenient_at(text, starts, first, delimiter)
         if end == nxt and alt != out.records[i]:

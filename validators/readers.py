@@ -368,7 +368,8 @@ def read_delimited(
     """
     delimiter = delimiter or sniff_delimiter(text)
     try:
-        reading = csv_quirks.read_records(text, delimiter)
+        with csv_quirks.no_gc_pauses():
+            reading = csv_quirks.read_records(text, delimiter)
     except csv_quirks.UnclosedQuote as exc:
         where = "the header" if exc.record == 1 else f"line {exc.line} of the file"
         raise InputError(
@@ -382,9 +383,11 @@ def read_delimited(
     first_data = 0 if guessed else 1
     width = max(map(len, records)) if guessed else len(records[0])
     columns = [f"Column {i}" for i in range(1, width + 1)] if guessed else clean_header(records[0])
-    rows = [(no, cells) for no, cells in enumerate(records[first_data:], start=first_data + 1)]
-    notes = [(no, f"has {len(cells)} cells but the header has {len(columns)}; the extra cells were not read")
-             for no, cells in rows if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):])]
+    with csv_quirks.no_gc_pauses():
+        rows = list(enumerate(records[first_data:], start=first_data + 1))
+    ncol = len(columns)
+    notes = [(no, f"has {len(cells)} cells but the header has {ncol}; the extra cells were not read")
+             for no, cells in rows if len(cells) > ncol and any(c.strip() for c in cells[ncol:])]
     if _CONTROL.search(text[:8192]) and sum(map(len, columns)) == 0:
         raise InputError(f"{name} does not look like a text table.")
     table = Table(columns, rows, notes, header_guessed=guessed)
