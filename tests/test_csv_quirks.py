@@ -117,7 +117,8 @@ def test_anything_pythons_csv_writer_writes_reads_back_identically(rows: list[li
 def test_a_written_table_reads_back_through_read_delimited(rows: list[list[str]], delimiter: str) -> None:
     header = ["question", "answer", "notes", "id"][: max(map(len, rows))]
     t = read_delimited(written([header, *rows], delimiter), "f.csv", delimiter, header=True, pair_rows=False)
-    assert t.columns == clean_header(header) and [r for _, r in t.rows] == rows and t.warnings == []
+    assert t.columns == clean_header(header) and [r for _, r in t.rows] == rows
+    assert {code for code, _, _ in t.warnings} <= {"wrapped_lines"}  # advice about a one-cell row; nothing changed
 
 
 raw_text = st.text(st.sampled_from(['"', ",", " ", "\n", "\r", "a", "b", "?"]), max_size=40)
@@ -235,3 +236,32 @@ def test_squad_file_becomes_30_examples_with_every_row_accounted_for() -> None:
     assert first.rows == (1,) and [m["content"] for m in first.record["messages"]] == [
         "Which NFL team represented the AFC at Super Bowl 50?", "Denver Broncos"]
     assert [e.rows[0] for e in ds.examples] == list(range(1, 61, 2))
+
+
+# ------------------------------------------------------------------ lines wrapped outside quotes
+
+WRAPPED = "pergunta;resposta\nQ1?;Para os alunos, o termo\ninicial de contagem\nfinal.\nQ2?;A2\nQ3 sem resposta?\nQ4?;A4 ends.\nA note.\n"
+
+
+def test_lines_cut_off_by_a_line_break_outside_quotes_are_reported_and_kept() -> None:
+    t = read_delimited(WRAPPED, "f.csv")
+    assert [no for no, _ in t.rows] == [2, 3, 4, 5, 6, 7, 8]  # every line is still a row (as pandas and Excel read it)
+    # not row 6 (a question without its answer), not row 8 (the text above it ends a sentence)
+    assert codes(t) == [("wrapped_lines", 3), ("wrapped_lines", 4)]
+    assert "row 2's last cell" in t.warnings[0][2] and "semicolon" in t.warnings[0][2]
+
+
+def test_wrapped_lines_are_joined_when_asked() -> None:
+    t = read_delimited(WRAPPED, "f.csv", join_lines=True)
+    assert t.rows == [(2, ["Q1?", "Para os alunos, o termo\ninicial de contagem\nfinal."]), (5, ["Q2?", "A2"]),
+                      (6, ["Q3 sem resposta?"]), (7, ["Q4?", "A4 ends."]), (8, ["A note."])]
+    assert codes(t) == [("wrapped_lines", 2)] and "rows 3 and 4" in t.warnings[0][2]
+
+
+def test_uepg_file_reads_as_57_rows_or_37_joined_examples() -> None:
+    data = (CORPUS / "uepg_perguntas_semicolon.csv").read_bytes()
+    plain = ingest.load_bytes(data, "u.csv", mapping={"user": "pergunta", "assistant": "referencia"})
+    joined = ingest.load_bytes(data, "u.csv", mapping={"user": "pergunta", "assistant": "referencia"}, join_lines=True)
+    assert len(plain.examples) == 57 and len(joined.examples) == 37
+    assert joined.examples[9].rows == (11,)
+    assert joined.examples[9].record["messages"][1]["content"].endswith("certidão de matrícula gerada pelo referido sistema.")

@@ -304,3 +304,48 @@ def _pairs(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
         answer = rows[i + 1][1][0] if i + 1 < len(rows) else ""
         out.append((row_no, [cells[0], answer]))
     return out
+
+
+# ------------------------------------------------------------------ lines wrapped outside quotes
+
+
+def wrapped_rows(rows: list[tuple[int, list[str]]], width: int) -> dict[int, int]:
+    """Rows that look like more lines of the row above's last cell: {row: the row it continues}.
+
+    A spreadsheet program writes every delimiter of every row, so in a file of two or more
+    columns a line with text and no delimiter at all (one cell) is a line break typed
+    outside quotes (the real uepg file wraps its answers so).  Only a line under text that
+    stops mid-sentence counts, and a one-cell row that ends in "?" is a question without
+    its answer, not a continuation.  This is advice (a warning); the rows are joined only
+    when the user asks.
+    """
+    out: dict[int, int] = {}
+    if width < 2:
+        return out
+    head: int | None = None
+    above = ""  # the text just above: the head's last cell, then each continuation
+    for no, cells in rows:
+        if len(cells) == 1 and cells[0].strip() and head is not None and _mid_sentence(above) and not _is_question(cells[0]):
+            out[no] = head
+            above = cells[0]
+        elif len(cells) >= 2:
+            head = no
+            above = next((c for c in reversed(cells) if c.strip()), "")
+        else:
+            head = None
+    return out
+
+
+def _mid_sentence(text: str) -> bool:
+    return bool(text.strip()) and not text.rstrip().endswith(_SENTENCE_END + (";", "\"", "”"))
+
+
+def join_wrapped(rows: list[tuple[int, list[str]]], wrapped: dict[int, int]) -> list[tuple[int, list[str]]]:
+    """Each wrapped row's text added, after a line break, to the last non-empty cell of
+    the row it continues; the wrapped rows themselves removed."""
+    by_no = {no: cells for no, cells in rows}
+    for no, head in wrapped.items():
+        cells = by_no[head]
+        last = max((i for i, c in enumerate(cells) if c.strip()), default=len(cells) - 1)
+        cells[last] = f"{cells[last]}\n{by_no[no][0]}"
+    return [(no, cells) for no, cells in rows if no not in wrapped]

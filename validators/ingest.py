@@ -34,12 +34,14 @@ def load_bytes(
     max_bytes: int = MAX_FILE_BYTES,
     header: bool | None = None,
     pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> Dataset:
     """Parse ``data`` and turn it into examples, keeping each example's source rows.
 
-    ``header`` / ``pair_rows``: the CSV reading choices (first row holds column names;
-    one-column question/answer rows paired), None to guess; see ``readers.read_delimited``."""
-    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes, header=header, pair_rows=pair_rows)
+    ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
+    column names; one-column question/answer rows paired; lines cut off by a line break
+    outside quotes joined to the row above), None to guess; see ``readers.read_delimited``."""
+    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes, header=header, pair_rows=pair_rows, join_lines=join_lines)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
         ds = from_table(content, name, fmt_used, mapping, default_system)

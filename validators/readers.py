@@ -98,11 +98,11 @@ def detect_format(name: str, data: bytes) -> str:
 
 def read_bytes(
     data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES,
-    header: bool | None = None, pair_rows: bool | None = None,
+    header: bool | None = None, pair_rows: bool | None = None, join_lines: bool = False,
 ) -> tuple[Table | Records, str]:
     """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used.
 
-    ``header`` and ``pair_rows`` are the CSV/TSV reading choices of :func:`read_delimited`
+    ``header``, ``pair_rows`` and ``join_lines`` are the CSV/TSV reading choices of :func:`read_delimited`
     (None: guessed).
 
     ``max_bytes`` exists so tests (and a stricter deployment) can use a lower limit than
@@ -123,7 +123,7 @@ def read_bytes(
     elif fmt == "jsonl":
         content = read_jsonl(text)
     else:
-        content = read_delimited(text, name, "\t" if fmt == "tsv" else None, header, pair_rows)
+        content = read_delimited(text, name, "\t" if fmt == "tsv" else None, header, pair_rows, join_lines)
     content.warnings.extend(_mixed_encoding_warnings(bad_lines, encoding))
     return content, encoding
 
@@ -355,7 +355,8 @@ def _first_records(sample: str, delimiter: str, cut: bool, limit: int = 50) -> l
 
 
 def read_delimited(
-    text: str, name: str, delimiter: str | None = None, header: bool | None = None, pair_rows: bool | None = None
+    text: str, name: str, delimiter: str | None = None, header: bool | None = None, pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> Table:
     """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them.
 
@@ -364,7 +365,8 @@ def read_delimited(
     column names; None guesses (a first row that reads like data becomes row 1 and the
     columns are named "Column 1", "Column 2", ...).  ``pair_rows``: read a one-column file
     with questions and answers on alternating rows as pairs; None does so only when that
-    layout is clear.
+    layout is clear.  ``join_lines``: join lines that a line break outside quotes cut off
+    from the row above (always reported, joined only when asked).
     """
     delimiter = delimiter or sniff_delimiter(text)
     try:
@@ -395,9 +397,37 @@ def read_delimited(
                           for no, why in reading.lenient)
     if guessed and header is None:
         table.warnings.append(("no_header", 1, _NO_HEADER))
+    _wrapped_lines(table, delimiter, join_lines)
     if pair_rows is not False and len(columns) == 1:
         _pair_alternating(table, forced=bool(pair_rows))
     return table
+
+
+def _wrapped_lines(table: Table, delimiter: str, join: bool) -> None:
+    """Report (or, when asked, join) rows that are more lines of the row above's last cell."""
+    wrapped = csv_quirks.wrapped_rows(table.rows, len(table.columns))
+    if not wrapped:
+        return
+    sep = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(delimiter, repr(delimiter))
+    if join:
+        table.rows = csv_quirks.join_wrapped(table.rows, wrapped)
+        for head in sorted(set(wrapped.values())):
+            joined = [no for no, h in wrapped.items() if h == head]
+            table.warnings.append(("wrapped_lines", head, (
+                f"row {head}: row{'s' if len(joined) > 1 else ''} {_row_list(joined)} had text in the first column only and no {sep} "
+                "on the line, so they were joined to this row's last cell, each after a line break. Check the row.")))
+        return
+    for no, head in wrapped.items():
+        table.warnings.append(("wrapped_lines", no, (
+            f"row {no} has text in the first column only and no {sep} on its line: it looks like one more line of "
+            f"row {head}'s last cell, cut off by a line break outside quotes. Choose \"join wrapped lines\" to join "
+            f"such rows to the row above, or put that cell in quotes in the file.")))
+
+
+def _row_list(nos: list[int]) -> str:
+    if len(nos) > 2 and nos[-1] - nos[0] == len(nos) - 1:
+        return f"{nos[0]} to {nos[-1]}"
+    return ", ".join(map(str, nos[:-1])) + f" and {nos[-1]}" if len(nos) > 1 else str(nos[0])
 
 
 _NO_HEADER = (
