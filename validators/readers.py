@@ -409,7 +409,22 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return unescape_excel(text) if "_x" in text else text
+
+
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_excel(text: str) -> str:
+    """Decode Excel's ``_xHHHH_`` escapes (OOXML ST_Xstring): ``_x000D_`` is a carriage
+    return, ``_x0002_`` a control character, ``_x005F_`` the escaped underscore, so
+    ``_x005F_x000D_`` is the literal text ``_x000D_``.  openpyxl leaves them as written.
+    Escaped UTF-16 surrogate pairs are joined back into one character."""
+    out = _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in out):
+        out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
 
 
 class _StrictJSONError(ValueError):

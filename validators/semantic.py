@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from . import mojibake
 from .model import Example, Finding, finding
 
 MIN_EXAMPLES = 10  # the API refuses fewer
@@ -57,6 +58,7 @@ def check_example(ex: Example) -> list[Finding]:
         out.append(finding("warning", "system_not_first", "the system message is not first. Use the fix 'Move the system message first'.", ex, roles.index("system") + 1, "role"))
     out.extend(_message_findings(ex, msgs))
     out.extend(_tool_findings(ex, msgs))
+    out.extend(mojibake.check(ex, msgs))
     return out
 
 
