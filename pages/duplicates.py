@@ -11,6 +11,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ui import state, views
+from ui.dup_choice import DUP_CHOICE, DUP_REASON
 from ui.entry import through_app
 from ui.live import Live
 from validators import fixes
@@ -18,7 +19,6 @@ from validators import fixes
 through_app()  # a fresh server's first run must go through app.py
 
 GROUPS_PER_PAGE = 10
-DUP_REASON = "duplicate of example"
 
 
 def threshold(live: Live) -> None:
@@ -52,6 +52,7 @@ def show_group(live: Live, group: list[int], kind: str, gid: int, sims: dict[tup
 
 def apply_keep(live: Live, groups: list[tuple[str, int, list[int]]], keep_one: bool) -> str:
     """Keep the chosen example of each group and leave out the rest, or bring all back."""
+    st.session_state[DUP_CHOICE] = "keep_one" if keep_one else "keep_all"  # the Export page starts from it
     if not keep_one:
         back = {e.index for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON)}
         fix = fixes.restore(live.examples, back)

@@ -313,3 +313,34 @@ def test_sessions_are_isolated(ftprep_db: Path) -> None:
     bob.checkbox(key="sb_sure").check().run()
     bob.button(key="sb_delete").click().run()
     assert store.load(store.connect(), alice_ws) is not None and store.load(store.connect(), bob_ws) is None
+
+
+def test_export_starts_from_the_duplicates_choice(ftprep_db: Path) -> None:
+    at = go(loaded(), "export")
+    assert at.selectbox(key="exp_dedupe").value == "none"
+    at = go(at, "duplicates")
+    at.button(key="dup_apply").click().run()  # keep one per group: 4 left out
+    at = go(at, "export")
+    assert at.selectbox(key="exp_dedupe").value == "near"
+    assert any("As chosen on the Duplicates page" in c.value and "4 left out" in c.value for c in at.caption)
+    matrix = at.dataframe[-1].value
+    assert "rows left out" in matrix.columns and not any("left out" in n for n in matrix["needs"])
+    at = go(at, "duplicates")
+    at.radio(key="dup_mode").set_value("Keep all")
+    at.button(key="dup_apply").click().run()
+    at = go(at, "export")
+    assert at.selectbox(key="exp_dedupe").value == "none"
+
+
+def test_export_with_no_example_disables_the_download_and_says_why(ftprep_db: Path) -> None:
+    from ui import live
+    from validators import ingest
+
+    data = ("question,answer\n" + "".join(f"Question {i}?,\n" for i in range(12))).encode("utf-8")
+    ds = ingest.load_bytes(data, "unanswered.csv")
+    at = new_app(live.create_workspace("unanswered.csv", data, ds, {}))
+    at = go(at, "export")
+    assert metrics(at.main)["Training examples"] == "0"
+    button = at.get("download_button")[0]
+    assert button.label.startswith("Download JSONL (0 examples)") and button.proto.disabled
+    assert any("Nothing to download" in w.value and "12 row(s)" in w.value for w in at.warning)
