@@ -344,3 +344,13 @@ def test_export_with_no_example_disables_the_download_and_says_why(ftprep_db: Pa
     button = at.get("download_button")[0]
     assert button.label.startswith("Download JSONL (0 examples)") and button.proto.disabled
     assert any("Nothing to download" in w.value and "12 row(s)" in w.value for w in at.warning)
+
+
+def test_cost_break_even_prices_the_base_model_at_its_own_price(ftprep_db: Path) -> None:
+    at = go(loaded(), "cost")
+    name = "gpt-4.1-mini-2025-04-14"
+    assert at.number_input(key=f"be_in_{name}").value == 0.40 and at.number_input(key=f"be_outp_{name}").value == 1.60
+    m = metrics(at.main)
+    # 1,500 prompt tokens x $0.40 + 150 output x $1.60 (base) vs 200 x $0.80 + 150 x $3.20 (fine-tuned), per 1M
+    assert m["Few-shot, per request"] == "$0.000840" and m["Fine-tuned, per request"] == "$0.000640"
+    assert any("(not fine-tuned)" in c.value for c in at.caption)
