@@ -343,7 +343,7 @@ def test_export_with_no_example_disables_the_download_and_says_why(ftprep_db: Pa
     assert metrics(at.main)["Training examples"] == "0"
     button = at.get("download_button")[0]
     assert button.label.startswith("Download JSONL (0 examples)") and button.proto.disabled
-    assert any("Nothing to download" in w.value and "12 row(s)" in w.value for w in at.warning)
+    assert any("Nothing to download" in w.value and "12 row(s): answer is empty" in w.value for w in at.warning)
 
 
 def test_cost_break_even_prices_the_base_model_at_its_own_price(ftprep_db: Path) -> None:
