@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 
+from . import readers
 from .legacy_encoding import label
 from .model import Dataset, Example, Finding
 from .readers import Records, Table
@@ -73,3 +74,33 @@ def _more(n: int) -> str:
 
 def _non_ascii(e: Example) -> bool:
     return any(isinstance(m, dict) and isinstance(m.get("content"), str) and not m["content"].isascii() for m in e.messages)
+
+
+PREVIEW_BYTES = 2 * 1024 * 1024
+
+
+def affected_rows(data: bytes, name: str, fmt: str | None, encoding: str, limit: int = 8) -> list[tuple[int, str]]:
+    """The first rows whose text is not plain ASCII (the ones an encoding changes), read
+    with ``encoding``: (spreadsheet row or JSON line, the row's text).  Reads at most the
+    first 2 MB (cut at a line end) so the preview stays instant on a large file.  Raises
+    :class:`~validators.readers.InputError` when the bytes are not valid in ``encoding``."""
+    sample = data if len(data) <= PREVIEW_BYTES else data[: data.rfind(b"\n", 0, PREVIEW_BYTES) + 1 or PREVIEW_BYTES]
+    if (fmt or "") in ("json", "jsonl"):
+        lines = readers.decode_as(sample, name, encoding).split("\n")
+        return [(no, line.strip()[:300]) for no, line in enumerate(lines, 1) if not line.isascii()][:limit]
+    try:
+        content, _ = readers.read_bytes(sample, name, fmt, encoding=encoding)
+    except readers.InputError:
+        if sample is data:
+            raise
+        content, _ = readers.read_bytes(sample[: sample.rfind(b"\n", 0, len(sample) // 2) + 1], name, fmt, encoding=encoding)
+    if not isinstance(content, Table):
+        return []
+    out = []
+    for row, cells in content.rows:
+        text = " | ".join(c for c in cells if c)
+        if not text.isascii():
+            out.append((row, text[:300]))
+            if len(out) >= limit:
+                break
+    return out
