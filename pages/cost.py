@@ -21,7 +21,8 @@ def settings(live: Live) -> None:
     a, b, c = st.columns(3)
     pick = a.selectbox("Model", names, index=names.index(now) if now in names else 0, key="cost_model")
     epochs_now = live.options.get("epochs")
-    auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto")
+    auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto",
+                    help="An epoch is one pass of training over every example; each pass is billed.")
     epochs = None if auto else int(b.number_input("Epochs", min_value=1, max_value=50, value=int(epochs_now or 3), step=1, key="cost_epochs"))
     info = catalog.model(pick)
     price_now = live.options.get("price")

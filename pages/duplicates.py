@@ -26,8 +26,8 @@ def threshold(live: Live) -> None:
     value = st.slider("How alike two examples must be to count as near duplicates", 0.5, 1.0, now, 0.05, key="dup_threshold",
                       help="Similarity is the share of 5-word phrases the two conversations have in common (1.0: the same text). "
                            "Lower finds more, looser near duplicates. Changing it searches again.")
-    st.caption("Exact duplicates: every message matches once case, spacing and accents' forms are ignored. "
-               "Near duplicates: most 5-word phrases match.")
+    st.caption("Exact duplicates: every message is the same (same speaker, same text), ignoring upper/lower case and extra spaces. "
+               "Near duplicates: most 5-word phrases are the same.")
     if abs(value - now) > 1e-9:
         live.set_options(threshold=value)
 

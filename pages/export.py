@@ -85,7 +85,7 @@ def left_out_summary(out: export.ExportResult) -> None:
     if not out.left_out:
         st.success("Every source row is in the export.")
         return
-    reasons = Counter(why.split(";")[0] for _, why in out.left_out)
+    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
     st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
     st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
     st.page_link("pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
