@@ -110,3 +110,26 @@ def test_detected_legacy_encoding_points_at_the_examples_to_check() -> None:
     assert (f.example, f.row) == (9, 10) and "Mac Roman" in f.message and "9 (row 10)" in f.message
     chosen = ingest.load_bytes(("question,answer\n" + rows).encode("mac_roman"), "mac.csv", encoding="mac_roman")
     assert not [f for f in chosen.read_findings if f.code == "encoding_detected"]
+
+
+_MULTI = st.text(st.sampled_from("ab \n"), min_size=1, max_size=8).filter(str.strip)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_MULTI, _MULTI), min_size=1, max_size=8))
+def test_every_file_line_maps_to_the_grid_row_it_belongs_to(rows: list[tuple[str, str]]) -> None:
+    import csv
+    import io
+
+    from validators import decoding
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["q", "a"])
+    owner = [1]  # file line -> spreadsheet row, counted while writing
+    for n, (q, a) in enumerate(rows, start=2):
+        writer.writerow([q, a])
+        owner += [n] * (f'"{q}"'.count("\n") + f'"{a}"'.count("\n") + 1)
+    content, _ = readers.read_bytes(buf.getvalue().encode(), "f.csv")
+    lines = list(range(1, len(owner) + 1))
+    assert [decoding._rows_of_lines(content, [line])[0] for line in lines] == owner
