@@ -56,6 +56,7 @@ _SYMBOL_OK = frozenset("°™®©")  # glued to letters in real text: 25°C, App
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
 _IDEOGRAPHIC = frozenset({"CJK", "HANGUL", "KATAKANA", "HIRAGANA"})
 _HIGH_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_COMBINING = re.compile(r"[\u0300-\u0323]")  # Vietnamese in cp1258 writes its tones as combining marks
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
@@ -141,14 +142,18 @@ def rank(data: bytes) -> list[str]:
         return -1 if enc in japanese else LEGACY.index(enc) if enc in LEGACY else len(LEGACY)
 
     # Decodings that give the same text are one answer (named by the commonest code page);
-    # answers rank by implausible characters, then kana (Japanese), then the language model's chaos, then commonness.
+    # answers rank by implausible characters, then kana (Japanese), then the code pages
+    # Excel writes before other ones, then the language model's chaos, then commonness.
+    # cp1258 without a combining tone mark is not Vietnamese: it counts one more implausible character.
     groups: dict[str, list[str]] = {}
     for enc, text in decoded.items():
         groups.setdefault(text, []).append(enc)
+    groups_text = decoded
     keyed = []
     for members in groups.values():
         best = min(members, key=pref)
-        keyed.append(((scores[best], best not in japanese, min(chaos.get(e, 100.0) for e in members), pref(best)), best, members))
+        score = scores[best] + (0 if best != "cp1258" or _COMBINING.search(groups_text[best]) else 1)
+        keyed.append(((score, best not in japanese, best not in LEGACY, min(chaos.get(e, 100.0) for e in members), pref(best)), best, members))
     keyed.sort(key=lambda k: k[0])
     ordered = [best for _, best, _ in keyed]
     return ordered + [e for _, _, members in keyed for e in members if e not in ordered]
