@@ -133,3 +133,17 @@ def test_every_file_line_maps_to_the_grid_row_it_belongs_to(rows: list[tuple[str
     content, _ = readers.read_bytes(buf.getvalue().encode(), "f.csv")
     lines = list(range(1, len(owner) + 1))
     assert [decoding._rows_of_lines(content, [line])[0] for line in lines] == owner
+
+
+_WESTERN_ROWS = [r for lang in ("en", "fr", "de", "es", "pt") for r in TEXTS[lang].splitlines()[1:]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(_WESTERN_ROWS), min_size=1, max_size=4), st.sampled_from(["cp1252", "mac_roman", "cp850"]))
+def test_any_mix_of_real_western_rows_is_read_exactly(rows: list[str], codec: str) -> None:
+    text = "q,a\n" + "\n".join(rows) + "\n"
+    try:
+        data = text.encode(codec)
+    except UnicodeEncodeError:
+        return  # cp850 has no € or curly quotes
+    assert readers.decode_lines(data, "f.csv")[0] == text
