@@ -140,7 +140,7 @@ def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGrou
             first = by_index[group[0]]
             for other in group[1:]:
                 word = "is an exact duplicate" if kind == "exact" else "is a near duplicate"
-                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one (Duplicates page or --dedupe {kind}).", by_index[other]))
+                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one: on the Duplicates page, or leave duplicates out when you export.", by_index[other]))
     return out
 
 
