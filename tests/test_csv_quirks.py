@@ -116,8 +116,12 @@ def test_anything_pythons_csv_writer_writes_reads_back_identically(rows: list[li
 @given(table_rows, st.sampled_from([",", ";", "\t"]))
 def test_a_written_table_reads_back_through_read_delimited(rows: list[list[str]], delimiter: str) -> None:
     header = ["question", "answer", "notes", "id"][: max(map(len, rows))]
-    t = read_delimited(written([header, *rows], delimiter), "f.csv", delimiter, header=True, pair_rows=False)
+    text = written([header, *rows], delimiter)
+    t = read_delimited(text, "f.csv", delimiter, header=True, pair_rows=False)
     assert t.columns == clean_header(header) and [r for _, r in t.rows] == rows
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader)
+    assert t.row_lines == [reader.line_num for _ in reader]  # the file line each row ends on, as the csv module counts
     assert {code for code, _, _ in t.warnings} <= {"wrapped_lines"}  # advice about a one-cell row; nothing changed
 
 
@@ -210,6 +214,7 @@ def test_alternating_question_and_answer_rows_are_paired() -> None:
     assert t.rows == [(1, ["Which team won?", "Denver Broncos"]), (3, ["Where was it?", "Santa Clara, California"]),
                       (5, ["Who sang?", "Coldplay"])]
     assert codes(t) == [("alternating_rows", 1)] and "rows 1 and 2" in t.warnings[0][2]
+    assert t.row_lines == [2, 4, 6]  # each pair ends on its answer's line
 
 
 def test_pairing_can_be_turned_off_or_forced() -> None:
@@ -264,4 +269,6 @@ def test_uepg_file_reads_as_57_rows_or_37_joined_examples() -> None:
     joined = ingest.load_bytes(data, "u.csv", mapping={"user": "pergunta", "assistant": "referencia"}, join_lines=True)
     assert len(plain.examples) == 57 and len(joined.examples) == 37
     assert joined.examples[9].rows == (11,)
+    table, _ = read_bytes(data, "u.csv", join_lines=True)
+    assert table.row_lines[8:10] == [10, 15]  # row 11 ends on line 15, its last wrapped line
     assert joined.examples[9].record["messages"][1]["content"].endswith("certidão de matrícula gerada pelo referido sistema.")

@@ -43,6 +43,15 @@ class Reading:
     records: list[list[str]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # 1-based file line where each record starts
     lenient: list[tuple[int, str]] = field(default_factory=list)
+    total_lines: int = 0
+
+    def ends_of(self, rows: list[tuple[int, list[str]]]) -> list[int]:
+        """The file line each row ends on, for rows given by their first record's number
+        (1-based) in file order: a row runs up to the record before the next row's, so
+        rows joined from several records (pairs, wrapped lines) end on their last line."""
+        firsts = [no for no, _ in rows]
+        nexts = [self.lines[no - 1] - 1 for no in firsts[1:]] + [self.total_lines]
+        return nexts
 
 
 class _Lines:
@@ -84,7 +93,7 @@ def read_records(text: str, delimiter: str) -> Reading:
     starts = list(itertools.accumulate(map(len, lines), initial=0))
     src = _Lines(lines)
     strict = csv.reader(src, delimiter=delimiter, strict=True)
-    out = Reading()
+    out = Reading(total_lines=len(lines))
     records, starts_of = out.records, out.lines
     width: int | None = None
     prev = 0  # the line where the next record starts

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import decoding
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
 from .model import Dataset, Example, Finding, finding
@@ -32,16 +33,20 @@ def load_bytes(
     mapping: dict[str, Any] | None = None,
     default_system: str | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
     header: bool | None = None,
     pair_rows: bool | None = None,
     join_lines: bool = False,
 ) -> Dataset:
     """Parse ``data`` and turn it into examples, keeping each example's source rows.
 
+    ``encoding`` is the text encoding the user chose; None detects it from the bytes.
     ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
     column names; one-column question/answer rows paired; lines cut off by a line break
     outside quotes joined to the row above), None to guess; see ``readers.read_delimited``."""
-    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes, header=header, pair_rows=pair_rows, join_lines=join_lines)
+    encoding_choice = encoding
+    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding,
+                                   header=header, pair_rows=pair_rows, join_lines=join_lines)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
         ds = from_table(content, name, fmt_used, mapping, default_system)
@@ -49,6 +54,7 @@ def load_bytes(
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
     ds.read_findings += [Finding("warning", code, f"{name}: {text}", row=row) for code, row, text in content.warnings]
+    ds.read_findings += decoding.findings(ds, content, chosen=encoding_choice)
     if encoding == "utf-8-sig":
         ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark. Nothing to fix: each export writes what its service asks for "
                                                   "(Azure OpenAI with a byte-order mark, as Microsoft's docs say; the others without one, "

@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import charset_normalizer
-
-from . import csv_quirks
+from . import csv_quirks, legacy_encoding
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 MIB = 1024 * 1024
@@ -59,6 +57,8 @@ class Table:
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
     header_guessed: bool = False  # no header row was found: columns are "Column 1", ... and the first line is row 1
     paired_rows: bool = False  # one column of alternating question/answer rows, read as Question/Answer pairs
+    row_lines: list[int] = field(default_factory=list)  # the file line each row ends on (CSV/TSV), to name rows, not lines
+    odd_lines: list[int] = field(default_factory=list)  # file lines read in a fallback encoding (mostly-UTF-8 files)
 
 
 @dataclass
@@ -75,6 +75,7 @@ class Record:
 class Records:
     records: list[Record]
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
+    odd_lines: list[int] = field(default_factory=list)  # file lines read in a fallback encoding (mostly-UTF-8 files)
 
 
 def detect_format(name: str, data: bytes) -> str:
@@ -97,14 +98,21 @@ def detect_format(name: str, data: bytes) -> str:
 
 
 def read_bytes(
-    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES,
-    header: bool | None = None, pair_rows: bool | None = None, join_lines: bool = False,
+    data: bytes,
+    name: str,
+    fmt: str | None = None,
+    sheet: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
+    header: bool | None = None,
+    pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> tuple[Table | Records, str]:
     """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used.
 
-    ``header``, ``pair_rows`` and ``join_lines`` are the CSV/TSV reading choices of :func:`read_delimited`
-    (None: guessed).
-
+    ``encoding`` is the user's choice (None: detect it from the bytes); an Excel workbook
+    has no text encoding, so it is ignored there.  ``header``, ``pair_rows`` and
+    ``join_lines`` are the CSV/TSV reading choices of :func:`read_delimited` (None: guessed).
     ``max_bytes`` exists so tests (and a stricter deployment) can use a lower limit than
     the 512 MB the fine-tuning APIs allow without building a 512 MB file.
     """
@@ -116,7 +124,11 @@ def read_bytes(
         raise InputError(f"Unsupported format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
     if fmt == "xlsx":
         return read_xlsx(data, name, sheet), "xlsx"
-    text, encoding, bad_lines = decode_lines(data, name)
+    if encoding:
+        text, bad_lines = decode_as(data, name, encoding), []
+        encoding = codec_name(encoding)
+    else:
+        text, encoding, bad_lines = decode_lines(data, name)
     content: Table | Records
     if fmt == "json":
         content = read_json(text, name)
@@ -124,7 +136,7 @@ def read_bytes(
         content = read_jsonl(text)
     else:
         content = read_delimited(text, name, "\t" if fmt == "tsv" else None, header, pair_rows, join_lines)
-    content.warnings.extend(_mixed_encoding_warnings(bad_lines, encoding))
+    content.odd_lines = bad_lines  # reported by validators.decoding, which knows the examples
     return content, encoding
 
 
@@ -187,17 +199,6 @@ def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[str, int | None, str]]:
-    if not bad_lines:
-        return []
-    shown = ", ".join(map(str, bad_lines[:10])) + (f" and {len(bad_lines) - 10} more" if len(bad_lines) > 10 else "")
-    text = (
-        f"the file is UTF-8 except line(s) {shown} of the file, which were read as {encoding}. "
-        "Check the accents on those lines, or save the whole file again as UTF-8."
-    )
-    return [("mixed_encoding", bad_lines[0], text)]
-
-
 def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
     """Decode spreadsheet text (BOMs first, then strict UTF-8, then charset detection) and
     list the (1-based) file lines that were not UTF-8.
@@ -223,12 +224,34 @@ def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
     mixed = _mostly_utf8(data)
     if mixed is not None:
         return mixed
-    for enc in _guess_encodings(data) + ["cp1252", "latin-1"]:
+    for enc in legacy_encoding.rank(data) + ["cp1252", "latin-1"]:
         try:
             return data.decode(enc), enc, []
         except (UnicodeDecodeError, LookupError):
             continue
     raise InputError(f"Could not tell which text encoding {name} uses. Save it as UTF-8 CSV and try again.")  # pragma: no cover - latin-1 decodes anything
+
+
+def codec_name(encoding: str) -> str:
+    """Python's canonical name of a codec the user named (``MacRoman`` → ``mac-roman``)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputError(f"{encoding!r} is not a text encoding this app knows. Choose one from the list, e.g. utf-8, cp1252 or mac_roman.") from exc
+
+
+def decode_as(data: bytes, name: str, encoding: str) -> str:
+    """Decode with the encoding the user chose; say where it does not fit instead of guessing."""
+    enc = codec_name(encoding)
+    enc = "utf-8-sig" if enc == "utf-8" else enc  # a byte-order mark is not part of the text
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{name} is not valid {encoding} text: line {line} of the file holds bytes that {encoding} cannot read. "
+            "Choose another encoding, or leave the choice to the automatic detection."
+        ) from exc
 
 
 def _utf16_without_bom(data: bytes) -> tuple[str, str, list[int]] | None:
@@ -252,11 +275,16 @@ def _mostly_utf8(data: bytes) -> tuple[str, str, list[int]] | None:
     bad = [i for i, line in enumerate(lines) if not _is_utf8(line)]
     if len(bad) > max(1, len(lines) // 10):
         return None
-    odd = b"\n".join(lines[i] for i in bad)
-    fallback = "cp1252" if _decodes(odd, "cp1252") else next((e for e in _guess_encodings(odd) if _decodes(odd, e)), "latin-1")
     bad_set = set(bad)
+    if not any(not line.isascii() for i, line in enumerate(lines) if i not in bad_set) and not any(_UTF8ISH.search(lines[i]) for i in bad):
+        return None  # no line is UTF-8 beyond ASCII, nor broken UTF-8: the whole file is in a legacy code page
+    odd = b"\n".join(lines[i] for i in bad)
+    fallback = next((e for e in legacy_encoding.rank(odd) if _decodes(odd, e)), "latin-1")
     out = [line.decode(fallback) if i in bad_set else line.decode("utf-8") for i, line in enumerate(lines)]
     return "\n".join(out), fallback, [i + 1 for i in bad]
+
+
+_UTF8ISH = re.compile(rb"[\xc0-\xf4][\x80-\xbf]")
 
 
 def _is_utf8(line: bytes) -> bool:
@@ -269,33 +297,6 @@ def _decodes(data: bytes, encoding: str) -> bool:
     except (UnicodeDecodeError, LookupError):
         return False
     return True
-
-
-def _guess_encodings(data: bytes) -> list[str]:
-    """charset-normalizer's candidates, best first; among equally plausible single-byte
-    code pages prefer cp1252, the one Excel on Windows writes for Western text."""
-    japanese = ["cp932"] if _looks_japanese(data) else []
-    matches = list(charset_normalizer.from_bytes(data[: 4 * 1024 * 1024]))
-    if not matches:
-        return japanese
-    best = min(m.percent_chaos for m in matches)
-    tied = [m.encoding for m in matches if m.percent_chaos <= best + 0.5]
-    ordered = (["cp1252"] if "cp1252" in tied else []) + [e for e in tied if e != "cp1252"]
-    return japanese + ordered + [m.encoding for m in matches if m.encoding not in ordered]
-
-
-_KANA = re.compile(r"[\u3040-\u30ff]")
-
-
-def _looks_japanese(data: bytes) -> bool:
-    """Shift-JIS (cp932) text that charset detection misreads as GB18030 on small files:
-    Japanese always has kana, which GB18030 decodings of the same bytes almost never do."""
-    try:
-        text = data[: 1024 * 1024].decode("cp932")
-    except UnicodeDecodeError:
-        return False
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    return non_ascii > 0 and len(_KANA.findall(text)) >= 0.2 * non_ascii
 
 
 def _reject_binary(data: bytes, name: str) -> None:
@@ -400,6 +401,7 @@ def read_delimited(
     _wrapped_lines(table, delimiter, join_lines)
     if pair_rows is not False and len(columns) == 1:
         _pair_alternating(table, forced=bool(pair_rows))
+    table.row_lines = reading.ends_of(table.rows)
     return table
 
 
@@ -677,7 +679,22 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return unescape_excel(text) if "_x" in text else text
+
+
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_excel(text: str) -> str:
+    """Decode Excel's ``_xHHHH_`` escapes (OOXML ST_Xstring): ``_x000D_`` is a carriage
+    return, ``_x0002_`` a control character, ``_x005F_`` the escaped underscore, so
+    ``_x005F_x000D_`` is the literal text ``_x000D_``.  openpyxl leaves them as written.
+    Escaped UTF-16 surrogate pairs are joined back into one character."""
+    out = _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in out):
+        out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
 
 
 class _StrictJSONError(ValueError):
