@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import functools
 import gc
 import io
 import itertools
@@ -183,7 +184,7 @@ def lenient_record(text: str, pos: int, delimiter: str) -> tuple[list[str], int]
     position after the record's line end.
     """
     cells: list[str] = []
-    stop = re.compile(f"[{re.escape(delimiter)}\r\n]")
+    stop = _stop(delimiter)
     n = len(text)
     while True:
         j = pos
@@ -202,6 +203,11 @@ def lenient_record(text: str, pos: int, delimiter: str) -> tuple[list[str], int]
         if text.startswith("\r\n", pos):
             return cells, pos + 2
         return cells, min(pos + 1, n)
+
+
+@functools.lru_cache(maxsize=16)
+def _stop(delimiter: str) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(delimiter)}\r\n]")
 
 
 def _quoted(text: str, j: int, delimiter: str) -> tuple[str, int] | None:
@@ -238,9 +244,12 @@ def _after_close(text: str, q: int, delimiter: str) -> int | None:
     return None
 
 
+_EOL = re.compile("[\r\n]")
+
+
 def _line_end(text: str, pos: int) -> int:
-    ends = [i for i in (text.find("\n", pos), text.find("\r", pos)) if i != -1]
-    return min(ends, default=len(text))
+    m = _EOL.search(text, pos)  # not str.find for each of \r and \n: a file without \r would be scanned to its end
+    return m.start() if m else len(text)
 
 
 # ------------------------------------------------------------------ header or data?
