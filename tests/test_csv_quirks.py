@@ -66,6 +66,11 @@ def test_unescaped_quote_inside_a_quoted_cell() -> None:
     assert codes(t) == [("csv_quotes", 2)]
 
 
+def test_quoted_phrases_in_the_last_cell_are_kept_as_written() -> None:
+    t = read_delimited('q;a\nQ?;"Relações privadas", "Meio ambiente"\nQ2?;"A2"\n', "f.csv")
+    assert t.rows == [(2, ["Q?", '"Relações privadas", "Meio ambiente"']), (3, ["Q2?", "A2"])]
+
+
 def test_a_bad_row_does_not_swallow_the_rows_after_it() -> None:
     """tests/bad_inputs/unclosed_quote.csv: the quote pairs with one on the next line in strict CSV."""
     text = 'q,a\nQ1?,"A1"\n"Unclosed here,and never ends\nQ3?,"A3, with comma"\nQ4?,"multi\nline"\n'

@@ -178,9 +178,10 @@ def lenient_record(text: str, pos: int, delimiter: str) -> tuple[list[str], int]
 
     For each cell, after any spaces: a quoted cell that closes properly (doubled quotes
     inside, the closing quote followed by the delimiter or the line end) is read as CSV
-    reads it, even over several lines; otherwise, a quoted cell whose closing quote is on
-    the same line, with stray quotes inside, keeps those quotes as text; otherwise the cell
-    is the text up to the next delimiter, quotes and all.  Returns the cells and the
+    reads it, even over several lines; otherwise, a quoted cell that closes before a
+    delimiter later on the same line, with stray quotes inside, keeps those quotes as text
+    (``"He said "hi" twice",next``); otherwise the cell is the text up to the next delimiter,
+    quotes and all (``"Title", "Other title".``).  Returns the cells and the
     position after the record's line end.
     """
     cells: list[str] = []
@@ -227,11 +228,11 @@ def _quoted(text: str, j: int, delimiter: str) -> tuple[str, int] | None:
         break
     line_end = _line_end(text, j)
     q = j
-    while (q := text.find(QUOTE, q + 1, line_end)) != -1:  # Excel: a later quote on the line closes it
+    while (q := text.find(QUOTE, q + 1, line_end)) != -1:  # Excel: a later quote before a delimiter closes it
         after = _after_close(text, q, delimiter)
-        if after is not None:
+        if after is not None and after < line_end and text[after] == delimiter:
             return text[j + 1:q].replace(QUOTE * 2, QUOTE), after
-    return None
+    return None  # in the last cell, "a", "b" or "a" b is more likely quotes typed as text: kept as written
 
 
 def _after_close(text: str, q: int, delimiter: str) -> int | None:
