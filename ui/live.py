@@ -10,8 +10,10 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -71,6 +73,8 @@ class Live:
         self.meta = ws.meta
         self.version = ws.version
         self.examples = ws.examples
+        # Rough size in memory (Python objects take ~4x their JSON text): for the cache's budget.
+        self.approx_bytes = 4 * ws.stored_chars + 1000 * len(ws.examples) // 10
         self.result: checks.CheckResult | None = None
         self.stale = False
         self.lock = threading.RLock()
@@ -176,14 +180,27 @@ class Live:
         return self.examples[self._pos[index]]
 
     # -- changing -----------------------------------------------------------------------
-    def apply(self, new: list[Example], label: str, summary: str = "") -> int:
-        """Persist the changed examples (with undo) in one transaction, then patch the result."""
+    def apply(self, new: list[Example], label: str, summary: str = "", base: Mapping[int, str] | None = None) -> int:
+        """Persist the changed examples (with undo) in one transaction, then patch the result.
+
+        ``base`` maps each example index to the :func:`~validators.workspace.etag` of the
+        example the user edited (taken when the page was drawn).  If any of them has changed
+        since (another tab merged turns, say), :class:`~validators.workspace.StaleEdit` is
+        raised and nothing is written: an edit is never applied by position to newer data."""
         with self.lock:
             before = [self.example(e.index) for e in new]
+            if base:
+                stale = [self.example(i) for i, tag in base.items() if i not in self._pos or store.etag(self.example(i)) != tag]
+                if stale:
+                    raise store.StaleEdit(stale)
             with db() as conn:
-                self.version = store.update_examples(conn, self.id, new, before, label, summary)
+                self.version = store.update_examples(conn, self.id, new, before, label, summary, base, self.version)
             self._replace(new)
             return len(new)
+
+    def etags(self, numbers: list[int]) -> dict[int, str]:
+        """The current version of each of these examples, to send along with an edit."""
+        return {n: store.etag(self.example(n)) for n in numbers}
 
     def apply_fix(self, fix: FixResult, label: str) -> int:
         """A bulk fix's result: only the examples it changed are written and re-checked."""
@@ -193,7 +210,7 @@ class Live:
 
     def undo(self) -> str | None:
         with self.lock, db() as conn:
-            done = store.undo(conn, self.id)
+            done = store.undo(conn, self.id, self.version)
             if done is None:
                 return None
             self.version = store.version(conn, self.id) or self.version
@@ -302,3 +319,63 @@ def history(ws_id: str) -> list[dict[str, Any]]:
 
 def sample_path(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "sample_data" / name
+
+
+# ---------------------------------------------------------------- memory and disk bounds
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+class LiveCache:
+    """The workspaces held in memory, least recently used evicted first.
+
+    Bounded by count (``FTPREP_CACHE_WORKSPACES``, default 8) and by approximate size
+    (``FTPREP_CACHE_MB``, default 2048): without a bound every workspace ever opened stayed
+    in memory until the server stopped.  An evicted workspace is simply read again from the
+    store when a page next asks for it; the one just used is always kept."""
+
+    def __init__(self, max_count: int | None = None, max_mb: int | None = None) -> None:
+        self.max_count = max_count or _env_int("FTPREP_CACHE_WORKSPACES", 8)
+        self.max_bytes = (max_mb or _env_int("FTPREP_CACHE_MB", 2048)) * 1_000_000
+        self._items: OrderedDict[tuple[str, str], Live] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Live | None:
+        with self._lock:
+            live = self._items.get(key)
+            if live is not None:
+                self._items.move_to_end(key)
+            return live
+
+    def put(self, key: tuple[str, str], live: Live) -> None:
+        with self._lock:
+            self._items[key] = live
+            self._items.move_to_end(key)
+            while len(self._items) > 1 and (len(self._items) > self.max_count or self.total_bytes() > self.max_bytes):
+                self._items.popitem(last=False)
+
+    def pop(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return {k[1] for k in self._items}
+
+    def total_bytes(self) -> int:
+        return sum(live.approx_bytes for live in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def tidy_store(keep: set[str]) -> list[str]:
+    """Apply the operator's retention policy (age, total size); ``keep`` is never deleted."""
+    with db() as conn:
+        return store.enforce_retention(conn, store.Retention.from_env(), keep)

@@ -3,8 +3,9 @@
 The workspace id lives in the URL (``?ws=…``) so a reload, a new tab or a server restart
 brings the same workspace back; session state only remembers it across page switches
 (Streamlit drops query parameters when the page changes) and lists the workspaces this
-browser session created.  The :class:`~ui.live.Live` object per workspace is cached with
-``st.cache_resource`` and keyed by workspace id and its version counter in the database.
+browser session created.  The :class:`~ui.live.Live` object per workspace is held in a
+bounded LRU cache (:class:`~ui.live.LiveCache`, one per server via ``st.cache_resource``)
+and re-read when its version counter in the database moved on or it was evicted.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ MINE = "my_workspaces"
 
 
 @st.cache_resource(show_spinner=False)
-def _registry() -> dict[tuple[str, str], Live]:
-    """One Live per (database, workspace id), shared by every session on this server."""
-    return {}
+def _registry() -> live_mod.LiveCache:
+    """One Live per (database, workspace id), shared by every session on this server; the
+    least recently used are evicted (see LiveCache).  Old workspaces are tidied on start."""
+    cache = live_mod.LiveCache()
+    live_mod.tidy_store(set())
+    return cache
 
 
 def ws_id() -> str | None:
@@ -54,7 +58,8 @@ def current() -> Live | None:
             opened = live_mod.open_workspace(wid)
         if opened is None:
             return None
-        reg[key] = cached = opened
+        reg.put(key, opened)
+        cached = opened
     return cached
 
 
@@ -65,12 +70,13 @@ def adopt(wid: str) -> None:
     mine = st.session_state.setdefault(MINE, [])
     if wid not in mine:
         mine.append(wid)
+    live_mod.tidy_store(_registry().ids() | {wid})  # the retention policy, applied as work arrives
 
 
 def forget(wid: str) -> None:
     """Delete a workspace for good and drop it from this session."""
     live_mod.delete_workspace(wid)
-    _registry().pop((str(store.db_path().resolve()), wid), None)
+    _registry().pop((str(store.db_path().resolve()), wid))
     st.session_state[MINE] = [w for w in st.session_state.get(MINE, []) if w != wid]
     leave()
 
