@@ -36,18 +36,40 @@ Progress = Callable[[float, str], None]
 
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
 _DB_LOCK = threading.RLock()
-_CONNS: dict[str, Any] = {}
+_CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
+
+
+class StoreMissing(Exception):
+    """The database file was deleted or replaced while the server was running."""
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 @contextmanager
 def db() -> Iterator[Any]:
-    """One shared connection per database file, used by one thread at a time."""
+    """One shared connection per database file, used by one thread at a time.
+
+    If the file was deleted (or swapped) under the running server, the old connection would
+    go on writing into a file nobody can see, and every edit from then on would vanish at
+    the next restart: instead the connection is dropped and :class:`StoreMissing` raised,
+    so the page can say what happened; the next request starts a fresh, empty store."""
     path = str(store.db_path().resolve())
     with _DB_LOCK:
-        conn = _CONNS.get(path)
-        if conn is None:
-            conn = _CONNS[path] = store.connect(path)
-        yield conn
+        held = _CONNS.get(path)
+        if held is not None and _identity(path) != held[1]:
+            del _CONNS[path]
+            held[0].close()
+            raise StoreMissing(path)
+        if held is None:
+            conn = store.connect(path)
+            held = _CONNS[path] = (conn, _identity(path) or (0, 0))
+        yield held[0]
 
 
 def findings_from(meta: dict[str, Any]) -> list[Finding]:

@@ -10,8 +10,10 @@ and re-read when its version counter in the database moved on or it was evicted.
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -21,6 +23,69 @@ from validators import checks
 from validators import workspace as store
 
 MINE = "my_workspaces"
+PROBLEM = "store_problem"
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What went wrong with the workspace database, in words: (what happened, what to do).
+_GONE = ("The workspace database was deleted while the app was running, so the workspaces in it are gone from this server.",
+         "Upload your file again to start over. Whoever runs this app: keep the database file in place while the app runs.")
+_READ_ONLY = ("The server cannot save your work: its workspace database is read-only.",
+              "Your last change was not saved. Whoever runs this app: make the database file and its folder writable, then reload this page.")
+_NO_FOLDER = ("The server cannot open its workspace database: the folder for it is missing, is not a folder, or cannot be written.",
+              "Nothing was saved. Whoever runs this app: point FTPREP_DB at a file in a writable folder, then reload this page.")
+_FULL = ("The server's disk is full, so your work could not be saved.",
+         "Your last change was not saved. Whoever runs this app: free some disk space (or lower FTPREP_MAX_STORE_MB), then try again.")
+_BUSY = ("The workspace database is busy (another program is holding it).", "Wait a moment and try again.")
+_BROKEN = ("The server's workspace database is damaged or cannot be read.",
+           "Your last change may not have been saved. Whoever runs this app: restore the database file from a backup or move it away, then reload this page.")
+
+
+def store_problem(err: BaseException) -> tuple[str, str] | None:
+    """The plain sentences for a database failure, or None when ``err`` is something else."""
+    if isinstance(err, live_mod.StoreMissing):
+        return _GONE
+    if isinstance(err, sqlite3.Error):
+        text = str(err).lower()
+        for words, said in (("readonly", _READ_ONLY), ("read-only", _READ_ONLY), ("full", _FULL), ("locked", _BUSY),
+                            ("busy", _BUSY), ("unable to open", _NO_FOLDER)):
+            if words in text:
+                return said
+        return _BROKEN
+    if isinstance(err, PermissionError | NotADirectoryError | FileExistsError | FileNotFoundError):
+        return _NO_FOLDER
+    if isinstance(err, OSError) and err.errno == 28:  # ENOSPC
+        return _FULL
+    return None
+
+
+def show_problem(said: tuple[str, str]) -> None:
+    st.error(said[0], icon=":material/database:")
+    st.caption(said[1])
+
+
+def guarded(fn: F) -> F:
+    """For widget callbacks: a database failure becomes a sentence shown by the next run
+    (see :func:`pending_problem`) instead of a traceback; anything else is raised as before."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (sqlite3.Error, OSError, live_mod.StoreMissing) as err:
+            said = store_problem(err)
+            if said is None:
+                raise
+            st.session_state[PROBLEM] = said
+            return None
+
+    return run  # type: ignore[return-value]
+
+
+def pending_problem() -> None:
+    """Show (once) the database problem a callback met."""
+    said = st.session_state.pop(PROBLEM, None)
+    if said:
+        show_problem(tuple(said))
 
 
 @st.cache_resource(show_spinner=False)
