@@ -38,6 +38,8 @@ NO_ROLE = "(no role)"
 
 def flash(text: str, kind: str = "success") -> None:
     st.session_state["val_flash"] = (kind, text)
+    if kind == "success":
+        st.session_state.pop("val_fresh", None)  # examples kept on show after a refused edit
 
 
 def refused(err: StaleEdit, unsaved: str = "") -> None:
@@ -230,9 +232,8 @@ def message_fields(key: str, i: int, m: Any) -> None:
         st.text_area(f"Message {i + 1} ({role if role in ROLE_NAMES else 'no role'})", value=m["content"], key=f"{key}_c{i}")
 
 
-def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> None:
+def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]], fresh: set[int]) -> None:
     shown = page_of(numbers, MULTI_PAGE_SIZE, "val_page_multi")
-    fresh = set(st.session_state.pop("val_fresh", None) or [])
     for n in shown:
         ex = live.example(n)
         found = by.get(n, [])
@@ -291,6 +292,10 @@ def main() -> None:
         numbers = [e.index for e in live.examples if not e.dropped]
     else:
         numbers = views.flagged(live.examples, res.findings, errors_only=show == "Only errors")
+    # After a refused edit, the examples concerned are shown first, as they are now, even
+    # when the other tab's change fixed them (until the next saved edit).
+    fresh = [n for n in st.session_state.get("val_fresh") or [] if live.has(n) and not live.example(n).dropped]
+    numbers = fresh + [n for n in numbers if n not in set(fresh)]
     single = [n for n in numbers if views.is_single_turn(live.example(n))]
     multi = [n for n in numbers if n not in set(single)]
     if not numbers:
@@ -305,7 +310,7 @@ def main() -> None:
             st.caption("No single-turn examples here.")
     with tab2:
         if multi:
-            message_editor(live, multi, by)
+            message_editor(live, multi, by, set(fresh))
         else:
             st.caption("No multi-turn examples here.")
 

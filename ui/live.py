@@ -201,6 +201,9 @@ class Live:
     def example(self, index: int) -> Example:
         return self.examples[self._pos[index]]
 
+    def has(self, index: int) -> bool:
+        return index in self._pos
+
     # -- changing -----------------------------------------------------------------------
     def apply(self, new: list[Example], label: str, summary: str = "", base: Mapping[int, str] | None = None) -> int:
         """Persist the changed examples (with undo) in one transaction, then patch the result.
