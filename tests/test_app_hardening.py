@@ -4,6 +4,7 @@ add / remove (issue 9)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -166,10 +167,17 @@ def test_database_folder_not_usable(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert any("writable folder" in c.value for c in at.caption)
 
 
+def _close_server_connections() -> None:
+    for conn, _ in live_mod._CONNS.values():
+        conn.close()  # really closed: SQLite would otherwise reuse the writable file handle
+    live_mod._CONNS.clear()
+    gc.collect()
+
+
 def test_database_file_read_only(ftprep_db: Path) -> None:
     at = loaded("support_desk.csv")
     ws = at.session_state["ws"]
-    live_mod._CONNS.clear()  # a restarted server finds the file read-only
+    _close_server_connections()  # a restarted server finds the file read-only
     conn = store.connect()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -178,12 +186,15 @@ def test_database_file_read_only(ftprep_db: Path) -> None:
     if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(ftprep_db)], capture_output=True).returncode:
         pytest.skip("chattr +i is not available here")
     try:
-        again = new_app(ws)
+        again = new_app(ws)  # reading still works (SQLite opens the file read-only)
+        _no_traceback(again)
+        go(again, "validate").button(key="fix_trim_whitespace").click().run()  # a change cannot be saved
         _no_traceback(again)
         assert "read-only" in again.error[0].value
+        assert any("not saved" in c.value for c in again.caption)
     finally:
         subprocess.run(["chattr", "-i", str(ftprep_db)], check=True)
-        live_mod._CONNS.clear()
+        _close_server_connections()
 
 
 def test_database_deleted_while_running(ftprep_db: Path) -> None:

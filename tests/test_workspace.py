@@ -31,6 +31,7 @@ def test_wal_mode_and_sync(ftprep_db: Path) -> None:
     conn = store.connect()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] in (1, 2)  # NORMAL or FULL
+    assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental: deleted workspaces give space back
 
 
 def test_create_load_roundtrip(ftprep_db: Path) -> None:

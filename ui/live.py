@@ -10,6 +10,7 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -305,7 +306,14 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
 
 
+_FRESH: OrderedDict[str, Live] = OrderedDict()  # just created, not yet opened: handed over, not re-read
+
+
 def open_workspace(ws_id: str) -> Live | None:
+    with _DB_LOCK:
+        fresh = _FRESH.pop(ws_id, None)
+    if fresh is not None and current_version(ws_id) == fresh.version:
+        return fresh
     with db() as conn:
         ws = store.load(conn, ws_id, with_data=False)  # the upload is read only when a page needs it
     return Live(ws) if ws else None
@@ -317,8 +325,18 @@ def current_version(ws_id: str) -> int | None:
 
 
 def create_workspace(name: str, data: bytes, ds: Any, options: dict[str, Any]) -> str:
+    """Store a new workspace.  Its examples are handed to the first :func:`open_workspace`
+    as they are, instead of being read back from the store: a second copy of a large upload
+    in memory was most of the upload's peak."""
     with db() as conn:
-        return store.create(conn, name, data, ds.examples, options, meta_of(ds))
+        wid = store.create(conn, name, data, ds.examples, options, meta_of(ds))
+    same = json.loads(json.dumps([store.clean_options(options), meta_of(ds)]))  # exactly what a reload would give
+    ws = store.Workspace(wid, name, b"", same[0], same[1], 0, ds.examples, stored_chars=len(data))
+    with _DB_LOCK:
+        _FRESH[wid] = Live(ws)
+        while len(_FRESH) > 2:
+            _FRESH.popitem(last=False)
+    return wid
 
 
 def remap(live: Live, ds: Any, options: dict[str, Any]) -> None:

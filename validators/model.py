@@ -7,6 +7,7 @@ export time.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,7 +15,7 @@ Severity = Literal["error", "warning"]
 Kind = Literal["sft", "dpo"]
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instance __dict__: millions of examples fit in less memory
 class Example:
     """One training example and where it came from.
 
@@ -53,7 +54,7 @@ class Example:
         return msgs if isinstance(msgs, list) else []
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """One problem with the data, phrased so a person can act on it."""
 
@@ -75,6 +76,35 @@ class Finding:
             "key": self.key,
             "message": self.message,
         }
+
+
+_intern = sys.intern
+
+
+def compact(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The same record with its keys and role names shared between examples.
+
+    ``json.loads`` makes new ``"messages"``, ``"role"``, ``"content"`` and ``"user"``
+    strings for every line (~280 bytes an example); with millions of short examples that
+    is a quarter of their memory.  Equal values, so nothing that reads the record changes."""
+    if not isinstance(record, dict):
+        return record
+    msgs = record.get("messages")
+    if not isinstance(msgs, list):
+        return record
+    out = {_intern(k) if isinstance(k, str) else k: v for k, v in record.items()}
+    out["messages"] = [_message(m) for m in msgs]
+    return out
+
+
+def _message(m: Any) -> Any:
+    if not isinstance(m, dict):
+        return m
+    out = {_intern(k) if isinstance(k, str) else k: v for k, v in m.items()}
+    role = out.get("role")
+    if isinstance(role, str) and len(role) < 20:
+        out["role"] = _intern(role)
+    return out
 
 
 def where(example: Example | None, message_index: int | None = None, key: str | None = None) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Example
+from .model import Example, compact
 
 DEFAULT_DB = "./data/workspaces.sqlite3"
 ID_BYTES = 16
@@ -109,7 +109,8 @@ def connect(path: str | Path | None = None) -> sqlite3.Connection:
     """Open the store in WAL mode with synchronous=FULL: a confirmed edit survives a crash.
     A new file gets incremental auto-vacuum, so deleted workspaces give their space back."""
     conn = sqlite3.connect(str(path or db_path()), timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect only on a new, empty file
+    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file (setting it on an old one writes)
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -176,7 +177,7 @@ def example_to_dict(ex: Example) -> dict[str, Any]:
 def example_from_dict(d: dict[str, Any]) -> Example:
     """Reads the compact form and the long one that stores before version 2 wrote."""
     if "i" in d:
-        return Example(d["i"], tuple(d["s"]), d["r"], d.get("k", "sft"), d.get("w"), d.get("p"), d.get("x"), d.get("o", "row"))
+        return Example(d["i"], tuple(d["s"]), compact(d["r"]), d.get("k", "sft"), d.get("w"), d.get("p"), d.get("x"), d.get("o", "row"))
     return Example(
         index=d["index"], rows=tuple(d["rows"]), record=d["record"], kind=d.get("kind", "sft"), raw=d.get("raw"),
         problem=d.get("problem"), dropped=d.get("dropped"), origin=d.get("origin", "row"),
@@ -250,7 +251,7 @@ def _pack_upload(data: bytes) -> tuple[bytes, str]:
     return (packed, "zlib") if len(packed) < 0.9 * len(data) else (data, "")
 
 
-def _clean_options(options: dict[str, Any] | None) -> dict[str, Any]:
+def clean_options(options: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (options or {}).items() if k in OPTION_KEYS}
 
 
@@ -265,7 +266,7 @@ def create(
     with transaction(conn):
         conn.execute(
             "INSERT INTO workspace (id, name, options, version, created, updated, examples) VALUES (?, ?, ?, 0, ?, ?, ?)",
-            (ws_id, name, json.dumps(_clean_options(options)), now, now, len(examples)),
+            (ws_id, name, json.dumps(clean_options(options)), now, now, len(examples)),
         )
         conn.execute("INSERT INTO upload (ws, data, meta, codec) VALUES (?, ?, ?, ?)", (ws_id, packed, _json(meta or {}), codec))
         _write_chunks(conn, ws_id, examples)
@@ -385,7 +386,7 @@ def set_options(conn: sqlite3.Connection, ws_id: str, **options: Any) -> dict[st
         row = conn.execute("SELECT options FROM workspace WHERE id = ?", (ws_id,)).fetchone()
         if row is None:
             raise KeyError(ws_id)
-        merged = {**json.loads(row[0]), **_clean_options(options)}
+        merged = {**json.loads(row[0]), **clean_options(options)}
         conn.execute("UPDATE workspace SET options = ? WHERE id = ?", (json.dumps(merged), ws_id))
         _bump(conn, ws_id)
     return merged
@@ -402,7 +403,7 @@ def replace_examples(
         _write_chunks(conn, ws_id, examples)
         conn.execute("UPDATE workspace SET examples = ? WHERE id = ?", (len(examples), ws_id))
         if options is not None:
-            conn.execute("UPDATE workspace SET options = ? WHERE id = ?", (json.dumps(_clean_options(options)), ws_id))
+            conn.execute("UPDATE workspace SET options = ? WHERE id = ?", (json.dumps(clean_options(options)), ws_id))
         if meta is not None:
             conn.execute("UPDATE upload SET meta = ? WHERE ws = ?", (_json(meta), ws_id))
         return _bump(conn, ws_id)
