@@ -185,10 +185,11 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
 
 
 @state.guarded
-def save_messages(live: Live, number: int, key: str, tag: str | None = None) -> None:
+def save_messages(live: Live, number: int, key: str, tag: str | None = None, shown: tuple[Any, ...] = ()) -> None:
     """The per-message editor's form was submitted: write its roles, texts and weights
     back, leave out the messages marked for removal and add the new one, as one step that
-    Undo reverses.  ``tag``: the example's version when the form was drawn."""
+    Undo reverses.  ``tag``: the example's version when the form was drawn; ``shown``:
+    the texts it showed (to hand back only what the user typed if the save is refused)."""
     ex = live.example(number)
     msgs = ex.record["messages"]
     get = st.session_state.get
@@ -202,7 +203,8 @@ def save_messages(live: Live, number: int, key: str, tag: str | None = None) -> 
         live.apply([replace(ex, record={**ex.record, "messages": new})], f"Edited example {number}",
                    base={number: tag} if tag else None)
     except StaleEdit as err:
-        refused(err, "\n\n".join([*texts.values(), added[1]]))
+        typed = [t for i, t in texts.items() if i >= len(shown) or t != shown[i]]
+        refused(err, "\n\n".join([*typed, added[1]]))
         return
     flash(f"Saved your edit to example {number} and checked it again.")
 
@@ -253,7 +255,7 @@ def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]], fre
                 a, b = st.columns([1, 4])
                 a.selectbox("Add a message: role", list(views.EDIT_ROLES), index=2, key=f"{key}_nr")
                 b.text_area("Add a message at the end (left empty: nothing is added)", value="", key=f"{key}_nc")
-                st.form_submit_button("Save this example", on_click=save_messages, args=(live, n, key, live.etags([n])[n]))
+                st.form_submit_button("Save this example", on_click=save_messages, args=(live, n, key, live.etags([n])[n], tuple(m.get("content") if isinstance(m, dict) else None for m in msgs)))
             st.caption("Changing a role, removing or adding a message is saved as one step: “↩ Undo last change” puts it back.")
 
 
