@@ -96,8 +96,9 @@ class Live:
         self.meta = ws.meta
         self.version = ws.version
         self.examples = ws.examples
-        # Rough size in memory (Python objects take ~4x their JSON text): for the cache's budget.
-        self.approx_bytes = 4 * ws.stored_chars + 1000 * len(ws.examples) // 10
+        # Rough size in memory, check result included, for the cache's budget: measured ~1 KB of
+        # objects per example plus about twice its text, doubled once the check has run.
+        self.approx_bytes = 4 * ws.stored_chars + 2000 * len(ws.examples)
         self.result: checks.CheckResult | None = None
         self.stale = False
         self.lock = threading.RLock()

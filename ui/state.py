@@ -194,7 +194,7 @@ def live_counts(live: Live, encoding: str) -> Any:
     return counts.total[res.usable_mask()]
 
 
-@st.cache_resource(show_spinner="Building the export…", max_entries=8)
+@st.cache_resource(show_spinner="Building the export…", max_entries=8, ttl=900)  # bounded: memory must not only grow
 def _export(ws: str, version: int, target: str, split: float, dedupe: str, _live: Live) -> Any:
     from validators import export
 
@@ -208,7 +208,7 @@ def export_for(live: Live, target: str, split: float, dedupe: str) -> Any:
     return _export(live.id, live.version, target, split, dedupe, live)
 
 
-@st.cache_resource(show_spinner="Checking every target…", max_entries=8)
+@st.cache_resource(show_spinner="Checking every target…", max_entries=8, ttl=900)
 def _matrix(ws: str, version: int, _live: Live) -> Any:
     from validators import matrix
 
