@@ -91,4 +91,4 @@ def test_app_holds_at_most_the_configured_workspaces(ftprep_db: Path, monkeypatc
 def test_sidebar_says_how_long_work_is_kept(ftprep_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTPREP_RETENTION_DAYS", "14")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert any("kept on this server 14 day(s) after its last change" in c.value for c in at.sidebar.caption)
+    assert any("kept on this server for 14 days after its last change" in c.value for c in at.sidebar.caption)

@@ -253,7 +253,7 @@ def test_retention_policy_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTPREP_RETENTION_DAYS", "7")
     monkeypatch.setenv("FTPREP_MAX_STORE_MB", "500")
     policy = store.Retention.from_env()
-    assert policy == store.Retention(7, 500) and "7 day(s)" in policy.describe()
+    assert policy == store.Retention(7, 500) and "for 7 days" in policy.describe()
     monkeypatch.setenv("FTPREP_RETENTION_DAYS", "nonsense")
     assert store.Retention.from_env().days == 30
     monkeypatch.setenv("FTPREP_RETENTION_DAYS", "0")

@@ -426,9 +426,9 @@ class Retention:
 
     def describe(self) -> str:
         """One sentence for the page: how long work is kept."""
-        age = f"{self.days:g} day(s) after its last change" if self.days > 0 else "until you delete it"
-        cap = " (the oldest unused workspaces go first when the server runs short of room)" if self.max_mb > 0 else ""
-        return f"Your workspace is kept on this server {age}{cap}. Download your export to keep it for good."
+        age = f"for {self.days:g} days after its last change" if self.days > 0 else "until you delete it"
+        sooner = " (sooner if the server runs short of room)" if self.max_mb > 0 else ""
+        return f"Your work is kept on this server {age}{sooner}. Download your export to keep it for good."
 
 
 def _env_number(name: str, default: float) -> float:
