@@ -471,3 +471,17 @@ def enforce_retention(
         conn.execute("PRAGMA incremental_vacuum")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return gone
+
+
+def all_text(conn: sqlite3.Connection) -> Iterator[str]:
+    """Everything the store holds, decompressed, as text: for audits such as "no API key was
+    ever written" (a scan of the file's raw bytes cannot see inside compressed chunks)."""
+    for row in conn.execute("SELECT id, name, options FROM workspace"):
+        yield "\n".join(map(str, row))
+    for data, meta, codec in conn.execute("SELECT data, meta, codec FROM upload"):
+        yield meta
+        yield (zlib.decompress(data) if codec == "zlib" else bytes(data)).decode("utf-8", "replace")
+    for (body,) in conn.execute("SELECT body FROM chunk"):
+        yield zlib.decompress(body).decode()
+    for label, summary, before in conn.execute("SELECT label, summary, before FROM history"):
+        yield f"{label}\n{summary}\n" + (before if isinstance(before, str) else zlib.decompress(before).decode())
