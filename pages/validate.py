@@ -45,11 +45,15 @@ def flash(text: str, kind: str = "success") -> None:
 def refused(err: StaleEdit, unsaved: str = "") -> None:
     """Say that an edit was made on an older version and was not saved; the page then
     draws the example as it is now (its editor key moved on with the version)."""
-    numbers = ", ".join(str(e.index) for e in err.fresh) or "you edited"
+    numbers = ", ".join(str(e.index) for e in err.fresh)
     st.session_state["val_fresh"] = [e.index for e in err.fresh]
-    flash(f"Example {numbers} was changed in another tab or window after this page showed it, so your edit was "
-          "not saved (saving it would have overwritten that change). It is shown below as it is now: make your change again.",
-          "warning")
+    if numbers:
+        flash(f"Example {numbers} was changed in another tab or window after this page showed it, so your edit was "
+              "not saved (saving it would have overwritten that change). It is shown below as it is now: make your change again.",
+              "warning")
+    else:
+        flash("The file was read again (another tab or window changed the column mapping) after this page showed it, "
+              "so your edit was not saved. Find the example in the list below and make your change again.", "warning")
     if unsaved.strip():
         st.session_state["val_unsaved"] = unsaved
 
@@ -60,11 +64,11 @@ def on_table_edit(key: str, live: Live, numbers: list[int], tags: dict[int, str]
     True when something was saved.  ``tags``: each example's version when the grid was drawn."""
     st.session_state["val_grid_done"] = key
     edits: dict[Any, dict[str, Any]] = (st.session_state.get(key) or {}).get("edited_rows", {})
-    new = []
-    for row, values in edits.items():
-        r = int(row)
-        if 0 <= r < len(numbers):
-            new.append(views.with_cells(live.example(numbers[r]), values))
+    rows = {int(r): values for r, values in edits.items() if 0 <= int(r) < len(numbers)}
+    if any(not live.has(numbers[r]) for r in rows):
+        refused(StaleEdit([]), "\n\n".join(str(v) for values in rows.values() for v in values.values() if v))
+        return False
+    new = [views.with_cells(live.example(numbers[r]), values) for r, values in rows.items()]
     if not new:
         return False
     base = {e.index: tags[e.index] for e in new if e.index in tags} if tags else None
@@ -190,21 +194,28 @@ def save_messages(live: Live, number: int, key: str, tag: str | None = None, sho
     back, leave out the messages marked for removal and add the new one, as one step that
     Undo reverses.  ``tag``: the example's version when the form was drawn; ``shown``:
     the texts it showed (to hand back only what the user typed if the save is refused)."""
-    ex = live.example(number)
-    msgs = ex.record["messages"]
     get = st.session_state.get
-    texts = {i: get(f"{key}_c{i}") for i in range(len(msgs)) if isinstance(get(f"{key}_c{i}"), str)}
-    roles = {i: get(f"{key}_r{i}") for i in range(len(msgs)) if get(f"{key}_r{i}") in ROLE_NAMES}
-    weights = {i: get(f"{key}_w{i}") for i in range(len(msgs)) if get(f"{key}_w{i}")}
-    removed = {i for i in range(len(msgs)) if get(f"{key}_x{i}")}
+    drawn = range(len(shown)) if shown else range(len(live.example(number).messages) if live.has(number) else 0)
+    texts = {i: get(f"{key}_c{i}") for i in drawn if isinstance(get(f"{key}_c{i}"), str)}
     added = (get(f"{key}_nr") or "assistant", get(f"{key}_nc") or "")
+    typed = "\n\n".join([*(t for i, t in texts.items() if i >= len(shown) or t != shown[i]), added[1]])
+    if not live.has(number):
+        refused(StaleEdit([]), typed)
+        return
+    ex = live.example(number)
+    if tag and live.etags([number])[number] != tag:
+        refused(StaleEdit([ex]), typed)  # before reading the form against messages that moved
+        return
+    msgs = ex.record["messages"]
+    roles = {i: get(f"{key}_r{i}") for i in drawn if get(f"{key}_r{i}") in ROLE_NAMES}
+    weights = {i: get(f"{key}_w{i}") for i in drawn if get(f"{key}_w{i}")}
+    removed = {i for i in drawn if get(f"{key}_x{i}")}
     new = views.edited_messages(msgs, texts, roles, weights, removed, added)
     try:
         live.apply([replace(ex, record={**ex.record, "messages": new})], f"Edited example {number}",
                    base={number: tag} if tag else None)
     except StaleEdit as err:
-        typed = [t for i, t in texts.items() if i >= len(shown) or t != shown[i]]
-        refused(err, "\n\n".join([*typed, added[1]]))
+        refused(err, typed)
         return
     flash(f"Saved your edit to example {number} and checked it again.")
 

@@ -207,3 +207,24 @@ def test_database_deleted_while_running(ftprep_db: Path) -> None:
     at.run()  # the next run starts a fresh store and says the workspace is gone, in words
     _no_traceback(at)
     assert "does not exist" in at.warning[0].value
+
+
+def test_edit_of_an_example_gone_after_rereading_is_refused(ftprep_db: Path) -> None:
+    tab_a = go(loaded("multi_turn.csv"), "validate")
+    ws = tab_a.session_state["ws"]
+    tab_b = go(new_app(ws), "validate")
+    key_b = form_key(ws, 5)
+    tab_b.text_area(key=f"{key_b}_c1").set_value("A new question")
+    # Another tab reads the file again, keeping only the first rows (what a new mapping can do).
+    from ui import state
+
+    live = state._registry().get((str(store.db_path().resolve()), ws))
+    data = (ROOT / "sample_data" / "multi_turn.csv").read_bytes()
+    head = b"\n".join(data.split(b"\n")[:7])
+    live_mod.remap(live, ingest.load_bytes(head, "multi_turn.csv"), {})
+    assert len(store.load(store.connect(), ws).examples) == 2
+    tab_b.button(key=f"FormSubmitter:{key_b}-Save this example").click().run()
+    _no_traceback(tab_b)
+    assert "The file was read again" in tab_b.warning[0].value
+    assert any("A new question" in c.value for c in tab_b.code)
+    assert len(store.load(store.connect(), ws).examples) == 2

@@ -217,7 +217,9 @@ class Live:
         with self.lock:
             before = [self.example(e.index) for e in new]
             if base:
-                stale = [self.example(i) for i, tag in base.items() if i not in self._pos or store.etag(self.example(i)) != tag]
+                if any(i not in self._pos for i in base):
+                    raise store.StaleEdit([])  # the example is gone (the file was read again)
+                stale = [self.example(i) for i, tag in base.items() if store.etag(self.example(i)) != tag]
                 if stale:
                     raise store.StaleEdit(stale)
             with db() as conn:
