@@ -92,3 +92,17 @@ def test_sidebar_says_how_long_work_is_kept(ftprep_db: Path, monkeypatch: pytest
     monkeypatch.setenv("FTPREP_RETENTION_DAYS", "14")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert any("kept on this server for 14 days after its last change" in c.value for c in at.sidebar.caption)
+
+
+def test_app_applies_retention_at_upload(ftprep_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from validators import workspace as store
+
+    monkeypatch.setenv("FTPREP_RETENTION_DAYS", "1")
+    old, recent = _workspaces(2)
+    conn = store.connect()
+    conn.execute("UPDATE workspace SET updated = updated - 2 * 86400 WHERE id = ?", (old,))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.button(key="sample_go").click().run()
+    assert not at.exception
+    assert store.load(conn, old) is None and store.load(conn, recent) is not None
+    assert store.load(conn, at.session_state["ws"]) is not None

@@ -179,6 +179,7 @@ def need_workspace() -> Live | None:
     if live is None:
         if ws_id():
             st.warning("This workspace does not exist (it may have been deleted). Start a new one on the Upload page.")
+            st.caption(store.Retention.from_env().describe())
         else:
             st.info("No data yet. Upload a file or try a sample first.")
         st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
