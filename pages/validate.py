@@ -309,9 +309,11 @@ def main() -> None:
     # After a refused edit, the examples concerned are shown first, as they are now, even
     # when the other tab's change fixed them (until the next saved edit).
     fresh = [n for n in st.session_state.get("val_fresh") or [] if live.has(n) and not live.example(n).dropped]
-    numbers = fresh + [n for n in numbers if n not in set(fresh)]
+    first = set(fresh)
+    numbers = fresh + [n for n in numbers if n not in first]
     single = [n for n in numbers if views.is_single_turn(live.example(n))]
-    multi = [n for n in numbers if n not in set(single)]
+    one_row = set(single)  # built once: rebuilding it per element made "All examples" quadratic
+    multi = [n for n in numbers if n not in one_row]
     if not numbers:
         st.success("Nothing flagged. Go on to Export.")
         st.page_link("pages/export.py", label="Export →", icon=":material/download:")
