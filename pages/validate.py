@@ -34,6 +34,8 @@ COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant":
 MULTI_PAGE_SIZE = 10
 ROLE_NAMES = {"system", "user", "assistant", "tool", "function", "developer"}
 NO_ROLE = "(no role)"
+BEHIND = ("The workspace was changed elsewhere (another tab, window or server) while this page was open, so nothing "
+          "was changed. The page now shows the latest data: click again if you still want this.")
 
 
 def flash(text: str, kind: str = "success") -> None:
@@ -104,13 +106,21 @@ def run_fix(live: Live, name: str) -> None:
         fix = fn(examples, tokens_of, info.limit)
     else:
         fix = fn(examples)
-    live.apply_fix(fix, label)
+    try:
+        live.apply_fix(fix, label)
+    except StaleEdit:
+        flash(BEHIND, "warning")
+        return
     flash(f"{label}: {fix.summary}")
 
 
 @state.guarded
 def run_undo(live: Live) -> None:
-    done = live.undo()
+    try:
+        done = live.undo()
+    except StaleEdit:
+        flash(BEHIND, "warning")
+        return
     flash(f"Undone: {done}." if done else "Nothing to undo.")
 
 

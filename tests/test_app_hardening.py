@@ -228,3 +228,22 @@ def test_edit_of_an_example_gone_after_rereading_is_refused(ftprep_db: Path) -> 
     assert "The file was read again" in tab_b.warning[0].value
     assert any("A new question" in c.value for c in tab_b.code)
     assert len(store.load(store.connect(), ws).examples) == 2
+
+
+def test_bulk_fix_on_data_changed_by_another_server_is_refused(ftprep_db: Path) -> None:
+    """A second server process on the same database changed the workspace: this server's
+    copy is behind, so a one-click fix is refused in words and the page reloads the data."""
+    from dataclasses import replace
+
+    at = go(loaded("support_desk.csv"), "validate")
+    ws = at.session_state["ws"]
+    other = store.connect()  # the other process
+    ex = store.load(other, ws).examples[3]
+    store.update_examples(other, ws, [replace(ex, dropped="left out elsewhere")], [ex], "Elsewhere")
+    at.button(key="fix_trim_whitespace").click().run()
+    _no_traceback(at)
+    assert "changed elsewhere" in at.warning[0].value
+    assert [h["label"] for h in store.history(other, ws)] == ["Elsewhere"]  # nothing written on top
+    at.button(key="fix_trim_whitespace").click().run()  # now on the fresh data: it works
+    assert "Trim whitespace" in at.success[0].value
+    assert store.load(other, ws).examples[3].dropped == "left out elsewhere"
