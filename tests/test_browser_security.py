@@ -157,3 +157,9 @@ def test_canary_key_through_the_browser_submit_flow(tmp_path: Path) -> None:
     for f in written:
         text = f.read_bytes().decode("utf-8", "replace")
         assert canary not in text and canary[-12:] not in text, f"the key reached {f}"
+    from validators import workspace
+
+    db = next(f for f in written if f.name == "ws.sqlite3")
+    stored = "\n".join(workspace.all_text(workspace.connect(db)))  # inside the compressed chunks too
+    assert len(stored) > 1000, "the store's text was read"
+    assert canary not in stored and canary[-12:] not in stored, "the key reached the workspace store"

@@ -10,7 +10,6 @@ kill may or may not have landed; nothing else may differ).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -68,8 +67,8 @@ def record(line: str, ws_id: str, last_k: int, confirmed: dict[int, int], versio
     return ws_id, k
 
 
-def edit_number(body: str) -> int:
-    content = json.loads(body)["record"]["messages"][1]["content"]
+def edit_number(ex: workspace.Example) -> int:
+    content = ex.record["messages"][1]["content"]
     return 0 if content == "a0" else int(content.split()[1])
 
 
@@ -118,7 +117,7 @@ def check_store(db: Path, ws_id: str, confirmed: dict[int, int], in_flight: int,
         ws = workspace.load(conn, ws_id)
         assert ws is not None and len(ws.examples) == N_EXAMPLES
         assert ws.version in (last_version, last_version + 1)
-        rows = dict(conn.execute("SELECT idx, body FROM example WHERE ws = ?", (ws_id,)).fetchall())
+        rows = {e.index: e for e in ws.examples}
         for idx in range(1, N_EXAMPLES + 1):
             got = edit_number(rows[idx])
             expected = confirmed.get(idx, 0)

@@ -13,7 +13,7 @@ from typing import Any
 from . import decoding
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
-from .model import Dataset, Example, Finding, finding
+from .model import Dataset, Example, Finding, compact, finding
 from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes, read_file
 
 Progress = Callable[[float, str], None]
@@ -270,7 +270,7 @@ def _record_example(
         msgs = record.get("messages")
         if isinstance(msgs, list) and not any(isinstance(x, dict) and x.get("role") == "system" for x in msgs):
             record = {**record, "messages": [{"role": "system", "content": default_system}, *msgs]}
-    return Example(i, (rec.row,), record, kind=kind)
+    return Example(i, (rec.row,), compact(record), kind=kind)
 
 
 def _scalar_text(value: Any) -> str:
