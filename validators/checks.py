@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, cost, duplicates, pii, schema_check, semantic, tokens
+from . import catalog, cost, duplicates, open_tokenizers, pii, reserved_tokens, schema_check, semantic, tokens
 from .model import Dataset, Example, Finding, finding
 
 Progress = Callable[[float, str], None]
@@ -93,9 +93,11 @@ def run(
     read_findings: list[Finding] | None = None,
     progress: Progress | None = None,
     signature_cache: duplicates.SignatureCache | None = None,
+    max_seq_length: int | None = None,
 ) -> CheckResult:
-    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
-    info = catalog.model(model)
+    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price.
+    ``model`` may name an open base model (then ``max_seq_length`` is the limit)."""
+    info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # tiktoken and NumPy release the GIL while they work, so token counting and the
@@ -122,12 +124,30 @@ def run(
         dupes = searching.result()
     for ex, t in zip(examples, counts.total):
         if not ex.dropped and t > info.limit:
-            findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+            findings.append(finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, int(t)), ex))
+    findings += _count_findings(examples, counts, info)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
     findings += _duplicate_findings(examples, dupes)
     findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     say(1.0, "Done")
-    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold})
+    return CheckResult(examples, info, findings, counts, est, dupes,
+                       {"epochs": epochs, "price": price, "threshold": threshold, "max_seq_length": max_seq_length})
+
+
+def _count_findings(examples: list[Example], counts: tokens.TokenCounts, info: catalog.ModelInfo) -> list[Finding]:
+    """Examples the chat template refused, images not counted, and control tokens in user text."""
+    out = []
+    by_index = {e.index: e for e in examples}
+    for number, why in counts.problems.items():
+        out.append(finding("warning", "template_refused", f"cannot be formatted with {info.name}'s chat template ({why}); it is not counted. "
+                           "Fix the order of its turns, or leave it out.", by_index[number]))
+    if counts.images_uncounted is not None:
+        for ex, n in zip(examples, counts.images_uncounted):
+            if n and not ex.dropped:
+                out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s) at a web address in high or auto detail: their size "
+                                   "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
+    out += reserved_tokens.check(examples, info)
+    return out
 
 
 def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:

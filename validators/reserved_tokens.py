@@ -1,0 +1,98 @@
+"""Control tokens hidden in user text.
+
+A cell that contains ``<|eot_id|>``, ``<|im_start|>``, ``[INST]`` or ``<|fim_suffix|>`` is read
+by the target's tokenizer as a *control* token, not as text: the example then ends early,
+fakes a new turn, or is refused outright (a hosted service refused a whole file over one
+``<|fim_suffix|>`` that a local validator had passed).  Which strings are control tokens
+depends on the target's tokenizer, so the list comes from the active model:
+
+* an OpenAI model: the tiktoken encoding's special tokens (``<|endoftext|>``, ``<|fim_*|>``, …);
+* an open base model: its tokenizer's own special tokens (Llama 3's ``<|eot_id|>`` …,
+  Mistral's ``[INST]`` …, a local folder's added tokens).
+
+The fix breaks each occurrence with a zero-width space after its first character, so it
+reads the same to a person and is plain text to the tokenizer.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from .model import Example, Finding, finding
+
+ZWSP = "\u200b"
+_CONTROL_SHAPE = re.compile(r"^(<\|.+\|>|\[/?[A-Z_]+\]|</?s>|<[a-z_]+>)$")
+
+
+@cache
+def _tiktoken_special(encoding: str) -> tuple[str, ...]:
+    from .bpe_files import get_encoding
+
+    return tuple(sorted(get_encoding(encoding).special_tokens_set))
+
+
+def special_tokens(info: Any) -> tuple[str, ...]:
+    """The control-token strings of the active model's tokenizer (those a person could type)."""
+    from . import open_tokenizers
+
+    if info.encoding.startswith(open_tokenizers.PREFIX):
+        tok = open_tokenizers.load(info.name)
+        found = {t for t in tok.special_tokens if isinstance(t, str) and len(t) > 2 and _CONTROL_SHAPE.match(t)}
+        return tuple(sorted(found, key=lambda t: (-len(t), t)))
+    return _tiktoken_special(info.encoding)
+
+
+@cache
+def _pattern(tokens: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not tokens:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+
+
+def _texts(msg: dict[str, Any]) -> list[str]:
+    content = msg.get("content")
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return []
+
+
+def _messages(ex: Example) -> list[Any]:
+    rec = ex.record if isinstance(ex.record, dict) else {}
+    if ex.kind == "dpo":
+        inp = rec.get("input") if isinstance(rec.get("input"), dict) else {}
+        return list(inp.get("messages") or []) + list(rec.get("preferred_output") or []) + list(rec.get("non_preferred_output") or [])
+    return list(ex.messages or [])
+
+
+def check(examples: list[Example], info: Any) -> list[Finding]:
+    """One warning per message whose text holds a control token of the active model."""
+    pattern = _pattern(special_tokens(info))
+    if pattern is None:
+        return []
+    out = []
+    for ex in examples:
+        if ex.record is None or ex.dropped:
+            continue
+        for i, msg in enumerate(_messages(ex)):
+            if not isinstance(msg, dict):
+                continue
+            hits = sorted({m.group(0) for t in _texts(msg) for m in pattern.finditer(t)})
+            if hits:
+                shown = ", ".join(hits[:5])
+                out.append(finding("warning", "reserved_token", f"({msg.get('role', '?')}) contains {shown}, which "
+                                   f"{info.name}'s tokenizer reads as a control token, not text: the turn would end early or the file "
+                                   "be refused. Use the one-click fix “Break control tokens” (it inserts an invisible space), or remove it.",
+                                   ex, message_index=i + 1))
+    return out
+
+
+def break_tokens(text: str, tokens: tuple[str, ...]) -> str:
+    """``text`` with every control token broken by a zero-width space after its first character."""
+    pattern = _pattern(tokens)
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1:], text)
