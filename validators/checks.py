@@ -139,8 +139,8 @@ def _count_findings(examples: list[Example], counts: tokens.TokenCounts, info: c
     out = []
     by_index = {e.index: e for e in examples}
     for number, why in counts.problems.items():
-        out.append(finding("warning", "template_refused", f"cannot be formatted with {info.name}'s chat template ({why}); it is not counted. "
-                           "Fix the order of its turns, or leave it out.", by_index[number]))
+        out.append(finding("warning", "template_refused", f"cannot be formatted with {info.name}'s chat template, so it is not counted "
+                           f"and the trainer would stop on it: {why}. Fix the example, or leave it out.", by_index[number]))
     if counts.images_uncounted is not None:
         for ex, n in zip(examples, counts.images_uncounted):
             if n and not ex.dropped:

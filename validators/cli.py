@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, export, ingest, mapping, next_steps, targets
+from . import catalog, checks, export, ingest, mapping, next_steps, open_tokenizers, targets
 from .readers import InputError
 
 
@@ -37,6 +37,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: OpenAI's auto heuristic)")
     p.add_argument("--price", type=float, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
     p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity for near duplicates (default 0.8)")
+    p.add_argument("--max-seq-length", type=int, default=None, metavar="N",
+                   help=f"with an open --base-model: the trainer's max_seq_length, where examples are cut (default {open_tokenizers.DEFAULT_MAX_SEQ_LENGTH}, TRL's)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--targets", default=None, help="'all' or a comma list: also check each export target's rules")
+    c.add_argument("--base-model", default=None, metavar="MODEL",
+                   help="open base model to count with its own tokenizer and chat template (e.g. mistralai/Mistral-7B-Instruct-v0.3, "
+                        "meta-llama/Meta-Llama-3-8B-Instruct, or a local tokenizer folder)")
     e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
     _common(e)
     e.add_argument("--to", dest="target", default="openai", help=f"target: {', '.join(targets.FAMILIES)}")
@@ -74,8 +79,13 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
         raise UsageError("--epochs must be between 1 and 50")
     if not 0 < args.threshold <= 1:
         raise UsageError("--threshold must be above 0 and at most 1")
+    if args.max_seq_length is not None and args.max_seq_length < 1:
+        raise UsageError("--max-seq-length must be at least 1")
+    base = getattr(args, "base_model", None)
+    model = base if base and open_tokenizers.is_open(base) and base not in catalog.models() else args.model
     ds = _load(args)
-    return checks.check_dataset(ds, model=args.model, epochs=args.epochs, price=args.price, threshold=args.threshold), ds
+    return checks.check_dataset(ds, model=model, epochs=args.epochs, price=args.price, threshold=args.threshold,
+                                max_seq_length=args.max_seq_length), ds
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -101,7 +111,8 @@ def human_summary(data: dict[str, Any]) -> str:
     lines = [
         f"{data['source']['file']}: {data['examples']} examples ({data['source']['format']}, {data['source']['layout']}), model {data['model']}",
         f"  errors: {len(data['errors'])}   warnings: {len(data['warnings'])}",
-        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}",
+        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}"
+        + (f", trained (assistant-only loss) {t['assistant_total']:,}" if t["encoding"].startswith(open_tokenizers.PREFIX) else ""),
         f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}",
         f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
     ]

@@ -20,6 +20,7 @@ What is trained follows TRL's ``assistant_only_loss``: only tokens inside the te
 from __future__ import annotations
 
 import copy
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -231,7 +232,7 @@ def _hf(name: str, online: bool) -> TemplateTokenizer:
     try:
         tok = AutoTokenizer.from_pretrained(name, local_files_only=not online)
     except Exception as exc:  # noqa: BLE001
-        where = "could not be downloaded" if online else "is not on this machine and downloads are off"
+        where = "could not be downloaded" if online else "is not on this machine, and this app counts offline"
         raise OpenTokenizerError(
             f"The tokenizer of {name} {where}. Pick a model counted offline ({', '.join(OFFLINE)}), "
             "or give the path of a folder holding its tokenizer files (tokenizer.json, tokenizer_config.json)."
@@ -308,7 +309,13 @@ class MistralChatTokenizer(ChatTokenizer):
 _LOADED: dict[str, ChatTokenizer] = {}
 
 
-def load(name: str, online: bool = False) -> ChatTokenizer:
+def downloads_allowed() -> bool:
+    """Hugging Face downloads happen only when the person running the app asks for them
+    (``FTPREP_ALLOW_DOWNLOADS=1``): by default every count is offline."""
+    return os.environ.get("FTPREP_ALLOW_DOWNLOADS") == "1"
+
+
+def load(name: str, online: bool | None = None) -> ChatTokenizer:
     """The tokenizer for a base model (cached); :class:`OpenTokenizerError` when unavailable."""
     with _LOCK:
         if name in _LOADED:
@@ -320,7 +327,7 @@ def load(name: str, online: bool = False) -> ChatTokenizer:
         elif entry is not None and entry.family == "mistral":
             tok = MistralChatTokenizer(name, entry.file)
         else:
-            tok = _hf(name, online)
+            tok = _hf(name, downloads_allowed() if online is None else online)
         _LOADED[name] = tok
         return tok
 

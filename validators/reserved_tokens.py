@@ -85,7 +85,7 @@ def check(examples: list[Example], info: Any) -> list[Finding]:
                 shown = ", ".join(hits[:5])
                 out.append(finding("warning", "reserved_token", f"({msg.get('role', '?')}) contains {shown}, which "
                                    f"{info.name}'s tokenizer reads as a control token, not text: the turn would end early or the file "
-                                   "be refused. Use the one-click fix “Break control tokens” (it inserts an invisible space), or remove it.",
+                                   "be refused. Use the one-click fix “Break control tokens” on the Tokens page (it inserts an invisible space), or remove it.",
                                    ex, message_index=i + 1))
     return out
 
