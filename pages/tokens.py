@@ -176,7 +176,7 @@ def trained_preview(live: Live, res: CheckResult) -> None:
         st.warning("This model's chat template does not mark the assistant's replies, so assistant-only loss cannot tell "
                    "the replies from the prompt: trainers that ignore this train on every token (shown here), and TRL "
                    "swaps in its own training template for models it knows, or stops with an error.", icon=":material/warning:")
-    st.caption(f"As the trainer sees it with {tok.source}: only the assistant's replies carry the loss "
+    st.caption(f"As the trainer sees it, with {tok.source}: only the assistant's replies carry the loss "
                "(assistant-only loss); a reply marked weight 0 does not. " + trained_view.summary(rendered))
     st.html(trained_view.to_html(rendered.pieces, rendered.trained, set(tok.special_tokens)))
 

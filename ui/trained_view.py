@@ -29,8 +29,8 @@ STYLE = (
 
 
 def _shown(piece: str) -> str:
-    """A token's text made visible: a newline token shows ↵ before breaking the line."""
-    return piece.replace("\n", "↵\n")
+    """A token's text made visible: each newline shows as ↵, then the line breaks once."""
+    return piece.replace("\n", "↵") + "\n" if "\n" in piece else piece
 
 
 def to_html(pieces: list[str], trained: list[bool], special: set[str] | frozenset[str] = frozenset()) -> str:

@@ -184,7 +184,7 @@ def _llama3() -> TemplateTokenizer:
         return enc.decode_single_token_bytes(i).decode("utf-8", "replace")
 
     special = {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
-    return TemplateTokenizer("llama3", "llama-models (Meta's tokenizer.model) with the Llama 3 chat template",
+    return TemplateTokenizer("llama3", "Meta's Llama 3 tokenizer (tokenizer.model from the llama-models package) and Llama 3 chat template",
                              _template("llama3_training.jinja"), special, list(tok.special_tokens), encode, piece)
 
 
@@ -255,7 +255,7 @@ class MistralChatTokenizer(ChatTokenizer):
         if not path.is_file():
             raise OpenTokenizerError(f"The Mistral tokenizer file {file} is not installed. Run: pip install -r requirements.txt")
         self.tok = MistralTokenizer.from_file(str(path), mode=ValidationMode.finetuning)
-        self.name, self.source = name, f"mistral-common ({file}, fine-tuning mode)"
+        self.name, self.source = name, f"Mistral's own tokenizer and chat format (mistral-common, {file}, fine-tuning mode)"
         self.markers = True
         inner = self.tok.instruct_tokenizer.tokenizer
         self.special_tokens = sorted({inner.id_to_piece(i) for i in range(inner.n_words) if inner.is_special(i)} - {""})
