@@ -239,6 +239,11 @@ def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions:
         counts.total[p] = fresh.total[k]
         counts.assistant[p] = fresh.assistant[k]
         counts.counted[p] = fresh.counted[k]
+        if counts.images_uncounted is not None and fresh.images_uncounted is not None:
+            counts.images_uncounted[p] = fresh.images_uncounted[k]
+    for e in changed:  # an open model's template may now accept (or refuse) an edited example
+        counts.problems.pop(e.index, None)
+    counts.problems.update(fresh.problems)
 
 
 def example_findings(ex: Example, limit: int, model_name: str, total: int, info: catalog.ModelInfo | None = None) -> list[Finding]:

@@ -118,7 +118,7 @@ def run(
             findings += semantic.check_example(ex)
         findings += semantic.check_dataset(examples, prompt_replies)
         findings += personal()
-        say(0.6, f"Counting tokens ({info.encoding})")
+        say(0.6, f"Counting tokens with {info.name}'s tokenizer" if info.encoding.startswith(open_tokenizers.PREFIX) else f"Counting tokens ({info.encoding})")
         counts = counting.result()
         say(0.8, "Looking for duplicates")
         dupes = searching.result()

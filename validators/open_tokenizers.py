@@ -77,9 +77,14 @@ class Rendered:
 
     ids: list[int]
     trained: list[bool]
-    pieces: list[str]
     markers: bool  # the template marks the assistant's output ({% generation %})
     message_ends: list[int] = field(default_factory=list)  # token index where each input message ends (if known)
+    piece: Callable[[int], str] | None = None  # the text of a token id (for the preview)
+
+    @property
+    def pieces(self) -> list[str]:
+        """The text of each token (computed on demand: counting does not need it)."""
+        return [self.piece(i) for i in self.ids] if self.piece else []
 
 
 class ChatTokenizer:
@@ -152,7 +157,7 @@ class TemplateTokenizer(ChatTokenizer):
             for k, (a, b) in enumerate(spans):
                 if k >= len(weights) or weights[k]:
                     trained |= (starts >= a) & (starts < b)
-        return Rendered(ids, trained.tolist(), [self._piece(i) for i in ids], self.markers)
+        return Rendered(ids, trained.tolist(), self.markers, piece=self._piece)
 
     def count(self, messages: list[dict[str, Any]], tools: list[Any] | None = None) -> tuple[int, int]:
         r = self.render(messages, tools)
@@ -295,8 +300,7 @@ class MistralChatTokenizer(ChatTokenizer):
             ids += new
             trained += [bool(train)] * len(new)
             ends.append(len(ids))
-        pieces = [self._piece(i) for i in ids]
-        return Rendered(ids, trained, pieces, True, ends)
+        return Rendered(ids, trained, True, ends, self._piece)
 
     def _piece(self, i: int) -> str:
         if self._inner.is_special(i):
