@@ -156,3 +156,31 @@ def test_trained_tokens_in_a_real_browser(tmp_path: Path, pixel: tuple[int, list
         page.screenshot(path=str(shots / "trained_tokens.png"), clip=clip)
         browser.close()
     assert hits == [], f"user text made the page fetch {hits}"
+
+
+def test_cost_page_keeps_the_open_model_and_prices_its_tokens(ftprep_db: Path, tmp_path: Path) -> None:
+    wid, path = workspace(tmp_path, LLAMA)
+    at = go(new_app(wid), "cost")
+    assert not at.exception
+    assert at.selectbox(key="cost_model").value == LLAMA  # visiting Cost does not switch back to OpenAI
+    expected = int(tokens.count(ingest.load_file(str(path)).examples, open_tokenizers.PREFIX + LLAMA).total.sum())
+    assert f"× {expected:,} billed tokens" in at.code[0].value
+    table = at.dataframe[0].value
+    assert table.iloc[0]["model"] == LLAMA and int(table.iloc[0]["billed tokens"]) == expected
+    at.number_input(key=f"cost_price_{LLAMA}").set_value(2.0).run()
+    assert "$2.00" in at.code[0].value
+    assert at.selectbox(key="cost_model").value == LLAMA
+
+
+def test_tool_call_sample_with_an_open_model_never_crashes(ftprep_db: Path) -> None:
+    from tests.test_pages import loaded
+
+    at = go(loaded("tool_calls.jsonl"), "tokens")
+    at.selectbox(key="tok_model").set_value(MISTRAL).run()
+    assert not at.exception
+    # mistral-common refuses OpenAI-style tool call ids ("call_0": it wants 9 letters/digits): said, not crashed
+    assert any("cannot be formatted with this model's chat template" in w.value for w in at.warning)
+    at.selectbox(key="tok_model").set_value(LLAMA).run()
+    assert not at.exception and metrics(at.main)["Total tokens"] != "0"
+    go(at, "validate")
+    go(at, "export")

@@ -381,7 +381,7 @@ def count(examples: list[Any], name: str) -> OpenCounts:
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
+    return text[:300].rstrip(". ")
 
 
 def cut_message(tok: ChatTokenizer, messages: list[dict[str, Any]], limit: int, tools: list[Any] | None = None) -> int | None:
