@@ -335,3 +335,24 @@ def test_images_in_vision_examples_are_counted():
     assert web.total[0] == text_only and web.images_uncounted[0] == 1
     res = checks.run([vision("https://example.com/cat.png", "auto")], near=False)
     assert any(f.code == "image_not_counted" for f in res.findings)
+
+
+@pytest.mark.parametrize("messages", CONVERSATIONS)
+def test_preview_pieces_spell_the_rendered_text(messages):
+    """The preview shows each token's text; together they are exactly what the template rendered
+    (a character split over tokens is shown once, never as replacement marks)."""
+    tok = open_tokenizers.load(LLAMA)
+    assert "".join(tok.render(messages).pieces) == tok.text(messages)[0]
+    mistral = open_tokenizers.load(MISTRAL).render(messages)
+    assert "�" not in "".join(mistral.pieces) and len(mistral.pieces) == len(mistral.ids)
+
+
+def test_preview_html_escapes_everything():
+    from ui import trained_view
+
+    pieces = ["<s>", '<img src="x" onerror="alert(1)">', " **b** ", "[l](javascript:alert(1))", "</s>"]
+    out = trained_view.to_html(pieces, [False, False, True, True, True], {"</s>"})
+    body = out.split("</style>", 1)[1]
+    assert "<img" not in body and "<s>" not in body and "&lt;img src=&quot;x&quot;" in body
+    assert body.count('<span class="t') == 3 + 1  # three trained tokens + the legend
+    assert '<span class="t s">&lt;/s&gt;</span>' in body

@@ -37,6 +37,7 @@ from .readers import InputError
 PREFIX = "open:"  # a TokenCounts.encoding that names a base model, not a tiktoken encoding
 DEFAULT_MAX_SEQ_LENGTH = 1024  # TRL SFTConfig's max_length default
 GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
+_BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 _LOCK = threading.Lock()
 
 
@@ -79,12 +80,29 @@ class Rendered:
     trained: list[bool]
     markers: bool  # the template marks the assistant's output ({% generation %})
     message_ends: list[int] = field(default_factory=list)  # token index where each input message ends (if known)
-    piece: Callable[[int], str] | None = None  # the text of a token id (for the preview)
+    token_bytes: Callable[[int], bytes] | None = None  # the bytes of a token id (for the preview)
 
     @property
     def pieces(self) -> list[str]:
         """The text of each token (computed on demand: counting does not need it)."""
-        return [self.piece(i) for i in self.ids] if self.piece else []
+        return text_pieces([self.token_bytes(i) for i in self.ids]) if self.token_bytes else []
+
+
+def text_pieces(chunks: list[bytes]) -> list[str]:
+    """The text of each token from its bytes: a character split over several tokens is shown
+    on the last of them (the others show nothing), never as replacement marks."""
+    out: list[str] = []
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        try:
+            out.append(buf.decode("utf-8"))
+            buf = b""
+        except UnicodeDecodeError:
+            out.append("")
+    if buf and out:
+        out[-1] = buf.decode("utf-8", "replace")
+    return out
 
 
 class ChatTokenizer:
@@ -133,7 +151,7 @@ class TemplateTokenizer(ChatTokenizer):
     whose text starts inside a ``{% generation %}`` block are the trained ones."""
 
     def __init__(self, name: str, source: str, template: str, special: dict[str, str], special_tokens: list[str],
-                 encode: Callable[[str], tuple[list[int], np.ndarray]], piece: Callable[[int], str]) -> None:
+                 encode: Callable[[str], tuple[list[int], np.ndarray]], piece: Callable[[int], bytes]) -> None:
         self.name, self.source, self.template = name, source, template
         self.special, self.special_tokens = special, special_tokens
         self.markers = bool(GENERATION.search(template))
@@ -157,7 +175,7 @@ class TemplateTokenizer(ChatTokenizer):
             for k, (a, b) in enumerate(spans):
                 if k >= len(weights) or weights[k]:
                     trained |= (starts >= a) & (starts < b)
-        return Rendered(ids, trained.tolist(), self.markers, piece=self._piece)
+        return Rendered(ids, trained.tolist(), self.markers, token_bytes=self._piece)
 
     def count(self, messages: list[dict[str, Any]], tools: list[Any] | None = None) -> tuple[int, int]:
         r = self.render(messages, tools)
@@ -185,12 +203,9 @@ def _llama3() -> TemplateTokenizer:
         ends = np.cumsum(byte_len[ids]) if ids else np.zeros(0, dtype=np.int64)
         return ids, _char_starts(text, ends - byte_len[ids] if ids else ends)
 
-    def piece(i: int) -> str:
-        return enc.decode_single_token_bytes(i).decode("utf-8", "replace")
-
     special = {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
     return TemplateTokenizer("llama3", "Meta's Llama 3 tokenizer (tokenizer.model from the llama-models package) and Llama 3 chat template",
-                             _template("llama3_training.jinja"), special, list(tok.special_tokens), encode, piece)
+                             _template("llama3_training.jinja"), special, list(tok.special_tokens), encode, enc.decode_single_token_bytes)
 
 
 def _char_starts(text: str, byte_starts: np.ndarray) -> np.ndarray:
@@ -215,8 +230,8 @@ def from_hf_tokenizer(tok: Any, name: str, source: str) -> TemplateTokenizer:
         starts = np.array([a for a, _ in enc["offset_mapping"]], dtype=np.int64)
         return list(enc["input_ids"]), starts
 
-    def piece(i: int) -> str:
-        return tok.decode([i])
+    def piece(i: int) -> bytes:
+        return tok.decode([i]).encode("utf-8")
 
     special = {k: v for k, v in tok.special_tokens_map.items() if isinstance(v, str)}
     return TemplateTokenizer(name, source, template, special, list(tok.all_special_tokens) + list(tok.added_tokens_encoder), encode, piece)
@@ -302,10 +317,18 @@ class MistralChatTokenizer(ChatTokenizer):
             ends.append(len(ids))
         return Rendered(ids, trained, True, ends, self._piece)
 
-    def _piece(self, i: int) -> str:
-        if self._inner.is_special(i):
-            return self._inner.id_to_piece(i)
-        return self._inner.id_to_piece(i).replace("▁", " ")
+    def _piece(self, i: int) -> bytes:
+        inner = self._inner
+        if inner.is_special(i):
+            return inner.id_to_piece(i).encode("utf-8")
+        if hasattr(inner, "id_to_byte_piece"):  # Tekken
+            from mistral_common.tokens.tokenizers.base import SpecialTokenPolicy
+
+            return inner.id_to_byte_piece(i, SpecialTokenPolicy.KEEP)
+        piece = inner.id_to_piece(i)
+        if _BYTE_PIECE.match(piece):  # SentencePiece byte fallback, e.g. <0x0A>
+            return bytes([int(piece[3:5], 16)])
+        return piece.replace("▁", " ").encode("utf-8")
 
 
 # --- the registry ---
