@@ -356,3 +356,17 @@ def test_preview_html_escapes_everything():
     assert "<img" not in body and "<s>" not in body and "&lt;img src=&quot;x&quot;" in body
     assert body.count('<span class="t') == 3 + 1  # three trained tokens + the legend
     assert '<span class="t s">&lt;/s&gt;</span>' in body
+
+
+def test_export_with_an_open_base_model(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(json.dumps({"messages": c}) for c in CONVERSATIONS * 3), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    run = subprocess.run([sys.executable, "-m", "validators", "export", str(path), "--to", "trl", "-o", str(out), "--base-model", LLAMA],
+                         capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert f"'{LLAMA}'" in run.stdout and "note:" not in run.stderr
+    unknown = subprocess.run([sys.executable, "-m", "validators", "export", str(path), "--to", "trl", "-o", str(out), "--base-model", "my-org/tiny"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert unknown.returncode == 0 and "note: The tokenizer of my-org/tiny is not on this machine" in unknown.stderr
+    assert "encoding instead" in unknown.stderr  # said, not silently counted with another tokenizer

@@ -74,6 +74,23 @@ def _load(args: argparse.Namespace) -> Any:
     return ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system)
 
 
+def _counting_model(args: argparse.Namespace) -> str | None:
+    """The model whose tokenizer counts: ``--base-model`` when it names an open model.  For
+    ``check`` its tokenizer must load (an error otherwise); for ``export``, where the flag
+    also names the next step's model, an unavailable tokenizer is said and --model counts."""
+    base = getattr(args, "base_model", None)
+    if not base or not open_tokenizers.is_open(base) or base in catalog.models():
+        return args.model
+    if args.command == "check":
+        return base
+    try:
+        open_tokenizers.load(base)
+        return base
+    except open_tokenizers.OpenTokenizerError as exc:
+        print(f"note: {exc} Token counts use {catalog.model(args.model).name}'s encoding instead.", file=sys.stderr)
+        return args.model
+
+
 def _check(args: argparse.Namespace) -> checks.CheckResult:
     if args.epochs is not None and not 1 <= args.epochs <= 50:
         raise UsageError("--epochs must be between 1 and 50")
@@ -81,8 +98,7 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
         raise UsageError("--threshold must be above 0 and at most 1")
     if args.max_seq_length is not None and args.max_seq_length < 1:
         raise UsageError("--max-seq-length must be at least 1")
-    base = getattr(args, "base_model", None)
-    model = base if base and open_tokenizers.is_open(base) and base not in catalog.models() else args.model
+    model = _counting_model(args)
     ds = _load(args)
     return checks.check_dataset(ds, model=model, epochs=args.epochs, price=args.price, threshold=args.threshold,
                                 max_seq_length=args.max_seq_length), ds

@@ -36,6 +36,8 @@ def base_model(target: str, openai_model: str, chosen: str | None = None) -> str
     if chosen:
         return chosen
     family = targets.get(target).family
+    if family in HF_BASE_MODEL and "/" in openai_model and not openai_model.startswith(("/", ".", "~")):
+        return openai_model  # the open base model the tokens were counted with (a Hugging Face id)
     return HF_BASE_MODEL.get(family, openai_model)
 
 
