@@ -297,7 +297,9 @@ def test_cli_check_with_base_model_and_max_seq_length(tmp_path):
     data = json.loads(out.stdout)
     assert data["model"] == MISTRAL and data["tokens"]["encoding"] == "open:" + MISTRAL
     assert data["tokens"]["per_example"] == [len(mistral_common_tokens(c)) for c in CONVERSATIONS * 3]
-    assert data["tokens"]["limit"] == 20
+    assert data["tokens"]["limit"] == 20 and data["tokens"]["max_seq_length"] == 20
+    assert "mistral-common" in data["tokens"]["tokenizer"]
+    assert data["tokens"]["trained_total"] == sum(sum(open_tokenizers.load(MISTRAL).render(c).trained) for c in CONVERSATIONS * 3)
     assert data["tokens"]["over_limit"] == [i + 1 for i, c in enumerate(CONVERSATIONS * 3) if len(mistral_common_tokens(c)) > 20]
     human = subprocess.run([sys.executable, "-m", "validators", "check", str(path), "--base-model", "no/such-model"],
                            capture_output=True, text=True, cwd=ROOT, timeout=180)

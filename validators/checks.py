@@ -49,6 +49,16 @@ class CheckResult:
     def usable_mask(self) -> np.ndarray:
         return usable_mask(self.examples)
 
+    def _open_json(self, live_mask: np.ndarray) -> dict[str, Any]:
+        """Extra token facts: images not counted; for an open model, its tokenizer and what is trained."""
+        out: dict[str, Any] = {}
+        if self.counts.images_uncounted is not None:
+            out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
+        if self.counts.is_open:
+            out.update(tokenizer=open_tokenizers.load(self.model.name).source, max_seq_length=self.model.limit,
+                       trained_total=int(self.counts.assistant[live_mask].sum()), not_counted=sorted(self.counts.problems))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         live_mask = self.usable_mask()
         per = [int(t) if ok else None for t, ok in zip(self.counts.total, self.counts.counted)]
@@ -68,6 +78,7 @@ class CheckResult:
                 "limit": self.model.limit,
                 "over_limit": self.over_limit(),
                 "stats": tokens.stats(live_tokens),
+                **self._open_json(live_mask),
             },
             "epochs": self.estimate.epochs,
             "charged_tokens": self.estimate.charged_tokens,
