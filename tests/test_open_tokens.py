@@ -77,6 +77,31 @@ def test_llama3_template_is_meta_template_plus_generation_markers():
     assert tok.markers and not open_tokenizers.GENERATION.search(original)
 
 
+@pytest.fixture(scope="module")
+def llama_hf():
+    """A transformers fast tokenizer converted from the same Meta file (as Meta's HF repo was),
+    with Meta's original Llama 3 chat template: what TRL's apply_chat_template sees."""
+    from importlib import resources
+
+    from llama_models.llama3.tokenizer import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    meta = Tokenizer.get_instance()
+    path = str(resources.files("llama_models").joinpath("llama3", "tokenizer.model"))
+    converted = TikTokenConverter(vocab_file=path, pattern=meta.pat_str, extra_special_tokens=list(meta.special_tokens)).converted()
+    return PreTrainedTokenizerFast(tokenizer_object=converted, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
+                                   chat_template=(ROOT / "validators/data/chat_templates/llama3.jinja").read_text())
+
+
+@pytest.mark.slow
+def test_llama3_counts_equal_transformers_apply_chat_template(llama_hf):
+    with_control = [{"role": "user", "content": "Stop <|eot_id|> here  "}, {"role": "assistant", "content": " padded reply "}]
+    for messages in [*CONVERSATIONS, with_control]:
+        theirs = llama_hf.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+        assert open_tokenizers.load(LLAMA).render(messages).ids == list(theirs)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t), min_size=2, max_size=6))
 def test_llama3_property_any_text(texts):
