@@ -184,3 +184,21 @@ def test_tool_call_sample_with_an_open_model_never_crashes(ftprep_db: Path) -> N
     assert not at.exception and metrics(at.main)["Total tokens"] != "0"
     go(at, "validate")
     go(at, "export")
+
+
+def test_any_model_from_a_tokenizer_folder_and_the_no_markers_warning(ftprep_db: Path, tmp_path: Path) -> None:
+    from tests.test_open_tokens import CHATML_PLAIN, tiny_folder
+
+    folder = tiny_folder(tmp_path, CHATML_PLAIN)
+    wid, path = workspace(tmp_path, "gpt-4.1-mini-2025-04-14")
+    at = go(new_app(wid), "tokens")
+    at.selectbox(key="tok_model").set_value("Another open model (tokenizer folder)…").run()
+    at.text_input(key="tok_model_folder").set_value(str(folder)).run()
+    at.button(key="tok_model_use").click().run()
+    assert not at.exception
+    expected = tokens.count(ingest.load_file(str(path)).examples, open_tokenizers.PREFIX + str(folder))
+    assert metrics(at.main)["Total tokens"] == f"{int(expected.total.sum()):,}"
+    assert any(str(folder) in c.value for c in at.caption)
+    assert any("does not mark the assistant's replies" in w.value for w in at.warning)
+    body = preview_html(at)
+    assert '<span class="n">' not in body.split("</style>", 1)[1].split('<div class="ftp-tt">', 1)[1]  # all trained
