@@ -397,3 +397,29 @@ def test_export_with_an_open_base_model(tmp_path):
                              capture_output=True, text=True, cwd=ROOT, timeout=180)
     assert unknown.returncode == 0 and "note: The tokenizer of my-org/tiny is not on this machine" in unknown.stderr
     assert "encoding instead" in unknown.stderr  # said, not silently counted with another tokenizer
+
+
+def test_worker_process_gives_the_same_counts(monkeypatch):
+    """Large data: half the examples are counted in a worker process; same numbers, same refusals."""
+    examples = [ex(c, i + 1) for i, c in enumerate(CONVERSATIONS * 4)]
+    examples.append(ex([{"role": "user", "content": "only a question"}], len(examples) + 1))  # refused in fine-tuning mode
+    from validators import open_token_worker
+
+    answered: list[int] = []
+    real_count = open_token_worker.Worker.count
+
+    def recording(self, items, timeout=1800):  # calls the real worker; only notes that it answered
+        out = real_count(self, items, timeout)
+        answered.append(len(out["total"]))
+        return out
+
+    monkeypatch.setattr(open_token_worker.Worker, "count", recording)
+    for model in (LLAMA, MISTRAL):
+        serial = open_tokenizers.count(examples, model)
+        monkeypatch.setattr(open_tokenizers, "PARALLEL_MIN_EXAMPLES", 4)
+        parallel = open_tokenizers.count(examples, model)
+        monkeypatch.setattr(open_tokenizers, "PARALLEL_MIN_EXAMPLES", 10**9)
+        assert parallel.total.tolist() == serial.total.tolist() and parallel.trained.tolist() == serial.trained.tolist()
+        assert parallel.problems == serial.problems and parallel.counted.tolist() == serial.counted.tolist()
+    assert list(serial.problems) == [len(examples)]  # Mistral wants the last turn to be the assistant's
+    assert answered == [11, 11]  # the worker counted the second half, for each model

@@ -383,26 +383,74 @@ class OpenCounts:
     problems: dict[int, str]  # example number -> why it could not be formatted
 
 
+PARALLEL_MIN_EXAMPLES = 4000  # below this, starting a worker process costs more than it saves
+
+
 def count(examples: list[Any], name: str) -> OpenCounts:
-    """Tokens and trained tokens of each example, in file order, with this base model."""
+    """Tokens and trained tokens of each example, in file order, with this base model.
+
+    On large data the second half is counted by a worker process on the other core
+    (:mod:`validators.open_token_worker`); if it fails, this process counts it: same numbers."""
     tok = load(name)
     n = len(examples)
-    total, trained = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    counted = np.zeros(n, dtype=bool)
-    problems: dict[int, str] = {}
-    for pos, ex in enumerate(examples):
-        if ex.record is None:
-            continue
-        msgs, tools = example_messages(ex)
+    out = OpenCounts(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), {})
+    todo = [pos for pos, ex in enumerate(examples) if ex.record is not None]
+    out.counted[todo] = True
+    worker = _worker(name) if len(todo) >= PARALLEL_MIN_EXAMPLES else None
+    later = todo[len(todo) // 2:] if worker is not None else []
+    answer = _in_worker(worker, [example_messages(examples[p]) for p in later]) if worker is not None else None
+    _count_here(tok, examples, todo[: len(todo) - len(later)], out)
+    done = answer.result() if answer is not None else None
+    if done is None:
+        _count_here(tok, examples, later, out)  # no worker, or it failed: same numbers, here
+    else:
+        out.total[later], out.trained[later] = done["total"], done["trained"]
+        out.problems.update({examples[later[int(k)]].index: v for k, v in done["problems"].items()})
+    if out.problems:
+        out.counted &= np.fromiter((e.index not in out.problems for e in examples), dtype=bool, count=n)
+    return out
+
+
+def _count_here(tok: ChatTokenizer, examples: list[Any], positions: list[int], out: OpenCounts) -> None:
+    for pos in positions:
+        msgs, tools = example_messages(examples[pos])
         try:
-            total[pos], trained[pos] = tok.count(msgs, tools)
-            counted[pos] = True
+            out.total[pos], out.trained[pos] = tok.count(msgs, tools)
         except Exception as exc:  # noqa: BLE001 - a template's refusal is a finding, not a crash
-            problems[ex.index] = _reason(exc)
-    return OpenCounts(total, trained, counted, problems)
+            out.problems[examples[pos].index] = reason(exc)
 
 
-def _reason(exc: Exception) -> str:
+def _worker(name: str) -> Any:
+    """A worker for ``name`` when one can load the same tokenizer (a packaged model or a folder)."""
+    from . import open_token_worker
+
+    if (os.cpu_count() or 1) < 2 or not (name in OFFLINE or Path(name).is_dir()):
+        return None
+    try:
+        return open_token_worker.Worker(name)
+    except open_token_worker.WorkerError:
+        return None
+
+
+def _in_worker(worker: Any, items: list[tuple[list[dict[str, Any]], Any]]) -> Any:
+    """Send ``items`` to the worker; a future whose result is its answer, or None if it failed."""
+    from concurrent.futures import Future
+
+    from . import open_token_worker
+
+    done: Future[Any] = Future()
+
+    def wait() -> None:
+        try:
+            done.set_result(worker.count(items))
+        except (open_token_worker.WorkerError, ValueError):
+            done.set_result(None)
+
+    threading.Thread(target=wait, daemon=True).start()
+    return done
+
+
+def reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300].rstrip(". ")
 
