@@ -53,8 +53,10 @@ def parser() -> argparse.ArgumentParser:
                         "meta-llama/Meta-Llama-3-8B-Instruct, or a local tokenizer folder)")
     e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
     _common(e)
-    e.add_argument("--to", dest="target", default="openai", help=f"target: {', '.join(targets.FAMILIES)}")
-    e.add_argument("--layout", default=None, help="layout of the target: trl messages|prompt-completion, autotrain messages|text, unsloth sharegpt|messages")
+    e.add_argument("--to", dest="target", default=None,
+                   help=f"target: {', '.join(targets.FAMILIES)} (default {catalog.default_target()}: OpenAI until its wind-down date)")
+    e.add_argument("--layout", default=None, help="layout of the target: trl messages|prompt-completion, autotrain messages|text, unsloth sharegpt|messages, "
+                   "together conversational|instruction|preference, bedrock nova|prompt-completion")
     e.add_argument("-o", "--output", required=True, help="output file")
     e.add_argument("--validation-split", type=float, default=0.0, help="fraction for a validation file, e.g. 0.1")
     e.add_argument("--dedupe", choices=export.DEDUPE_MODES, default="none", help="leave out duplicates (keep the first of each group)")
@@ -143,7 +145,7 @@ def human_summary(data: dict[str, Any]) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    args.target = targets.resolve(args.target, args.layout).name
+    args.target = targets.resolve(args.target or catalog.default_target(), args.layout).name
     if not 0 <= args.validation_split < 1:
         raise UsageError("--validation-split must be at least 0 and below 1")
     result, ds = _check(args)

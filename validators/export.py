@@ -130,10 +130,15 @@ def build(
     problems = tgt.rules(keep)
     if len(train) < tgt.min_examples:
         problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {len(train)}.")
+    if tgt.max_examples is not None and len(train) > tgt.max_examples:
+        problems.append(f"{tgt.label} takes at most {tgt.max_examples:,} training examples; this export has {len(train):,}. Split the data.")
+    if tgt.max_validation_examples is not None and len(val) > tgt.max_validation_examples:
+        problems.append(f"{tgt.label} takes at most {tgt.max_validation_examples:,} validation examples; this split has {len(val):,}. Lower the validation split.")
     train_bytes = render(train, tgt)
     val_bytes = render(val, tgt) if val else None
-    if len(train_bytes) > MAX_FILE_BYTES:
-        problems.append(f"The training file is {len(train_bytes) / 1e6:.0f} MB; the limit is 512 MB. Split the data.")
+    limit = min(MAX_FILE_BYTES, tgt.max_file_bytes or MAX_FILE_BYTES)
+    if len(train_bytes) > limit:
+        problems.append(f"The training file is {len(train_bytes) / 1e6:.0f} MB; {tgt.label}'s limit is {limit / 1e6:.0f} MB. Split the data.")
     left_out.sort()
     report = to_csv(["row", "reason"], left_out)
     out = ExportResult(tgt.name, train_bytes, val_bytes, report, train, val, left_out, problems)
@@ -142,9 +147,10 @@ def build(
 
 
 def render(examples: list[Example], target: targets_mod.Target) -> bytes:
-    """The JSONL bytes for ``examples``: UTF-8 without BOM, one object per line."""
+    """The JSONL bytes for ``examples``: UTF-8, one object per line; a byte-order mark first only
+    for targets whose docs ask for one (Azure OpenAI)."""
     lines = [dumps_line(target.render(e)) for e in examples]
-    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    return ("\ufeff" if target.bom else "").encode("utf-8") + ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
 def account(out: ExportResult, source_rows: tuple[int, ...]) -> None:

@@ -50,7 +50,9 @@ def load_bytes(
     ds.encoding = encoding
     ds.read_findings += [Finding("warning", code, f"{name}: {text}", row=row) for code, row, text in content.warnings]
     if encoding == "utf-8-sig":
-        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
+        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark. Nothing to fix: each export writes what its service asks for "
+                                                  "(Azure OpenAI with a byte-order mark, as Microsoft's docs say; the others without one, "
+                                                  "which Together's file check requires)."))
     return ds
 
 

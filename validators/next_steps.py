@@ -9,6 +9,7 @@ from the environment.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -21,7 +22,8 @@ Kind = Literal["sft", "dpo"]
 def next_step(target: str, train_path: str, model: str, validation_path: str | None = None, kind: Kind = "sft") -> str:
     """The command / snippet / config that starts training on ``train_path`` with ``model``."""
     tgt = targets.get(target)
-    make = {"openai": _openai, "azure": _azure, "trl": _trl, "autotrain": _autotrain, "unsloth": _unsloth}[tgt.family]
+    make = {"openai": _openai, "azure": _azure, "trl": _trl, "autotrain": _autotrain, "unsloth": _unsloth,
+            "together": _together, "fireworks": _fireworks, "vertex": _vertex, "bedrock": _bedrock}[tgt.family]
     return make(tgt, train_path, model, validation_path, kind)
 
 
@@ -30,15 +32,23 @@ HF_BASE_MODEL = {"trl": "Qwen/Qwen2.5-0.5B-Instruct", "autotrain": "Qwen/Qwen2.5
                  "unsloth": "unsloth/Qwen2.5-0.5B-Instruct"}
 
 
+# A base model each hosted service fine-tunes (its own model id); the user can name another.
+HOSTED_BASE_MODEL = {"together": "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+                     "fireworks": "accounts/fireworks/models/llama-v3p1-8b-instruct",
+                     "vertex": "gemini-2.5-flash",
+                     "bedrock": "amazon.nova-lite-v1:0:300k",
+                     "bedrock-prompt-completion": "meta.llama3-1-8b-instruct-v1:0:128k"}
+
+
 def base_model(target: str, openai_model: str, chosen: str | None = None) -> str:
     """The model the snippet trains: the user's choice, else the priced OpenAI model for
     OpenAI/Azure, else a small open model for the Hugging Face families."""
     if chosen:
         return chosen
-    family = targets.get(target).family
-    if family in HF_BASE_MODEL and "/" in openai_model and not openai_model.startswith(("/", ".", "~")):
+    tgt = targets.get(target)
+    if tgt.family in HF_BASE_MODEL and "/" in openai_model and not openai_model.startswith(("/", ".", "~")):
         return openai_model  # the open base model the tokens were counted with (a Hugging Face id)
-    return HF_BASE_MODEL.get(family, openai_model)
+    return HOSTED_BASE_MODEL.get(tgt.name) or HOSTED_BASE_MODEL.get(tgt.family) or HF_BASE_MODEL.get(tgt.family, openai_model)
 
 
 def for_export(target: str, train_path: str, validation_path: str | None, openai_model: str, examples: list[Any],
@@ -198,4 +208,90 @@ def _unsloth(t: targets.Target, train_path: str, model: str, validation_path: st
         f'                     args=SFTConfig({"".join(field)}per_device_train_batch_size=2, gradient_accumulation_steps=4,',
         '                                    num_train_epochs=3, learning_rate=2e-4, output_dir="outputs"))',
         "trainer.train()",
+    ])
+
+
+# --- hosted services beyond OpenAI (paths quoted with shlex.quote in shell lines, repr in Python) ---
+
+def _together(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    val_cli = f" --validation-file {shlex.quote(validation_path)}" if validation_path else ""
+    lines = [
+        f"# Shell: together files check {shlex.quote(train_path)}",
+        f"# Shell: TOGETHER_API_KEY=... python -m validators submit {shlex.quote(train_path)} --provider together --model {shlex.quote(model)}{val_cli}",
+        "from together import Together",
+        "",
+        "client = Together()  # reads TOGETHER_API_KEY",
+        f'train = client.files.upload(file={train_path!r}, purpose="fine-tune", check=True)',
+    ]
+    val = ""
+    if validation_path:
+        lines.append(f'valid = client.files.upload(file={validation_path!r}, purpose="fine-tune", check=True)')
+        val = ", validation_file=valid.id, n_evals=1"
+    method = "dpo" if kind == "dpo" else "sft"
+    return "\n".join([
+        *lines,
+        f"job = client.fine_tuning.create(training_file=train.id, model={model!r}, n_epochs=3, lora=True, training_method={method!r}{val})",
+        "print(job.id, job.status)",
+        "for event in client.fine_tuning.list_events(job.id).data:",
+        "    print(event.message)",
+    ])
+
+
+def _fireworks(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    name = "my-dataset"
+    job = "dpo-jobs" if kind == "dpo" else "sftj"
+    lines = [
+        "# pip install fireworks-ai   (or download firectl); FIREWORKS_API_KEY=... in the environment",
+        f"# 1. firectl create dataset {name} {shlex.quote(train_path)}",
+    ]
+    eval_arg = ""
+    if validation_path:
+        lines.append(f"#    firectl create dataset {name}-eval {shlex.quote(validation_path)}")
+        eval_arg = f" --evaluation-dataset {name}-eval"
+    lines.append(f"# 2. firectl create {job} --base-model {shlex.quote(model)} --dataset {name}{eval_arg} --output-model my-model --epochs 3")
+    lines.append("# 3. firectl get " + ("dpoj" if kind == "dpo" else "sftj") + " JOB_ID   (follow the job)")
+    return "\n".join(lines)
+
+
+def _vertex(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    bucket = "gs://my-bucket/tuning"
+    copy = [f"# 1. gsutil cp {shlex.quote(train_path)} {bucket}/train.jsonl"]
+    val = ""
+    if validation_path:
+        copy.append(f"#    gsutil cp {shlex.quote(validation_path)} {bucket}/validation.jsonl")
+        val = f', validation_dataset=types.TuningValidationDataset(gcs_uri="{bucket}/validation.jsonl")'
+    return "\n".join([
+        "# pip install google-genai; gcloud auth application-default login",
+        *copy,
+        "# 2. then, in Python:",
+        "from google import genai",
+        "from google.genai import types",
+        "",
+        'client = genai.Client(vertexai=True, project="my-project", location="us-central1")',
+        f'job = client.tunings.tune(base_model={model!r}, training_dataset=types.TuningDataset(gcs_uri="{bucket}/train.jsonl"),',
+        f'                         config=types.CreateTuningJobConfig(epoch_count=3, tuned_model_display_name="my-model"{val}))',
+        "print(job.name, job.state)",
+    ])
+
+
+def _bedrock(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    bucket = "s3://my-bucket/fine-tuning"
+    copy = [f"# 1. aws s3 cp {shlex.quote(train_path)} {bucket}/train.jsonl"]
+    val = ""
+    if validation_path:
+        copy.append(f"#    aws s3 cp {shlex.quote(validation_path)} {bucket}/validation.jsonl")
+        val = f'validationDataConfig={{"validators": [{{"s3Uri": "{bucket}/validation.jsonl"}}]}},\n    '
+    return "\n".join([
+        "# pip install boto3; AWS credentials in the environment; an IAM role Bedrock can assume",
+        *copy,
+        "# 2. then, in Python:",
+        "import boto3",
+        "",
+        'bedrock = boto3.client("bedrock", region_name="us-east-1")',
+        "job = bedrock.create_model_customization_job(",
+        '    jobName="my-job", customModelName="my-model", roleArn="arn:aws:iam::123456789012:role/MyBedrockRole",',
+        f'    baseModelIdentifier={model!r}, customizationType="FINE_TUNING",',
+        f'    trainingDataConfig={{"s3Uri": "{bucket}/train.jsonl"}}, outputDataConfig={{"s3Uri": "{bucket}/output/"}},',
+        f'    {val}hyperParameters={{"epochCount": "2"}})',
+        'print(bedrock.get_model_customization_job(jobIdentifier=job["jobArn"])["status"])',
     ])
