@@ -145,10 +145,16 @@ def over_limit(live: Live, res: CheckResult, over: list[int]) -> None:
 
 
 def control_tokens(live: Live, res: CheckResult) -> None:
+    st.subheader("Control tokens in your text")
+    rows = reserved_tokens.by_target(res.examples, res.model)
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "example numbers"} for r in rows])
+    table["examples"] = [("not checked" if r["examples"] is None else f"{r['examples']:,}") for r in rows]
+    st.caption("Text that a destination's tokenizer or service reads as a control token (end of turn, new turn…) instead of words: "
+               "the turn ends early, or the file is refused.")
+    st.dataframe(table, hide_index=True, width="stretch")
     found = [f for f in res.findings if f.code == "reserved_token"]
     if not found:
         return
-    st.subheader("Control tokens in your text")
     st.warning(f"{len({f.example for f in found}):,} example(s) contain text that {res.model.name}'s tokenizer reads as a control token "
                "(end of turn, new turn…), not as words.", icon=":material/warning:")
     st.dataframe(pd.DataFrame([{"where": f.message.split(":")[0], "found": f.message} for f in found[:200]]), hide_index=True, width="stretch")

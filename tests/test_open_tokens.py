@@ -423,3 +423,18 @@ def test_worker_process_gives_the_same_counts(monkeypatch):
         assert parallel.problems == serial.problems and parallel.counted.tolist() == serial.counted.tolist()
     assert list(serial.problems) == [len(examples)]  # Mistral wants the last turn to be the assistant's
     assert answered == [11, 11]  # the worker counted the second half, for each model
+
+
+def test_control_tokens_by_target():
+    examples = [ex([{"role": "user", "content": "a <|eot_id|> b"}, {"role": "assistant", "content": "ok"}], 1),
+                ex([{"role": "user", "content": "c <|fim_suffix|> d"}, {"role": "assistant", "content": "ok"}], 2),
+                ex([{"role": "user", "content": "e [INST] f"}, {"role": "assistant", "content": "ok"}], 3),
+                ex([{"role": "user", "content": "User: hello"}, {"role": "assistant", "content": "ok"}], 4)]
+    rows = {r["targets"]: r for r in checks.run(examples, model=MISTRAL, near=False).to_json()["tokens"]["control_tokens_by_target"]}
+    assert rows["TRL, Unsloth, AutoTrain"]["example numbers"] == [3] and "[INST]" in rows["TRL, Unsloth, AutoTrain"]["found"]
+    assert rows["Together AI, Fireworks AI"]["example numbers"] == [1]
+    assert rows["OpenAI, Azure OpenAI"]["example numbers"] == []  # the default gpt-4.1-mini: o200k has no <|fim_suffix|>
+    assert rows["Amazon Bedrock (Nova)"]["example numbers"] == [4]
+    assert rows["Google Vertex AI (Gemini)"]["examples"] is None
+    old = {r["targets"]: r for r in checks.run(examples, model="gpt-3.5-turbo-0125", near=False).to_json()["tokens"]["control_tokens_by_target"]}
+    assert old["OpenAI, Azure OpenAI"]["example numbers"] == [2] and old["TRL, Unsloth, AutoTrain"]["examples"] is None

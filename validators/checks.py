@@ -52,6 +52,7 @@ class CheckResult:
     def _open_json(self, live_mask: np.ndarray) -> dict[str, Any]:
         """Extra token facts: images not counted; for an open model, its tokenizer and what is trained."""
         out: dict[str, Any] = {}
+        out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model)
         if self.counts.images_uncounted is not None:
             out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
         if self.counts.is_open:

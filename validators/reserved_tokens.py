@@ -96,3 +96,58 @@ def break_tokens(text: str, tokens: tuple[str, ...]) -> str:
     if pattern is None:
         return text
     return pattern.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1:], text)
+
+
+# --- per target: which strings each destination's tokenizer or service treats as control ---
+
+HOSTED_OPEN_BASE = "meta-llama/Meta-Llama-3-8B-Instruct"  # same tokenizer as Together's / Fireworks' default Llama 3.1 8B
+
+
+def target_sets(active: Any) -> list[tuple[str, str, tuple[str, ...] | None]]:
+    """(targets, whose tokens, the tokens or None when no list applies) for every destination."""
+    from . import catalog, open_tokenizers
+    from .targets.bedrock import RESERVED
+
+    is_open = active.encoding.startswith(open_tokenizers.PREFIX)
+    openai = catalog.model(None) if is_open else active
+    rows: list[tuple[str, str, tuple[str, ...] | None]] = [
+        ("OpenAI, Azure OpenAI", f"{openai.name}'s tokenizer ({openai.encoding})", _tiktoken_special(openai.encoding))]
+    if is_open:
+        rows.append(("TRL, Unsloth, AutoTrain", f"{active.name}'s tokenizer", special_tokens(active)))
+    else:
+        rows.append(("TRL, Unsloth, AutoTrain", "the base model's tokenizer: choose one in Model above", None))
+    hosted = open_tokenizers.model_info(HOSTED_OPEN_BASE)
+    rows.append(("Together AI, Fireworks AI", "their default base model, Llama 3.1 8B Instruct (the Llama 3 tokenizer)", special_tokens(hosted)))
+    rows.append(("Amazon Bedrock (Nova)", "the strings Nova reserves (AWS's own file validator)", tuple(RESERVED)))
+    rows.append(("Google Vertex AI (Gemini)", "no published list of control strings", None))
+    return rows
+
+
+def scan(examples: list[Example], tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
+    """(the control strings found, the examples holding one) over every message's text."""
+    pattern = _pattern(tokens)
+    found: set[str] = set()
+    numbers: list[int] = []
+    if pattern is None:
+        return [], []
+    for ex in examples:
+        if ex.record is None or ex.dropped:
+            continue
+        hits = {m.group(0) for msg in _messages(ex) if isinstance(msg, dict) for t in _texts(msg) for m in pattern.finditer(t)}
+        if hits:
+            found |= hits
+            numbers.append(ex.index)
+    return sorted(found), numbers
+
+
+def by_target(examples: list[Example], active: Any) -> list[dict[str, Any]]:
+    """One row per destination: whose control strings, which were found, in how many examples."""
+    rows = []
+    for targets_, whose, tokens in target_sets(active):
+        if tokens is None:
+            rows.append({"targets": targets_, "control strings of": whose, "found": "", "examples": None})
+            continue
+        found, numbers = scan(examples, tokens)
+        rows.append({"targets": targets_, "control strings of": whose, "found": ", ".join(found[:8]) + (" …" if len(found) > 8 else ""),
+                     "examples": len(numbers), "example numbers": numbers[:50]})
+    return rows
