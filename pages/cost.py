@@ -92,8 +92,14 @@ def main() -> None:
     st.code(est.arithmetic(), language=None, wrap_lines=True)
     if est.epochs_auto:
         st.caption(f"Auto epochs: {est.epochs} for {est.examples:,} examples (OpenAI's rule: aim at ~3 passes, 100–25,000 example-passes).")
+    if res.counts.is_open:
+        st.caption(f"{res.model.name} trains on your own hardware, so it has no price per token: the figure is its own tokenizer's count, "
+                   f"each example cut at {res.model.limit:,} tokens, times the epochs. Enter a hosted service's price above to compare.")
     st.subheader("The same data on every model")
     st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
+    if res.counts.is_open:
+        st.info("The break-even against a few-shot prompt needs the model's prices per request; pick an OpenAI model above to see it.")
+        return
     breakeven(est.cost_usd, res.model)
 
 
