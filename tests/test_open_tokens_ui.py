@@ -202,3 +202,14 @@ def test_any_model_from_a_tokenizer_folder_and_the_no_markers_warning(ftprep_db:
     assert any("does not mark the assistant's replies" in w.value for w in at.warning)
     body = preview_html(at)
     assert '<span class="n">' not in body.split("</style>", 1)[1].split('<div class="ftp-tt">', 1)[1]  # all trained
+
+
+def test_a_tokenizer_folder_that_disappeared_is_said_not_crashed(ftprep_db: Path, tmp_path: Path) -> None:
+    gone = tmp_path / "was-a-tokenizer"
+    wid, _ = workspace(tmp_path, str(gone))
+    at = new_app(wid)  # the first page opened says it (the sidebar's summary needs the counts)
+    assert not at.exception
+    assert any("not available any more" in w.value for w in at.warning)
+    assert any(str(gone) in t.value for t in at.text)  # the path, shown as plain text
+    go(at, "tokens")
+    assert any("o200k_base" in c.value for c in at.caption)  # counted again with the default model
