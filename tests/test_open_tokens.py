@@ -102,6 +102,20 @@ def test_llama3_counts_equal_transformers_apply_chat_template(llama_hf):
         assert open_tokenizers.load(LLAMA).render(messages).ids == list(theirs)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name,template", [("meta-llama/Llama-3.1-8B-Instruct", "llama3_1.jinja"), ("meta-llama/Llama-3.2-1B-Instruct", "llama3_2.jinja")])
+def test_llama31_32_counts_equal_apply_chat_template(llama_hf, name, template):
+    """Llama 3.1 / 3.2: Meta's templates add a system block with the knowledge and today's date."""
+    llama_hf.chat_template = (ROOT / "validators/data/chat_templates" / template).read_text()
+    tok = open_tokenizers.load(name)
+    for messages in CONVERSATIONS:
+        theirs = llama_hf.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
+        ours = tok.render(messages)
+        assert ours.ids == list(theirs) and "Cutting Knowledge Date" in "".join(ours.pieces)
+    assert not tok.markers  # no generation markers: the page warns that assistant-only loss cannot mask here
+    llama_hf.chat_template = (ROOT / "validators/data/chat_templates/llama3.jinja").read_text()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t), min_size=2, max_size=6))
 def test_llama3_property_any_text(texts):

@@ -51,13 +51,18 @@ class BaseModel:
     family: str  # "llama3" | "mistral" | "hf"
     file: str = ""  # file inside the package (llama3, mistral)
     source: str = ""  # where the tokenizer comes from, in words
+    template: str = ""  # chat template file in validators/data/chat_templates (llama3 family)
 
 
 OFFLINE: dict[str, BaseModel] = {
     m.name: m
     for m in (
-        BaseModel("meta-llama/Meta-Llama-3-8B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models"),
-        BaseModel("meta-llama/Meta-Llama-3-70B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models"),
+        BaseModel("meta-llama/Meta-Llama-3-8B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models", "llama3_training.jinja"),
+        BaseModel("meta-llama/Meta-Llama-3-70B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models", "llama3_training.jinja"),
+        BaseModel("meta-llama/Llama-3.1-8B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models", "llama3_1.jinja"),
+        BaseModel("meta-llama/Llama-3.1-70B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models", "llama3_1.jinja"),
+        BaseModel("meta-llama/Llama-3.2-1B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models", "llama3_2.jinja"),
+        BaseModel("meta-llama/Llama-3.2-3B-Instruct", "llama3", "llama3/tokenizer.model", "llama-models", "llama3_2.jinja"),
         BaseModel("mistralai/Mistral-7B-Instruct-v0.3", "mistral", "mistral_instruct_tokenizer_240323.model.v3", "mistral-common"),
         BaseModel("mistralai/Mistral-7B-Instruct-v0.2", "mistral", "tokenizer.model.v1", "mistral-common"),
         BaseModel("mistralai/Mistral-7B-Instruct-v0.1", "mistral", "tokenizer.model.v1", "mistral-common"),
@@ -187,7 +192,7 @@ def _template(name: str) -> str:
 
 
 @cache
-def _llama3() -> TemplateTokenizer:
+def _llama3(template: str = "llama3_training.jinja") -> TemplateTokenizer:
     from llama_models.llama3.tokenizer import Tokenizer
 
     path = resources.files("llama_models").joinpath("llama3", "tokenizer.model")
@@ -204,8 +209,9 @@ def _llama3() -> TemplateTokenizer:
         return ids, _char_starts(text, ends - byte_len[ids] if ids else ends)
 
     special = {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}
-    return TemplateTokenizer("llama3", "Meta's Llama 3 tokenizer (tokenizer.model from the llama-models package) and Llama 3 chat template",
-                             _template("llama3_training.jinja"), special, list(tok.special_tokens), encode, enc.decode_single_token_bytes)
+    version = {"llama3_1.jinja": "Llama 3.1", "llama3_2.jinja": "Llama 3.2"}.get(template, "Llama 3")
+    return TemplateTokenizer("llama3", f"Meta's Llama 3 tokenizer (tokenizer.model from the llama-models package) and {version} chat template",
+                             _template(template), special, list(tok.special_tokens), encode, enc.decode_single_token_bytes)
 
 
 def _char_starts(text: str, byte_starts: np.ndarray) -> np.ndarray:
@@ -349,7 +355,7 @@ def load(name: str, online: bool | None = None) -> ChatTokenizer:
             return _LOADED[name]
         entry = OFFLINE.get(name)
         if entry is not None and entry.family == "llama3":
-            tok: ChatTokenizer = copy.copy(_llama3())
+            tok: ChatTokenizer = copy.copy(_llama3(entry.template))
             tok.name = name
         elif entry is not None and entry.family == "mistral":
             tok = MistralChatTokenizer(name, entry.file)
