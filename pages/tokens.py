@@ -213,7 +213,10 @@ def main() -> None:
     b.metric("Trained tokens" if counts.is_open else "Assistant tokens", f"{int(assistant.sum()):,}")
     over = res.over_limit()
     c.metric("Over the max sequence length" if counts.is_open else "Over the limit", f"{len(over):,}")
-    if counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
+    if counts.is_open and counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
+        st.info(f"{lost:,} image(s) are not counted: each open vision model has its own image tokens; the figures are the text's.",
+                icon=":material/image:")
+    elif counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
         st.info(f"{lost:,} image(s) at web addresses are not counted: their size is unknown without downloading them "
                 "(OpenAI's rule counts 85 tokens for a low-detail image, more by size for high detail).", icon=":material/image:")
     if counts.problems:

@@ -452,3 +452,12 @@ def test_control_tokens_by_target():
     assert rows["Google Vertex AI (Gemini)"]["examples"] is None
     old = {r["targets"]: r for r in checks.run(examples, model="gpt-3.5-turbo-0125", near=False).to_json()["tokens"]["control_tokens_by_target"]}
     assert old["OpenAI, Azure OpenAI"]["example numbers"] == [2] and old["TRL, Unsloth, AutoTrain"]["examples"] is None
+
+
+def test_images_with_an_open_model_are_said_not_counted():
+    content = [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": png_data_url(64, 64), "detail": "low"}}]
+    res = checks.run([ex([{"role": "user", "content": content}, {"role": "assistant", "content": "A cat."}])], model=LLAMA, near=False)
+    text_only = open_tokenizers.load(LLAMA).render([{"role": "user", "content": "What is this?"}, {"role": "assistant", "content": "A cat."}])
+    assert int(res.counts.total[0]) == len(text_only.ids)
+    assert res.to_json()["tokens"]["images_not_counted"] == 1
+    assert any(f.code == "image_not_counted" and "open vision model" in f.message for f in res.findings)

@@ -156,6 +156,10 @@ def _count_findings(examples: list[Example], counts: tokens.TokenCounts, info: c
     if counts.images_uncounted is not None:
         for ex, n in zip(examples, counts.images_uncounted):
             if n and not ex.dropped:
+                if counts.is_open:
+                    out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s): they are not counted, because each open vision model "
+                                       f"has its own image tokens and {info.name}'s chat template here renders text only.", ex))
+                    continue
                 out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s) at a web address in high or auto detail: their size "
                                    "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
     out += reserved_tokens.check(examples, info)

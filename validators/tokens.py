@@ -70,6 +70,14 @@ def _strings(msg: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
             yield from (("function." + k, value[k], False) for k in ("name", "arguments") if isinstance(value.get(k), str))
 
 
+def _image_parts(ex: Example) -> int:
+    """Images in an example (an open model's count leaves them out: each vision model has its own rule)."""
+    if ex.record is None:
+        return 0
+    return sum(1 for m in _messages(ex) if isinstance(m, dict) and isinstance(m.get("content"), list)
+               for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url")
+
+
 def _messages(ex: Example) -> list[Any]:
     if ex.kind == "dpo" and isinstance(ex.record, dict):
         rest = [m for k in ("preferred_output", "non_preferred_output") for m in (ex.record.get(k) or []) if isinstance(ex.record.get(k), list)]
@@ -83,7 +91,8 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
     """Count tokens of every example, in file order."""
     if encoding.startswith(open_tokenizers.PREFIX):
         oc = open_tokenizers.count(examples, encoding[len(open_tokenizers.PREFIX):])
-        return TokenCounts(encoding, oc.total, oc.trained, oc.counted, None, oc.problems)
+        images = np.fromiter((_image_parts(ex) for ex in examples), dtype=np.int64, count=len(examples))
+        return TokenCounts(encoding, oc.total, oc.trained, oc.counted, images, oc.problems)
     worker = _early_worker(examples, encoding)
     n = len(examples)
     total = np.zeros(n, dtype=np.int64)
