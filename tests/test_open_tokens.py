@@ -337,7 +337,10 @@ def test_cli_check_with_base_model_and_max_seq_length(tmp_path):
     assert data["model"] == MISTRAL and data["tokens"]["encoding"] == "open:" + MISTRAL
     assert data["tokens"]["per_example"] == [len(mistral_common_tokens(c)) for c in CONVERSATIONS * 3]
     assert data["tokens"]["limit"] == 20 and data["tokens"]["max_seq_length"] == 20
-    assert "mistral-common" in data["tokens"]["tokenizer"]
+    assert "mistral-common" in data["tokens"]["tokenizer"] and data["tokens"]["generation_markers"] is True
+    wrong = subprocess.run([sys.executable, "-m", "validators", "check", str(path), "--max-seq-length", "20"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert wrong.returncode == 2 and "applies to an open --base-model" in wrong.stderr
     assert data["tokens"]["trained_total"] == sum(sum(open_tokenizers.load(MISTRAL).render(c).trained) for c in CONVERSATIONS * 3)
     assert data["tokens"]["over_limit"] == [i + 1 for i, c in enumerate(CONVERSATIONS * 3) if len(mistral_common_tokens(c)) > 20]
     human = subprocess.run([sys.executable, "-m", "validators", "check", str(path), "--base-model", "no/such-model"],

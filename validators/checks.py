@@ -56,7 +56,8 @@ class CheckResult:
         if self.counts.images_uncounted is not None:
             out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
         if self.counts.is_open:
-            out.update(tokenizer=open_tokenizers.load(self.model.name).source, max_seq_length=self.model.limit,
+            tok = open_tokenizers.load(self.model.name)
+            out.update(tokenizer=tok.source, generation_markers=tok.markers, max_seq_length=self.model.limit,
                        trained_total=int(self.counts.assistant[live_mask].sum()), not_counted=sorted(self.counts.problems))
         return out
 

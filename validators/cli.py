@@ -101,6 +101,8 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
     if args.max_seq_length is not None and args.max_seq_length < 1:
         raise UsageError("--max-seq-length must be at least 1")
     model = _counting_model(args)
+    if args.max_seq_length is not None and not (model and open_tokenizers.is_open(model) and model not in catalog.models()):
+        raise UsageError("--max-seq-length applies to an open --base-model (an OpenAI model's limit is fixed)")
     ds = _load(args)
     return checks.check_dataset(ds, model=model, epochs=args.epochs, price=args.price, threshold=args.threshold,
                                 max_seq_length=args.max_seq_length), ds
@@ -130,8 +132,11 @@ def human_summary(data: dict[str, Any]) -> str:
         f"{data['source']['file']}: {data['examples']} examples ({data['source']['format']}, {data['source']['layout']}), model {data['model']}",
         f"  errors: {len(data['errors'])}   warnings: {len(data['warnings'])}",
         f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}"
-        + (f", trained (assistant-only loss) {t['assistant_total']:,}" if t["encoding"].startswith(open_tokenizers.PREFIX) else ""),
-        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}",
+        + (f", trained (assistant-only loss) {t['assistant_total']:,}" if t["encoding"].startswith(open_tokenizers.PREFIX) else "")
+        + ("; its chat template has no generation markers, so assistant-only loss cannot mask the prompts (every token counted as trained)"
+           if t.get("generation_markers") is False else ""),
+        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}"
+        + (" (your own hardware: no price per token; --price compares a hosted service)" if t["encoding"].startswith(open_tokenizers.PREFIX) else ""),
         f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
     ]
     for f in (data["errors"] + data["warnings"])[:50]:
