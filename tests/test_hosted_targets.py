@@ -373,10 +373,77 @@ def test_every_service_has_a_price_or_says_there_is_none() -> None:
         info = catalog.service(fam)
         assert info.price_source.startswith("https://") and date.fromisoformat(info.price_as_of)
         text = catalog.price_text(info)
-        assert ("per 1M training tokens" in text) == (info.price_per_1m is not None)
+        assert text.startswith("$") == (info.price_per_1m is not None)  # a figure only where one is recorded
         assert info.price_per_1m is not None or any(w in text for w in ("no public price", "priced per model", "price not in the catalogue"))
-    assert catalog.price_text(catalog.service("together")).startswith("no public price")
     assert catalog.service("fireworks").price_per_1m == 0.50
+
+
+def test_prices_found_are_recorded_with_their_source_and_the_rest_say_why_not() -> None:
+    """Nova Micro's rate comes from AWS's own blog; Together, Vertex AI and Bedrock's prompt-completion
+    models publish rate tables that no stored copy let us read, so the catalogue says so (no guess)."""
+    nova = catalog.service("bedrock")
+    assert (nova.price_per_1m, nova.storage_usd_per_month) == (1.00, 1.95)  # $0.001 per 1,000 tokens; $1.95 a month
+    assert nova.price_source.startswith("https://aws.amazon.com/blogs/machine-learning/") and nova.price_as_of == "2026-04-16"
+    text = catalog.price_text(nova)
+    assert text.startswith("$1.00 per 1M training tokens + $1.95 a month to store each custom model") and "Nova Micro" in text
+    assert "Nova Lite and Nova Pro" in text  # the rate is not claimed for them
+    for fam, page in (("together", "together.ai/pricing"), ("vertex", "cloud.google.com/vertex-ai/generative-ai/pricing"),
+                      ("bedrock-prompt-completion", "aws.amazon.com/bedrock/pricing")):
+        info = catalog.service(fam)
+        assert info.price_per_1m is None and info.storage_usd_per_month is None
+        text = catalog.price_text(info)
+        assert text.startswith("price not in the catalogue") and page in text and "no figure is copied" in text, fam
+
+
+def test_counts_for_services_with_their_own_tokenizer_are_called_estimates() -> None:
+    for fam in ("openai", "azure"):
+        assert catalog.token_note(catalog.service(fam)) == ""
+    for fam in ("together", "fireworks", "vertex", "bedrock", "bedrock-prompt-completion"):
+        assert "OpenAI's tokenizer" in catalog.token_note(catalog.service(fam)) and "estimates, not exact" in catalog.token_note(catalog.service(fam))
+    vertex = targets.facts("vertex")
+    assert "context 131,072 tokens per example" in vertex["limits"]
+    assert "limit of 131,072 tokens per example is shown, not checked" in vertex["tokens"]
+    assert targets.facts("openai")["tokens"] == "" and targets.facts("trl")["tokens"] == ""
+
+
+def test_service_rows_price_the_same_charged_tokens_where_a_price_is_known() -> None:
+    rows = {r["service"]: r for r in catalog.service_rows(3_000_000)}
+    assert "OpenAI" not in rows  # OpenAI is priced per model in the models table
+    assert rows["Amazon Bedrock (Nova)"]["estimate USD"] == 3.0 and rows["Amazon Bedrock (Nova)"]["storage USD per month"] == 1.95
+    assert rows["Fireworks AI"]["estimate USD"] == 1.50
+    for label in ("Together AI", "Google Vertex AI (Gemini)", "Amazon Bedrock (prompt-completion)", "Azure OpenAI"):
+        assert rows[label]["USD per 1M training tokens"] is None and rows[label]["estimate USD"] is None
+    assert all(r["source"].startswith("https://") and date.fromisoformat(r["as of"]) for r in rows.values())
+    assert rows["Azure OpenAI"]["token counts"] == "OpenAI's tokenizer"
+    assert rows["Google Vertex AI (Gemini)"]["token counts"] == "estimate (OpenAI's tokenizer)"
+
+
+def test_cli_matrix_prints_each_targets_price_and_the_tokenizer_caveat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", str(write_jsonl(tmp_path / "p.jsonl", plain_rows())), "--targets", "vertex,bedrock,openai"])
+    out = capsys.readouterr().out
+    assert "training price: price not in the catalogue: published per base model on Google's Vertex AI pricing page" in out
+    assert "training price: $1.00 per 1M training tokens + $1.95 a month" in out
+    assert out.count("counts with its own, so for it these counts and costs are estimates") == 2  # Vertex and Bedrock, not OpenAI
+    assert "Its limit of 131,072 tokens per example is shown, not checked." in out
+
+
+def test_cost_page_lists_every_service_price_with_its_source(ftprep_db: Path) -> None:
+    from tests.test_pages import go, loaded
+
+    at = go(loaded(), "cost")
+    assert not at.exception
+    table = at.dataframe[1].value
+    nova = table[table["service"] == "Amazon Bedrock (Nova)"].iloc[0]
+    charged = int(at.code[0].value.split(" = ")[1].split(" tokens")[0].replace(",", ""))  # "... = 9,333 tokens; ..."
+    assert nova["USD per 1M training tokens"] == "$1.00" and nova["storage USD per month"] == "$1.95"
+    assert nova["estimate USD"] == f"${charged / 1e6:,.2f}"  # 1 USD per 1M tokens x the charged tokens above
+    assert nova["source"].startswith("https://aws.amazon.com/blogs/") and nova["as of"] == "2026-04-16"
+    vertex = table[table["service"] == "Google Vertex AI (Gemini)"].iloc[0]
+    assert vertex["price"] == "price not in the catalogue" and "cloud.google.com" in vertex["source"]
+    assert vertex["USD per 1M training tokens"] == "—" and vertex["estimate USD"] == "—"
+    fireworks = table[table["service"] == "Fireworks AI"].iloc[0]
+    assert fireworks["estimate USD"] == ("under $0.01" if charged * 0.5 / 1e6 < 0.005 else f"${charged * 0.5 / 1e6:,.2f}")
+    assert any("counted with OpenAI's tokenizer" in c.value and "approximate, not exact" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("target", NEW)
@@ -438,4 +505,7 @@ def test_export_page_defaults_to_azure_after_the_wind_down_and_still_offers_open
     at.selectbox(key="exp_target").set_value("openai").run()
     assert not at.exception and any("6 January 2027" in i.value and "still exports" in i.value for i in at.info)
     at.selectbox(key="exp_target").set_value("together").run()
-    assert any("no public price" in c.value for c in at.caption) and any("client.files.upload" in c.value for c in at.code)
+    assert any("price not in the catalogue" in c.value and "together.ai/pricing" in c.value for c in at.caption)
+    assert any("Together AI counts with its own" in c.value for c in at.caption) and any("client.files.upload" in c.value for c in at.code)
+    at.selectbox(key="exp_target").set_value("vertex").run()
+    assert any("131,072 tokens per example is shown, not checked" in c.value for c in at.caption)

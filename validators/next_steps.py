@@ -1,14 +1,16 @@
 """The ready next step shown beside each download: what starts training on *this* file and model.
 
 Each function returns text the user can paste: a shell command, a Python script, or an
-AutoTrain config plus its command.  Paths and model names are quoted with ``repr`` / YAML
-quoting so unusual names still paste correctly.  No key ever appears: the snippets read it
-from the environment.
+AutoTrain config plus its command.  Paths and model names are quoted for where they land:
+:func:`sh` in shell lines (a file named ``q'$(touch X)'.csv`` must stay a name, never run),
+``repr`` in Python, JSON strings in YAML.  No key ever appears: the snippets read it from
+the environment.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import PurePath
 from typing import Any, Literal
@@ -17,6 +19,32 @@ from . import targets
 from .targets.unsloth import MAPPING as UNSLOTH_MAPPING
 
 Kind = Literal["sft", "dpo"]
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\U0010ffff]|[\u2028\u2029]")
+
+
+def sh(value: str) -> str:
+    """``value`` as one shell word that pastes safely: POSIX single quotes (nothing inside
+    is expanded), or bash's ``$'…'`` with escapes when it holds a newline or another control
+    character, so a snippet line never breaks in two."""
+    if not _UNPRINTABLE.search(value):
+        return shlex.quote(value)
+    out = []
+    for ch in value:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif _UNPRINTABLE.match(ch):
+            out.append(_escape(ord(ch)))
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
+def _escape(code: int) -> str:
+    """One character for bash's ``$'…'``; a surrogate-escaped byte of a non-UTF-8 file name
+    (``\\udc80``–``\\udcff``, how Python reads such names) becomes that byte again."""
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def next_step(target: str, train_path: str, model: str, validation_path: str | None = None, kind: Kind = "sft") -> str:
@@ -73,10 +101,10 @@ def _upload_lines(train_path: str, validation_path: str | None) -> list[str]:
 
 def _openai(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     val = ", validation_file=valid.id" if validation_path else ""
-    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    cli_val = f" --validation-file {sh(validation_path)}" if validation_path else ""
     return "\n".join([
         f"# {targets.OPENAI_WIND_DOWN}",
-        f"# Shell: OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider openai --model {model!r}{cli_val}",
+        f"# Shell: OPENAI_API_KEY=... python -m validators submit {sh(train_path)} --provider openai --model {sh(model)}{cli_val}",
         "from openai import OpenAI",
         "",
         "client = OpenAI()  # reads OPENAI_API_KEY",
@@ -90,10 +118,10 @@ def _openai(_t: targets.Target, train_path: str, model: str, validation_path: st
 
 def _azure(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     val = ", validation_file=valid.id" if validation_path else ""
-    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    cli_val = f" --validation-file {sh(validation_path)}" if validation_path else ""
     return "\n".join([
-        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider azure --model {model!r} "
-        f"--azure-endpoint $AZURE_OPENAI_ENDPOINT --training-type GlobalStandard{cli_val}",
+        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {sh(train_path)} --provider azure --model {sh(model)} "
+        f'--azure-endpoint "$AZURE_OPENAI_ENDPOINT" --training-type GlobalStandard{cli_val}',
         "import os",
         "",
         "from openai import AzureOpenAI",
@@ -165,9 +193,9 @@ def to_yaml(value: Any, indent: int = 0) -> str:
 
 def _autotrain(t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     cfg = autotrain_config(t, model, validation_path is not None, kind)
-    copy = f"mkdir -p autotrain-data && cp {train_path!r} autotrain-data/train.jsonl"
+    copy = f"mkdir -p autotrain-data && cp -- {sh(train_path)} autotrain-data/train.jsonl"
     if validation_path:
-        copy += f" && cp {validation_path!r} autotrain-data/valid.jsonl"
+        copy += f" && cp -- {sh(validation_path)} autotrain-data/valid.jsonl"
     note = "# chat_template: tokenizer uses the model's own template; chatml or zephyr force one." if t.layout != "text" else \
         "# The text column is already ChatML; chat_template stays null."
     note += "\n# quantization: int4 saves GPU memory on large models (needs bitsandbytes + a CUDA GPU)."
@@ -214,10 +242,10 @@ def _unsloth(t: targets.Target, train_path: str, model: str, validation_path: st
 # --- hosted services beyond OpenAI (paths quoted with shlex.quote in shell lines, repr in Python) ---
 
 def _together(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
-    val_cli = f" --validation-file {shlex.quote(validation_path)}" if validation_path else ""
+    val_cli = f" --validation-file {sh(validation_path)}" if validation_path else ""
     lines = [
-        f"# Shell: together files check {shlex.quote(train_path)}",
-        f"# Shell: TOGETHER_API_KEY=... python -m validators submit {shlex.quote(train_path)} --provider together --model {shlex.quote(model)}{val_cli}",
+        f"# Shell: together files check {sh(train_path)}",
+        f"# Shell: TOGETHER_API_KEY=... python -m validators submit {sh(train_path)} --provider together --model {sh(model)}{val_cli}",
         "from together import Together",
         "",
         "client = Together()  # reads TOGETHER_API_KEY",
@@ -242,23 +270,23 @@ def _fireworks(_t: targets.Target, train_path: str, model: str, validation_path:
     job = "dpo-jobs" if kind == "dpo" else "sftj"
     lines = [
         "# pip install fireworks-ai   (or download firectl); FIREWORKS_API_KEY=... in the environment",
-        f"# 1. firectl create dataset {name} {shlex.quote(train_path)}",
+        f"# 1. firectl create dataset {name} {sh(train_path)}",
     ]
     eval_arg = ""
     if validation_path:
-        lines.append(f"#    firectl create dataset {name}-eval {shlex.quote(validation_path)}")
+        lines.append(f"#    firectl create dataset {name}-eval {sh(validation_path)}")
         eval_arg = f" --evaluation-dataset {name}-eval"
-    lines.append(f"# 2. firectl create {job} --base-model {shlex.quote(model)} --dataset {name}{eval_arg} --output-model my-model --epochs 3")
+    lines.append(f"# 2. firectl create {job} --base-model {sh(model)} --dataset {name}{eval_arg} --output-model my-model --epochs 3")
     lines.append("# 3. firectl get " + ("dpoj" if kind == "dpo" else "sftj") + " JOB_ID   (follow the job)")
     return "\n".join(lines)
 
 
 def _vertex(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     bucket = "gs://my-bucket/tuning"
-    copy = [f"# 1. gsutil cp {shlex.quote(train_path)} {bucket}/train.jsonl"]
+    copy = [f"# 1. gsutil cp {sh(train_path)} {bucket}/train.jsonl"]
     val = ""
     if validation_path:
-        copy.append(f"#    gsutil cp {shlex.quote(validation_path)} {bucket}/validation.jsonl")
+        copy.append(f"#    gsutil cp {sh(validation_path)} {bucket}/validation.jsonl")
         val = f', validation_dataset=types.TuningValidationDataset(gcs_uri="{bucket}/validation.jsonl")'
     return "\n".join([
         "# pip install google-genai; gcloud auth application-default login",
@@ -276,10 +304,10 @@ def _vertex(_t: targets.Target, train_path: str, model: str, validation_path: st
 
 def _bedrock(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     bucket = "s3://my-bucket/fine-tuning"
-    copy = [f"# 1. aws s3 cp {shlex.quote(train_path)} {bucket}/train.jsonl"]
+    copy = [f"# 1. aws s3 cp {sh(train_path)} {bucket}/train.jsonl"]
     val = ""
     if validation_path:
-        copy.append(f"#    aws s3 cp {shlex.quote(validation_path)} {bucket}/validation.jsonl")
+        copy.append(f"#    aws s3 cp {sh(validation_path)} {bucket}/validation.jsonl")
         val = f'validationDataConfig={{"validators": [{{"s3Uri": "{bucket}/validation.jsonl"}}]}},\n    '
     return "\n".join([
         "# pip install boto3; AWS credentials in the environment; an IAM role Bedrock can assume",

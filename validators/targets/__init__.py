@@ -73,21 +73,21 @@ def preview(example: Example, names: list[str] | None = None) -> dict[str, str]:
 
 def facts(name: str) -> dict[str, str]:
     """The target's limits and training price in words, from the catalogue (for the matrix and the page)."""
-    from ..catalog import price_text, services
+    from ..catalog import price_text, services, token_note
 
     tgt = get(name)
     table = services()
     info = table.get(tgt.name) or table.get(tgt.family)
     if info is None:  # TRL, AutoTrain, Unsloth: the user's own hardware
         return {"limits": "no service limits: your own GPU's memory and the max sequence length you set",
-                "price": "no service price: runs on your own hardware"}
+                "price": "no service price: runs on your own hardware", "tokens": ""}
     parts = [f"{tgt.min_examples:,}" + (f" to {tgt.max_examples:,}" if tgt.max_examples else "+") + " examples"]
     if tgt.max_validation_examples:
         parts.append(f"validation up to {tgt.max_validation_examples:,} examples")
     if tgt.max_file_bytes:
         parts.append(f"file up to {size_text(tgt.max_file_bytes)}")
     parts.append(f"context {info.context_tokens:,} tokens per example" if info.context_tokens else f"context {info.context_note}")
-    return {"limits": "; ".join(parts), "price": price_text(info)}
+    return {"limits": "; ".join(parts), "price": price_text(info), "tokens": token_note(info)}
 
 
 def size_text(n: int) -> str:
