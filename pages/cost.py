@@ -53,15 +53,21 @@ def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def other_services(charged_tokens: int) -> None:
+def other_services(charged_tokens: int, open_model: str | None = None) -> None:
     """Every hosted service's training price from the catalogue, with its source and date."""
     st.subheader("Other services")
-    st.caption("Training prices from the catalogue, each with the page it was read from and the date. "
-               "The estimate applies a service's price to the charged tokens above (same epochs). Those tokens are "
-               "counted with OpenAI's tokenizer; every service here but Azure OpenAI counts with its own, "
-               "so for those the counts, the per-example limits and the estimate are approximate, not exact. "
-               "A dash means no price is copied here; the 'what it covers' column says why.")
+    if open_model:
+        counted = (f"The estimate applies a service's price to the charged tokens above, counted with {open_model}'s own tokenizer "
+                   "and chat template: exact for a service that trains that same base model, an estimate for the others. ")
+    else:
+        counted = ("The estimate applies a service's price to the charged tokens above (same epochs). Those tokens are "
+                   "counted with OpenAI's tokenizer; every service here but Azure OpenAI counts with its own, "
+                   "so for those the counts, the per-example limits and the estimate are approximate, not exact. ")
+    st.caption("Training prices from the catalogue, each with the page it was read from and the date. " + counted
+               + "A dash means no price is copied here; the 'what it covers' column says why.")
     rows = pd.DataFrame(catalog.service_rows(charged_tokens))
+    if open_model:
+        rows["token counts"] = f"{open_model}'s tokenizer"
     for col in ("USD per 1M training tokens", "estimate USD", "storage USD per month"):
         rows[col] = rows[col].map(dollars)
     st.dataframe(rows, hide_index=True, width="stretch", column_config={"source": st.column_config.LinkColumn("source")})
@@ -124,7 +130,7 @@ def main() -> None:
                    f"each example cut at {res.model.limit:,} tokens, times the epochs. Enter a hosted service's price above to compare.")
     st.subheader("The same data on every model")
     st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
-    other_services(est.charged_tokens)
+    other_services(est.charged_tokens, res.model.name if res.counts.is_open else None)
     if res.counts.is_open:
         st.info("The break-even against a few-shot prompt needs the model's prices per request; pick an OpenAI model above to see it.")
         return
