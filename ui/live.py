@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from validators import catalog, checks, cost, duplicates, schema_check, semantic, tokens
+from validators import catalog, checks, cost, duplicates, open_tokenizers, reserved_tokens, schema_check, semantic, tokens
 from validators import workspace as store
 from validators.fixes import FixResult
 from validators.model import Example, Finding, finding
@@ -120,7 +120,7 @@ class Live:
         return ws.data if ws else b""
 
     def model(self) -> catalog.ModelInfo:
-        return catalog.model(self.options.get("model"))
+        return open_tokenizers.model_info(self.options.get("model"), self.options.get("max_seq_length"))
 
     def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
         """The current check result.  A full run happens the first time, after an option
@@ -132,6 +132,7 @@ class Live:
                     price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
                     columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
+                    max_seq_length=self.options.get("max_seq_length"),
                 )
                 self.stale = False
                 self._warm_other_encodings()
@@ -285,13 +286,21 @@ def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions:
         counts.total[p] = fresh.total[k]
         counts.assistant[p] = fresh.assistant[k]
         counts.counted[p] = fresh.counted[k]
+        if counts.images_uncounted is not None and fresh.images_uncounted is not None:
+            counts.images_uncounted[p] = fresh.images_uncounted[k]
+    for e in changed:  # an open model's template may now accept (or refuse) an edited example
+        counts.problems.pop(e.index, None)
+    counts.problems.update(fresh.problems)
 
 
-def example_findings(ex: Example, limit: int, model_name: str, total: int, columns: dict[str, str] | None = None) -> list[Finding]:
+def example_findings(ex: Example, limit: int, model_name: str, total: int, columns: dict[str, str] | None = None,
+                     info: catalog.ModelInfo | None = None) -> list[Finding]:
     """Per-example findings: schema + semantic + over the token limit."""
     out = schema_check.check_schema([ex]) + semantic.check_example(ex, columns)
     if not ex.dropped and total > limit:
-        out.append(finding("warning", "over_token_limit", f"has {total:,} tokens, over the {limit:,}-token limit of {model_name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+        out.append(finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, total) if info else f"has {total:,} tokens, over the {limit:,}-token limit of {model_name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+    if info is not None:
+        out += reserved_tokens.check([ex], info)
     return out
 
 
@@ -304,7 +313,7 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     _patch_counts(counts, changed, positions, info.encoding)
     kept = [f for f in result.findings if f.example not in numbers or f.code in DATASET_CODES]
     for p, e in zip(positions, changed):
-        kept += example_findings(e, info.limit, info.name, int(counts.total[p]), result.options.get("columns"))
+        kept += example_findings(e, info.limit, info.name, int(counts.total[p]), result.options.get("columns"), info)
     kept.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)

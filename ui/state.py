@@ -19,7 +19,7 @@ import streamlit as st
 
 from ui import live as live_mod
 from ui.live import Live
-from validators import checks
+from validators import catalog, checks, open_tokenizers
 from validators import workspace as store
 
 MINE = "my_workspaces"
@@ -168,7 +168,15 @@ def result(live: Live, full: bool = False) -> checks.CheckResult:
     if live.result is not None and not (full and live.stale):
         return live.result
     say, bar = progress_bar("Checking the examples…")
-    out = live.check(progress=say, full=full)
+    try:
+        out = live.check(progress=say, full=full)
+    except open_tokenizers.OpenTokenizerError as exc:  # e.g. a tokenizer folder deleted since it was chosen
+        fallback = catalog.default_model()
+        st.warning(f"The chosen base model's tokenizer is not available any more, so this workspace counts with {fallback} "
+                   "again; choose a base model on the Tokens page.", icon=":material/warning:")
+        st.text(str(exc))
+        live.set_options(model=fallback)
+        out = live.check(progress=say, full=full)
     bar.empty()
     return out
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, cost, duplicates, pii, schema_check, semantic, tokens
+from . import catalog, cost, duplicates, open_tokenizers, pii, reserved_tokens, schema_check, semantic, tokens
 from .model import Dataset, Example, Finding, finding
 
 Progress = Callable[[float, str], None]
@@ -49,6 +49,18 @@ class CheckResult:
     def usable_mask(self) -> np.ndarray:
         return usable_mask(self.examples)
 
+    def _open_json(self, live_mask: np.ndarray) -> dict[str, Any]:
+        """Extra token facts: images not counted; for an open model, its tokenizer and what is trained."""
+        out: dict[str, Any] = {}
+        out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model)
+        if self.counts.images_uncounted is not None:
+            out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
+        if self.counts.is_open:
+            tok = open_tokenizers.load(self.model.name)
+            out.update(tokenizer=tok.source, generation_markers=tok.markers, max_seq_length=self.model.limit,
+                       trained_total=int(self.counts.assistant[live_mask].sum()), not_counted=sorted(self.counts.problems))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         live_mask = self.usable_mask()
         per = [int(t) if ok else None for t, ok in zip(self.counts.total, self.counts.counted)]
@@ -68,6 +80,7 @@ class CheckResult:
                 "limit": self.model.limit,
                 "over_limit": self.over_limit(),
                 "stats": tokens.stats(live_tokens),
+                **self._open_json(live_mask),
             },
             "epochs": self.estimate.epochs,
             "charged_tokens": self.estimate.charged_tokens,
@@ -94,10 +107,12 @@ def run(
     progress: Progress | None = None,
     signature_cache: duplicates.SignatureCache | None = None,
     columns: dict[str, str] | None = None,
+    max_seq_length: int | None = None,
 ) -> CheckResult:
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
-    ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns."""
-    info = catalog.model(model)
+    ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns.
+    ``model`` may name an open base model (then ``max_seq_length`` is the limit)."""
+    info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # tiktoken and NumPy release the GIL while they work, so token counting and the
@@ -118,18 +133,41 @@ def run(
             findings += semantic.check_example(ex, columns)
         findings += semantic.check_dataset(examples, prompt_replies)
         findings += personal()
-        say(0.6, f"Counting tokens ({info.encoding})")
+        say(0.6, f"Counting tokens with {info.name}'s tokenizer" if info.encoding.startswith(open_tokenizers.PREFIX) else f"Counting tokens ({info.encoding})")
         counts = counting.result()
         say(0.8, "Looking for duplicates")
         dupes = searching.result()
     for ex, t in zip(examples, counts.total):
         if not ex.dropped and t > info.limit:
-            findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+            findings.append(finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, int(t)), ex))
+    findings += _count_findings(examples, counts, info)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
     findings += _duplicate_findings(examples, dupes)
     findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     say(1.0, "Done")
-    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {}})
+    return CheckResult(examples, info, findings, counts, est, dupes,
+                       {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {},
+                        "max_seq_length": max_seq_length})
+
+
+def _count_findings(examples: list[Example], counts: tokens.TokenCounts, info: catalog.ModelInfo) -> list[Finding]:
+    """Examples the chat template refused, images not counted, and control tokens in user text."""
+    out = []
+    by_index = {e.index: e for e in examples}
+    for number, why in counts.problems.items():
+        out.append(finding("warning", "template_refused", f"cannot be formatted with {info.name}'s chat template, so it is not counted "
+                           f"and the trainer would stop on it: {why}. Fix the example, or leave it out.", by_index[number]))
+    if counts.images_uncounted is not None:
+        for ex, n in zip(examples, counts.images_uncounted):
+            if n and not ex.dropped:
+                if counts.is_open:
+                    out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s): they are not counted, because each open vision model "
+                                       f"has its own image tokens and {info.name}'s chat template here renders text only.", ex))
+                    continue
+                out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s) at a web address in high or auto detail: their size "
+                                   "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
+    out += reserved_tokens.check(examples, info)
+    return out
 
 
 def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, export, ingest, mapping, next_steps, targets
+from . import catalog, checks, export, ingest, mapping, next_steps, open_tokenizers, targets
 from .readers import InputError
 
 
@@ -51,6 +51,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: OpenAI's auto heuristic)")
     p.add_argument("--price", type=_price, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
     p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity for near duplicates (default 0.8)")
+    p.add_argument("--max-seq-length", type=int, default=None, metavar="N",
+                   help=f"with an open --base-model: the trainer's max_seq_length, where examples are cut (default {open_tokenizers.DEFAULT_MAX_SEQ_LENGTH}, TRL's)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,6 +62,9 @@ def parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--targets", default=None, help="'all' or a comma list: also check each export target's rules")
+    c.add_argument("--base-model", default=None, metavar="MODEL",
+                   help="open base model to count with its own tokenizer and chat template (e.g. mistralai/Mistral-7B-Instruct-v0.3, "
+                        "meta-llama/Meta-Llama-3-8B-Instruct, or a local tokenizer folder)")
     e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
     _common(e)
     e.add_argument("--to", dest="target", default=None,
@@ -85,13 +90,36 @@ def _load(args: argparse.Namespace) -> Any:
     return ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system)
 
 
+def _counting_model(args: argparse.Namespace) -> str | None:
+    """The model whose tokenizer counts: ``--base-model`` when it names an open model.  For
+    ``check`` its tokenizer must load (an error otherwise); for ``export``, where the flag
+    also names the next step's model, an unavailable tokenizer is said and --model counts."""
+    base = getattr(args, "base_model", None)
+    if not base or not open_tokenizers.is_open(base) or base in catalog.models():
+        return args.model
+    if args.command == "check":
+        return base
+    try:
+        open_tokenizers.load(base)
+        return base
+    except open_tokenizers.OpenTokenizerError as exc:
+        print(f"note: {exc} Token counts use {catalog.model(args.model).name}'s encoding instead.", file=sys.stderr)
+        return args.model
+
+
 def _check(args: argparse.Namespace) -> checks.CheckResult:
     if args.epochs is not None and not 1 <= args.epochs <= 50:
         raise UsageError("--epochs must be between 1 and 50")
     if not 0 < args.threshold <= 1:
         raise UsageError("--threshold must be above 0 and at most 1")
+    if args.max_seq_length is not None and args.max_seq_length < 1:
+        raise UsageError("--max-seq-length must be at least 1")
+    model = _counting_model(args)
+    if args.max_seq_length is not None and not (model and open_tokenizers.is_open(model) and model not in catalog.models()):
+        raise UsageError("--max-seq-length applies to an open --base-model (an OpenAI model's limit is fixed)")
     ds = _load(args)
-    return checks.check_dataset(ds, model=args.model, epochs=args.epochs, price=args.price, threshold=args.threshold), ds
+    return checks.check_dataset(ds, model=model, epochs=args.epochs, price=args.price, threshold=args.threshold,
+                                max_seq_length=args.max_seq_length), ds
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -117,8 +145,12 @@ def human_summary(data: dict[str, Any]) -> str:
     lines = [
         f"{data['source']['file']}: {data['examples']} examples ({data['source']['format']}, {data['source']['layout']}), model {data['model']}",
         f"  errors: {len(data['errors'])}   warnings: {len(data['warnings'])}",
-        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}",
-        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}",
+        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}"
+        + (f", trained (assistant-only loss) {t['assistant_total']:,}" if t["encoding"].startswith(open_tokenizers.PREFIX) else "")
+        + ("; its chat template has no generation markers, so assistant-only loss cannot mask the prompts (every token counted as trained)"
+           if t.get("generation_markers") is False else ""),
+        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}"
+        + (" (your own hardware: no price per token; --price compares a hosted service)" if t["encoding"].startswith(open_tokenizers.PREFIX) else ""),
         f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
     ]
     for f in (data["errors"] + data["warnings"])[:50]:
