@@ -6,7 +6,7 @@ examples, so the same data gives the same answers in both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,33 +104,72 @@ def run(
         # Large data: token counting and the personal-data scan each run in a worker process
         # (started from the pool thread / from here) while this thread does the Python checks.
         counting = pool.submit(tokens.count, examples, info.encoding)
-        personal = pii.check_later(examples)  # issue 5: personal data and secrets
+        per_example = ExampleChecks(examples)  # starts the personal-data scan (issue 5)
         say(0.05, "Comparing examples")
         prompt_replies = semantic.prompt_replies(examples)
         searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
         say(0.25, "Checking the format")
         findings: list[Finding] = list(read_findings or [])
-        findings += schema_check.check_schema(examples)
         say(0.4, "Checking each example")
-        for ex in examples:
-            findings += semantic.check_example(ex)
+        findings += per_example.content()
         findings += semantic.check_dataset(examples, prompt_replies)
-        findings += personal()
+        findings += per_example.personal()
         say(0.6, f"Counting tokens ({info.encoding})")
         counts = counting.result()
         say(0.8, "Looking for duplicates")
         dupes = searching.result()
-    for ex, t in zip(examples, counts.total):
-        if not ex.dropped and t > info.limit:
-            findings.append(finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
+    findings += per_example.token_limits(counts.total, info)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
-    findings += _duplicate_findings(examples, dupes)
-    findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+    findings += duplicate_findings(examples, dupes)
+    sort_findings(findings)
     say(1.0, "Done")
     return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold})
 
 
-def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:
+class ExampleChecks:
+    """Every per-example check, declared once (``codes.Scope.EXAMPLE``): the format, the
+    semantics, personal data and secrets, the token limit.  :func:`run` uses it on the whole
+    dataset (in steps, so the steps overlap token counting); the browser's incremental
+    re-check uses it through :func:`check_examples` on the examples an edit changed.  One
+    path, so an edited example gets exactly the findings a full check would give it."""
+
+    def __init__(self, examples: list[Example]) -> None:
+        self.examples = examples
+        self._personal = pii.check_later(examples)  # large data: a worker process, started now
+
+    def content(self) -> list[Finding]:
+        """The format and the semantics of each example (plain Python, this thread)."""
+        out = schema_check.check_schema(self.examples)
+        for ex in self.examples:
+            out += semantic.check_example(ex)
+        return out
+
+    def personal(self) -> list[Finding]:
+        """Personal data and secrets (waits for the scan started in ``__init__``)."""
+        return self._personal()
+
+    def token_limits(self, totals: Sequence[int] | np.ndarray, info: catalog.ModelInfo) -> list[Finding]:
+        """Examples longer than the model's limit; ``totals`` holds their token counts, in order."""
+        return [
+            finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex)
+            for ex, t in zip(self.examples, totals) if not ex.dropped and t > info.limit
+        ]
+
+    def all(self, totals: Sequence[int] | np.ndarray, info: catalog.ModelInfo) -> list[Finding]:
+        return self.content() + self.personal() + self.token_limits(totals, info)
+
+
+def check_examples(examples: list[Example], totals: Sequence[int] | np.ndarray, info: catalog.ModelInfo) -> list[Finding]:
+    """The per-example findings of ``examples`` (``totals``: their token counts for ``info``)."""
+    return ExampleChecks(examples).all(totals, info)
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Errors first, then by example and message: the order every report shows."""
+    findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+
+
+def duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:
     by_index = {e.index: e for e in examples}
     out = []
     for kind, groups in (("exact", dupes.exact), ("near", dupes.near)):

@@ -18,8 +18,9 @@ from typing import Any
 
 import charset_normalizer
 
+from .errors import MAX_FILE_BYTES, InputError  # declared in errors.py; importable from here too
+
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
-MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's training-file limit; the upload limit matches it
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_XLSX_RATIO = 200
 MAX_JSON_DEPTH = 64
@@ -34,10 +35,6 @@ _MAGIC = {
     b"\x1f\x8b": "a gzip archive",
     b"SQLite format 3": "a SQLite database",
 }
-
-
-class InputError(ValueError):
-    """The file cannot be read at all; the message says why and what to do."""
 
 
 @dataclass

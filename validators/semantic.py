@@ -80,7 +80,7 @@ def _message_findings(ex: Example, msgs: list[Any]) -> list[Finding]:
             if role == "assistant" and i == last_assistant:
                 out.append(finding("error", "empty_content", "`content` is empty. Write the assistant's reply or drop the example.", ex, i, "content"))
             else:
-                out.append(finding("warning", "empty_content", f"`content` of this {role} message is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content"))
+                out.append(finding("warning", "empty_message", f"`content` of this {role} message is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content"))
             continue
         if isinstance(content, str) and content != content.strip():
             out.append(finding("warning", "surrounding_whitespace", "`content` starts or ends with spaces or blank lines. Use the fix 'Trim whitespace'.", ex, i, "content"))

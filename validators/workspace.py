@@ -116,6 +116,7 @@ def example_to_dict(ex: Example) -> dict[str, Any]:
     return {
         "index": ex.index, "rows": list(ex.rows), "record": ex.record, "kind": ex.kind, "raw": ex.raw,
         "problem": ex.problem, "dropped": ex.dropped, "origin": ex.origin,
+        "dropped_code": ex.dropped_code,
     }
 
 
@@ -123,6 +124,7 @@ def example_from_dict(d: dict[str, Any]) -> Example:
     return Example(
         index=d["index"], rows=tuple(d["rows"]), record=d["record"], kind=d.get("kind", "sft"), raw=d.get("raw"),
         problem=d.get("problem"), dropped=d.get("dropped"), origin=d.get("origin", "row"),
+        dropped_code=d.get("dropped_code"),
     )
 
 
