@@ -229,6 +229,26 @@ def test_duplicates_page_keep_one_and_keep_all(ftprep_db: Path) -> None:
     assert not at.exception
 
 
+def test_keep_all_brings_back_only_duplicates(ftprep_db: Path) -> None:
+    """"Keep all" decides by the left-out code, not by the reason's wording: examples left
+    out for their errors stay left out, and a duplicate's reason may say anything."""
+    at = go(loaded(), "validate")
+    at.button(key="fix_drop_unusable").click().run()
+    assert metrics(at.sidebar)["Examples"] == "59"
+    go(at, "duplicates")
+    at.button(key="dup_apply").click().run()
+    assert metrics(at.main)["Examples now"] == "55"
+    ws_id = at.query_params["ws"][0] if isinstance(at.query_params["ws"], list) else at.query_params["ws"]
+    ws = store.load(store.connect(), ws_id)
+    assert ws is not None
+    left = {e.index: (e.dropped_code, e.dropped) for e in ws.examples if e.dropped}
+    assert sorted(str(code) for code, _ in left.values()) == ["None", "None", "duplicate", "duplicate", "duplicate", "duplicate"]
+    assert all(reason.startswith("duplicate of example") for code, reason in left.values() if code)  # still said in words
+    at.radio(key="dup_mode").set_value("Keep all")
+    at.button(key="dup_apply").click().run()
+    assert metrics(at.main)["Examples now"] == "59"
+
+
 def test_export_page(ftprep_db: Path) -> None:
     at = go(loaded(), "export")
     m = metrics(at.main)
