@@ -1,4 +1,4 @@
-"""Load: 20 browser sessions at once against one server, each with its own file.
+"""Load: many browser sessions at once against one server, each with its own file.
 
 Each session (a separate Playwright browser context: its own cookies and storage) uploads a
 different CSV, edits it (its own default system prompt, applied with the one-click fix), and
@@ -7,10 +7,16 @@ and the server's memory must stay bounded.
 
 Built to pass on a busy two-core machine: every step waits for the page's own state (the
 app idle, the confirmation text, the download), each bounded by ``STEP_MS`` only so that a
-hung app fails instead of hanging; there is no time limit on the run as a whole.  The
-session count is ``FTPREP_LOAD_SESSIONS`` (default 20).  The figures are printed and written
-to the test's temporary folder; ``FTPREP_LOAD_FIGURES=1`` writes them to ``docs/load_test.json``
-(the README quotes them).
+hung app fails instead of hanging; there is no time limit on the run as a whole.
+
+Two sizes.  The test suite runs 8 sessions at once (a few minutes on two busy cores).  The
+documented run is 20 sessions, the figures the README quotes::
+
+    FTPREP_LOAD_SESSIONS=20 FTPREP_LOAD_FIGURES=1 python -m pytest -s tests/test_browser_load.py
+
+(``FTPREP_LOAD_FIGURES=1`` writes ``docs/load_test.json``; otherwise the figures are printed and
+written to the test's temporary folder.)  20 sessions took 88-98 s on an idle machine and
+12.7 minutes with the machine's load average at 12-36; they passed both times.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import pytest
 from tests.browser_util import ARGS, CHROMIUM, IDLE, NEEDS_CHROMIUM, ROOT, Server, running_app
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
-SESSIONS = int(os.environ.get("FTPREP_LOAD_SESSIONS", "20"))
+SESSIONS = int(os.environ.get("FTPREP_LOAD_SESSIONS", "8"))
 ROWS = 12
 PEAK_LIMIT_MB = 1500
 STEP_MS = 600_000  # one step of one session, while all the others run on the same two cores
@@ -108,7 +114,7 @@ async def run_all(server: Server, folder: Path) -> tuple[list[dict], float]:
     return list(results), wall
 
 
-def test_twenty_sessions_at_once(tmp_path: Path) -> None:
+def test_sessions_at_once(tmp_path: Path) -> None:
     with running_app(tmp_path) as server:
         idle = server.rss_mb()
         results, wall = asyncio.run(run_all(server, tmp_path))
