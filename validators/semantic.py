@@ -36,7 +36,7 @@ def check_example(ex: Example) -> list[Finding]:
         return []
     if ex.record is None:
         what = ex.problem or "could not be read"
-        code = "empty_row" if "empty" in what or "blank" in what else "unreadable"
+        code = "empty_row" if not (ex.raw or "").strip() else "unreadable"  # by the source text, not the wording
         return [finding("error", code, f"{what}. Fix the source row or leave it out.", ex)]
     if ex.kind == "dpo":
         return _check_dpo(ex)
