@@ -108,7 +108,7 @@ FIXES = {
     "drop_empty": lambda exs: fixes.drop_empty_messages(exs),
 }
 EDIT = st.tuples(st.just("edit"), st.sampled_from(TOUCH), st.sampled_from(["reply", "copy", "extra_key", "no_system", "unreadable", "drop", "restore"]), st.integers(0, 20))
-FIX = st.tuples(st.just("fix"), st.sampled_from(sorted(FIXES)))
+FIX = st.tuples(st.just("fix"), st.sampled_from([*sorted(FIXES), "drop_errors"]))
 UNDO = st.tuples(st.just("undo"))
 OPS = st.lists(st.one_of(EDIT, EDIT, FIX, UNDO), min_size=1, max_size=6)
 
@@ -117,6 +117,8 @@ def apply_op(live: live_mod.Live, op: tuple[Any, ...]) -> None:
     if op[0] == "edit":
         _, index, kind, arg = op
         live.apply([edited(live.example(index), kind, arg)], f"edit {index}")
+    elif op[0] == "fix" and op[1] == "drop_errors":  # "Leave out examples with errors"
+        live.apply_fix(fixes.drop_unusable(live.examples, live.check().error_examples()), op[1])
     elif op[0] == "fix":
         live.apply_fix(FIXES[op[1]](live.examples), op[1])
     else:
@@ -148,7 +150,7 @@ def undo_all(live: live_mod.Live) -> None:
         pass
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=OPS)
 def test_incremental_equals_full(live: live_mod.Live, ops: list[tuple[Any, ...]]) -> None:
     try:
