@@ -98,6 +98,7 @@ class Live:
                     self.examples, model=self.options.get("model"), epochs=self.options.get("epochs"),
                     price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
+                    columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
                 )
                 self.stale = False
                 self._warm_other_encodings()
@@ -246,7 +247,7 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     counts = result.counts
     _patch_counts(counts, changed, positions, info.encoding)
     kept = [f for f in result.findings if f.example not in numbers or not codes.is_per_example(f.code)]
-    kept += checks.check_examples(changed, [int(counts.total[p]) for p in positions], info)
+    kept += checks.check_examples(changed, [int(counts.total[p]) for p in positions], info, result.options.get("columns"))
     checks.sort_findings(kept)
     est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)

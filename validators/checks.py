@@ -93,8 +93,10 @@ def run(
     read_findings: list[Finding] | None = None,
     progress: Progress | None = None,
     signature_cache: duplicates.SignatureCache | None = None,
+    columns: dict[str, str] | None = None,
 ) -> CheckResult:
-    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
+    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
+    ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns."""
     info = catalog.model(model)
     say = progress or (lambda _f, _s: None)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -104,7 +106,7 @@ def run(
         # Large data: token counting and the personal-data scan each run in a worker process
         # (started from the pool thread / from here) while this thread does the Python checks.
         counting = pool.submit(tokens.count, examples, info.encoding)
-        per_example = ExampleChecks(examples)  # starts the personal-data scan (issue 5)
+        per_example = ExampleChecks(examples, columns)  # starts the personal-data scan (issue 5)
         say(0.05, "Comparing examples")
         prompt_replies = semantic.prompt_replies(examples)
         searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
@@ -123,7 +125,7 @@ def run(
     findings += duplicate_findings(examples, dupes)
     sort_findings(findings)
     say(1.0, "Done")
-    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold})
+    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {}})
 
 
 class ExampleChecks:
@@ -133,15 +135,16 @@ class ExampleChecks:
     re-check uses it through :func:`check_examples` on the examples an edit changed.  One
     path, so an edited example gets exactly the findings a full check would give it."""
 
-    def __init__(self, examples: list[Example]) -> None:
+    def __init__(self, examples: list[Example], columns: dict[str, str] | None = None) -> None:
         self.examples = examples
+        self.columns = columns  # the user's column names, for the findings' sentences
         self._personal = pii.check_later(examples)  # large data: a worker process, started now
 
     def content(self) -> list[Finding]:
         """The format and the semantics of each example (plain Python, this thread)."""
         out = schema_check.check_schema(self.examples)
         for ex in self.examples:
-            out += semantic.check_example(ex)
+            out += semantic.check_example(ex, self.columns)
         return out
 
     def personal(self) -> list[Finding]:
@@ -159,9 +162,12 @@ class ExampleChecks:
         return self.content() + self.personal() + self.token_limits(totals, info)
 
 
-def check_examples(examples: list[Example], totals: Sequence[int] | np.ndarray, info: catalog.ModelInfo) -> list[Finding]:
-    """The per-example findings of ``examples`` (``totals``: their token counts for ``info``)."""
-    return ExampleChecks(examples).all(totals, info)
+def check_examples(
+    examples: list[Example], totals: Sequence[int] | np.ndarray, info: catalog.ModelInfo, columns: dict[str, str] | None = None,
+) -> list[Finding]:
+    """The per-example findings of ``examples`` (``totals``: their token counts for ``info``;
+    ``columns`` as for :func:`run`)."""
+    return ExampleChecks(examples, columns).all(totals, info)
 
 
 def sort_findings(findings: list[Finding]) -> None:
@@ -177,9 +183,10 @@ def duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroup
             first = by_index[group[0]]
             for other in group[1:]:
                 word = "is an exact duplicate" if kind == "exact" else "is a near duplicate"
-                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one (Duplicates page or --dedupe {kind}).", by_index[other]))
+                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one: on the Duplicates page, or leave duplicates out when you export.", by_index[other]))
     return out
 
 
 def check_dataset(ds: Dataset, **options: Any) -> CheckResult:
-    return run(ds.examples, read_findings=ds.read_findings, **options)
+    columns = semantic.column_names(ds.mapping) if ds.layout == "table" else {}
+    return run(ds.examples, read_findings=ds.read_findings, columns=columns, **options)

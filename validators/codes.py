@@ -48,6 +48,8 @@ CODES: dict[str, Code] = {c.name: c for c in [
         ragged_row: a row has more cells than the header; the extra cells were not read
         byte_order_mark: the file starts with a UTF-8 byte-order mark
         mixed_encoding: some lines are not in the file's text encoding
+        encoding_detected: the file was read in a legacy code page detected from its bytes
+        formula_not_calculated: a spreadsheet formula cell with no saved value
         missing_conversation_id: rows without a conversation id were grouped together
     """),
     *_codes(Scope.EXAMPLE, _E, """
@@ -67,6 +69,7 @@ CODES: dict[str, Code] = {c.name: c for c in [
         empty_content: the reply to train on is empty
         invalid_tool_name: a tool name with characters the API rejects
         unknown_tool_call_id: a tool result for a call nobody made
+        more_schema_errors: more format problems than are listed for one example
     """),
     *_codes(Scope.EXAMPLE, _W, """
         all_weight_zero: every assistant message has weight 0
@@ -87,6 +90,8 @@ CODES: dict[str, Code] = {c.name: c for c in [
         secret_api_key: an API key or token in the text
         secret_private_key: a private key in the text
         over_token_limit: longer than the model's token limit
+        mojibake: garbled characters from text once read with the wrong encoding
+        control_characters: an invisible control character in the text
     """),
     *_codes(Scope.DATASET, _E, """
         too_few_examples: fewer usable examples than a fine-tuning job accepts
