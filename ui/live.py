@@ -21,17 +21,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from validators import catalog, checks, cost, duplicates, open_tokenizers, reserved_tokens, schema_check, semantic, tokens
+from validators import catalog, checks, codes, cost, duplicates, open_tokenizers, semantic, tokens
 from validators import workspace as store
 from validators.fixes import FixResult
-from validators.model import Example, Finding, finding
+from validators.model import Example, Finding
 
 INCREMENTAL_MIN = 5000  # below this many examples a full re-check is fast enough and exact
-# Findings that depend on the whole dataset (semantic.check_dataset and the duplicate search).
-DATASET_CODES = {
-    "conflicting_answers", "exact_duplicate", "near_duplicate", "too_few_examples", "few_examples", "no_system_prompt",
-    "missing_system", "many_system_prompts",
-}
 
 Progress = Callable[[float, str], None]
 
@@ -196,9 +191,9 @@ class Live:
         say(0.3, "Looking for duplicates")
         dupes = duplicates.find(self.examples, self.options.get("threshold") or 0.8, True, None, pr, self._sigs)
         say(0.9, "Checking the dataset as a whole")
-        found = [f for f in res.findings if f.code not in DATASET_CODES]
-        found += semantic.check_dataset(self.examples, pr) + checks._duplicate_findings(self.examples, dupes)
-        found.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+        found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
+        found += semantic.check_dataset(self.examples, pr) + checks.duplicate_findings(self.examples, dupes)
+        checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
 
@@ -293,28 +288,19 @@ def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions:
     counts.problems.update(fresh.problems)
 
 
-def example_findings(ex: Example, limit: int, model_name: str, total: int, columns: dict[str, str] | None = None,
-                     info: catalog.ModelInfo | None = None) -> list[Finding]:
-    """Per-example findings: schema + semantic + over the token limit."""
-    out = schema_check.check_schema([ex]) + semantic.check_example(ex, columns)
-    if not ex.dropped and total > limit:
-        out.append(finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, total) if info else f"has {total:,} tokens, over the {limit:,}-token limit of {model_name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
-    if info is not None:
-        out += reserved_tokens.check([ex], info)
-    return out
-
-
 def patch(result: checks.CheckResult, examples: list[Example], positions: list[int], price: float | None) -> checks.CheckResult:
-    """``result`` with the examples at ``positions`` re-checked and re-counted."""
+    """``result`` with the examples at ``positions`` re-checked and re-counted: their
+    per-example findings come from :func:`validators.checks.check_examples`, the same path
+    a full check takes; findings from reading the file and dataset-wide ones are kept (the
+    latter are refreshed when a page needs them)."""
     info = result.model
     changed = [examples[p] for p in positions]
     numbers = {e.index for e in changed}
     counts = result.counts
     _patch_counts(counts, changed, positions, info.encoding)
-    kept = [f for f in result.findings if f.example not in numbers or f.code in DATASET_CODES]
-    for p, e in zip(positions, changed):
-        kept += example_findings(e, info.limit, info.name, int(counts.total[p]), result.options.get("columns"), info)
-    kept.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+    kept = [f for f in result.findings if f.example not in numbers or not codes.is_per_example(f.code)]
+    kept += checks.check_examples(changed, counts, positions, info, result.options.get("columns"))
+    checks.sort_findings(kept)
     est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
 

@@ -129,11 +129,11 @@ def fill_default_system(examples: list[Example], prompt: str) -> FixResult:
     return FixResult(out, changed, f"Filled the default system prompt in {len(changed)} example(s).")
 
 
-def drop_examples(examples: list[Example], numbers: set[int], reason: str) -> FixResult:
+def drop_examples(examples: list[Example], numbers: set[int], reason: str, code: str | None = None) -> FixResult:
     out, changed = [], []
     for ex in examples:
         if ex.index in numbers and not ex.dropped:
-            out.append(replace(ex, dropped=reason))
+            out.append(replace(ex, dropped=reason, dropped_code=code))
             changed.append(ex.index)
         else:
             out.append(ex)
@@ -183,7 +183,7 @@ def restore(examples: list[Example], numbers: set[int]) -> FixResult:
     out, changed = [], []
     for ex in examples:
         if ex.index in numbers and ex.dropped:
-            out.append(replace(ex, dropped=None))
+            out.append(replace(ex, dropped=None, dropped_code=None))
             changed.append(ex.index)
         else:
             out.append(ex)

@@ -31,7 +31,8 @@ class Example:
     kind: Kind = "sft"
     raw: str | None = None
     problem: str | None = None  # why ``record`` is None: "invalid JSON: ...", "the row is empty"
-    dropped: str | None = None  # set by a fix or by de-duplication: why it is left out
+    dropped: str | None = None  # set by a fix or by de-duplication: why it is left out (for people)
+    dropped_code: str | None = None  # the same as a code (codes.LeftOut), for pages and reports to decide by
     origin: str = "row"  # what a source number means: "row" (spreadsheet), "line" (JSONL), "item" (JSON array)
 
     @property

@@ -168,7 +168,7 @@ def example_to_dict(ex: Example) -> dict[str, Any]:
     """Compact form: short keys, and fields at their defaults left out."""
     d: dict[str, Any] = {"i": ex.index, "s": list(ex.rows), "r": ex.record}
     for key, value, default in (("k", ex.kind, "sft"), ("w", ex.raw, None), ("p", ex.problem, None),
-                                ("x", ex.dropped, None), ("o", ex.origin, "row")):
+                                ("x", ex.dropped, None), ("o", ex.origin, "row"), ("c", ex.dropped_code, None)):
         if value != default:
             d[key] = value
     return d
@@ -177,10 +177,12 @@ def example_to_dict(ex: Example) -> dict[str, Any]:
 def example_from_dict(d: dict[str, Any]) -> Example:
     """Reads the compact form and the long one that stores before version 2 wrote."""
     if "i" in d:
-        return Example(d["i"], tuple(d["s"]), compact(d["r"]), d.get("k", "sft"), d.get("w"), d.get("p"), d.get("x"), d.get("o", "row"))
+        return Example(d["i"], tuple(d["s"]), compact(d["r"]), d.get("k", "sft"), d.get("w"), d.get("p"), d.get("x"),
+                       dropped_code=d.get("c"), origin=d.get("o", "row"))
     return Example(
         index=d["index"], rows=tuple(d["rows"]), record=d["record"], kind=d.get("kind", "sft"), raw=d.get("raw"),
         problem=d.get("problem"), dropped=d.get("dropped"), origin=d.get("origin", "row"),
+        dropped_code=d.get("dropped_code"),
     )
 
 
