@@ -9,12 +9,9 @@ Pages live in ``pages/``; each reads the workspace (``ui/state.py``), calls the 
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-
 import streamlit as st
 
-from ui import live, sidebar, state
+from ui import sidebar, state
 
 st.set_page_config(page_title="Fine-tune prep", page_icon="🧰", layout="wide")
 
@@ -38,20 +35,8 @@ def _start() -> None:
 START = st.Page(_start, title="Start", url_path="start", default=True, visibility="hidden")
 
 
-def _plainly(step: Callable[[], object]) -> None:
-    """Run a step; a database failure (folder, read-only file, file deleted while running)
-    is shown as a sentence saying what happened and what to do, never as a traceback."""
-    try:
-        step()
-    except (sqlite3.Error, OSError, live.StoreMissing) as err:
-        said = state.store_problem(err)
-        if said is None:
-            raise
-        state.show_problem(said)
-
-
 page = st.navigation([START, *PAGES])
 state.ws_id()  # put the workspace id back into the URL after a page switch
 state.pending_problem()
-_plainly(page.run)
-_plainly(sidebar.render)  # after the page, so the summary already includes this run's edits
+state.plainly(page.run)
+state.plainly(sidebar.render)  # after the page, so the summary already includes this run's edits

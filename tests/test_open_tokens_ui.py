@@ -146,7 +146,6 @@ def test_trained_tokens_in_a_real_browser(tmp_path: Path, pixel: tuple[int, list
         section = page.get_by_role("heading", name="What is trained")
         page.set_viewport_size({"width": 1300, "height": 3000})  # Streamlit scrolls inside its main section
         section.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
         shots = ROOT / "docs" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         box_top = section.bounding_box()

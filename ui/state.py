@@ -81,6 +81,18 @@ def guarded(fn: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def plainly(step: Callable[[], object]) -> None:
+    """Run a page step; a database failure (folder, read-only file, file deleted while
+    running) is shown as a sentence saying what happened and what to do, never as a traceback."""
+    try:
+        step()
+    except (sqlite3.Error, OSError, live_mod.StoreMissing) as err:
+        said = store_problem(err)
+        if said is None:
+            raise
+        show_problem(said)
+
+
 def pending_problem() -> None:
     """Show (once) the database problem a callback met."""
     said = st.session_state.pop(PROBLEM, None)

@@ -51,6 +51,10 @@ CODES: dict[str, Code] = {c.name: c for c in [
         encoding_detected: the file was read in a legacy code page detected from its bytes
         formula_not_calculated: a spreadsheet formula cell with no saved value
         missing_conversation_id: rows without a conversation id were grouped together
+        csv_quotes: a row with stray quotes, read the way Excel reads it
+        no_header: the first row looked like data, so the columns were named Column 1, Column 2, ...
+        alternating_rows: one column of questions and answers on alternating rows, read as pairs
+        wrapped_lines: a one-cell row that looks like the rest of the row above
     """),
     *_codes(Scope.EXAMPLE, _E, """
         empty_row: the source row is empty
@@ -92,6 +96,9 @@ CODES: dict[str, Code] = {c.name: c for c in [
         over_token_limit: longer than the model's token limit
         mojibake: garbled characters from text once read with the wrong encoding
         control_characters: an invisible control character in the text
+        template_refused: the open model's chat template refuses the example, so it is not counted
+        image_not_counted: images whose tokens cannot be counted here
+        reserved_token: user text holding the tokenizer's control tokens
     """),
     *_codes(Scope.DATASET, _E, """
         too_few_examples: fewer usable examples than a fine-tuning job accepts
