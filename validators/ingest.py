@@ -6,6 +6,7 @@ examples with the same numbers.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,14 @@ def load_bytes(
     mapping: dict[str, Any] | None = None,
     default_system: str | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
 ) -> Dataset:
-    """Parse ``data`` and turn it into examples, keeping each example's source rows."""
-    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes)
+    """Parse ``data`` and turn it into examples, keeping each example's source rows.
+
+    Never refuses a file that parses: when no column can be mapped, every row becomes an
+    example that says so (``ds.detection["problem"]``), and the user maps the columns.
+    ``mapping`` holds the user's choices; those are checked and a wrong one raises."""
+    content, encoding = read(data, name, fmt, sheet, max_bytes, encoding)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
         ds = from_table(content, name, fmt_used, mapping, default_system)
@@ -52,6 +58,44 @@ def load_bytes(
     if encoding == "utf-8-sig":
         ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
     return ds
+
+
+def read(
+    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES, encoding: str | None = None,
+) -> tuple[Table | Records, str]:
+    """:func:`readers.read_bytes`, passing a chosen text encoding through when there is one."""
+    if encoding is None:
+        return read_bytes(data, name, fmt, sheet, max_bytes)
+    if "encoding" not in inspect.signature(read_bytes).parameters:
+        raise InputError("Choosing the text encoding is not available in this version; the encoding is detected from the bytes.")
+    return read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding)
+
+
+def as_table(content: Table | Records) -> Table | None:
+    """The file as columns and rows (JSON objects with no chat layout count as rows); None
+    for a chat-layout JSON file, which has no columns to map."""
+    if isinstance(content, Table):
+        return content
+    parsed = [r for r in content.records if r.error is None]
+    layouts = [detect_layout(r.value) for r in parsed[:200]]
+    if not layouts or max(set(layouts), key=layouts.count) != "table":
+        return None
+    columns = _columns_of(parsed)
+    rows = [(r.row, [_scalar_text(r.value.get(c)) for c in columns]) for r in parsed if isinstance(r.value, dict)]
+    return Table(columns=columns, rows=rows)
+
+
+def first_example(table: Table, overrides: dict[str, Any] | None, default_system: str | None = None) -> Example:
+    """What the first example becomes with these choices (read from the first rows only),
+    for the page to show before the user applies them.  Raises InputError like a re-read."""
+    small = Table(columns=table.columns, rows=table.rows[:PREVIEW_ROWS])
+    ds = from_table(small, "preview", "csv", overrides, default_system)
+    good = [e for e in ds.examples if e.record is not None]
+    return good[0] if good else ds.examples[0]
+
+
+PREVIEW_ROWS = 400
 
 
 def _fmt_of(name: str, content: Table | Records) -> str:
@@ -66,10 +110,22 @@ def from_table(
 ) -> Dataset:
     if not table.rows:
         raise InputError(f"{name} has a header row but no data rows. Add at least one example below the header.")
-    m = mapping_mod.resolve(table.columns, overrides, default_system)
+    rows = [cells for _, cells in table.rows]
+    sug = mapping_mod.suggest(table.columns, rows)
+    if overrides:
+        m = mapping_mod.resolve(table.columns, overrides, default_system, rows, sug)
+        detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None,
+                     "speaker_counts": mapping_mod.speaker_plan(m, table.columns, rows)[1]}
+    else:
+        m = sug.mapping
+        if default_system is not None:
+            m.default_system = default_system or None
+        detection = sug.to_dict()
     index = {c: i for i, c in enumerate(table.columns)}
     read_findings = [Finding("warning", "ragged_row", f"Row {r}: {text}.", row=r) for r, text in table.notes]
-    if m.conversation:
+    if detection["problem"]:
+        examples = [_unmapped(i, row_no, cells, table.columns, detection["problem"]) for i, (row_no, cells) in enumerate(table.rows, start=1)]
+    elif m.conversation or m.long_format:
         examples = _multi_turn(table, m, index, read_findings)
     else:
         examples = [_single_row(i, row_no, cells, m, index) for i, (row_no, cells) in enumerate(table.rows, start=1)]
@@ -82,7 +138,16 @@ def from_table(
         mapping=m.to_dict(),
         read_findings=read_findings,
         source_rows=tuple(r for r, _ in table.rows),
+        detection=detection,
     )
+
+
+def _unmapped(i: int, row_no: int, cells: list[str], columns: list[str], why: str) -> Example:
+    """A row kept whole while no column is mapped: it says why and waits for the mapping."""
+    if not any(c.strip() for c in cells):
+        return Example(i, (row_no,), None, raw="", problem="the row is empty")
+    raw = " | ".join(f"{c}: {v}" for c, v in zip(columns, cells) if v.strip())
+    return Example(i, (row_no,), None, raw=raw, problem=f"not turned into an example yet. {why}")
 
 
 def _cell(cells: list[str], index: dict[str, int], col: str | None) -> str | None:
@@ -133,16 +198,10 @@ def _single_row(i: int, row_no: int, cells: list[str], m: mapping_mod.Mapping, i
     return Example(i, (row_no,), {"messages": msgs}, kind="sft")
 
 
-def _turn_key(value: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(value), "")
-    except ValueError:
-        return (1, 0.0, value)
-
-
 def _multi_turn(table: Table, m: mapping_mod.Mapping, index: dict[str, int], notes: list[Finding]) -> list[Example]:
     groups: dict[str, list[tuple[int, list[str]]]] = {}
     blank: list[int] = []
+    ignored: dict[str, list[int]] = {}
     for row_no, cells in table.rows:
         if not any(c.strip() for c in cells):
             blank.append(row_no)
@@ -151,26 +210,34 @@ def _multi_turn(table: Table, m: mapping_mod.Mapping, index: dict[str, int], not
     examples: list[Example] = []
     for conv_id, rows in groups.items():
         if m.turn:
-            rows = sorted(rows, key=lambda rc: _turn_key(_cell(rc[1], index, m.turn) or ""))
+            rows = sorted(rows, key=lambda rc: mapping_mod.turn_key(_cell(rc[1], index, m.turn) or ""))
         ex = Example(len(examples) + 1, tuple(sorted(r for r, _ in rows)), None, kind="sft")
-        ex.record = {"messages": _conversation(rows, m, index)}
+        ex.record = {"messages": _conversation(rows, m, index, ignored)}
         if conv_id == "":
             notes.append(finding("warning", "missing_conversation_id", "these rows have no conversation id, so they were grouped together. Fill the id column.", ex))
         examples.append(ex)
+    for label, nos in ignored.items():
+        shown = ", ".join(str(n) for n in sorted(nos)[:20]) + (", …" if len(nos) > 20 else "")
+        notes.append(Finding("warning", "speaker_ignored", f"{len(nos):,} row(s) with speaker “{label}” were left out of the conversations, as chosen for that speaker (rows {shown}).", row=min(nos)))
     for row_no in blank:
         examples.append(Example(len(examples) + 1, (row_no,), None, raw="", problem="the row is empty"))
     return examples
 
 
-def _conversation(rows: list[tuple[int, list[str]]], m: mapping_mod.Mapping, index: dict[str, int]) -> list[dict[str, Any]]:
+def _conversation(
+    rows: list[tuple[int, list[str]]], m: mapping_mod.Mapping, index: dict[str, int], ignored: dict[str, list[int]]
+) -> list[dict[str, Any]]:
     msgs: list[dict[str, Any]] = []
     system = next((s for _, c in rows if (s := _cell(c, index, m.system)) and s.strip()), None) or m.default_system
     if system:
         msgs.append({"role": "system", "content": system})
-    for _, cells in rows:
+    for row_no, cells in rows:
         if m.long_format:
-            role = (_cell(cells, index, m.role) or "").strip().lower()
-            role = {"human": "user", "gpt": "assistant", "bot": "assistant"}.get(role, role)
+            label = (_cell(cells, index, m.role) or "").strip()
+            role = _speaker_role(label, m.speakers or {})
+            if role == "ignore":
+                ignored.setdefault(label, []).append(row_no)
+                continue
             if role == "system" and msgs and msgs[0].get("role") == "system" and len(msgs) == 1:
                 msgs[0]["content"] = _cell(cells, index, m.content)
                 continue
@@ -193,6 +260,15 @@ def _conversation(rows: list[tuple[int, list[str]]], m: mapping_mod.Mapping, ind
     return msgs
 
 
+def _speaker_role(label: str, chosen: dict[str, str]) -> str:
+    """The role of a speaker label: the chosen one, else the label itself (``human``/``gpt``
+    read as user/assistant); an unknown label stays as written so the checks name it."""
+    if label in chosen:
+        return chosen[label]
+    role = label.lower()
+    return {"human": "user", "gpt": "assistant", "bot": "assistant"}.get(role, role)
+
+
 # ---------------------------------------------------------------- JSON records
 
 
@@ -208,14 +284,30 @@ def from_records(
     layout = max(set(layouts), key=layouts.count)
     m: mapping_mod.Mapping | None = None
     columns: list[str] = []
+    detection: dict[str, Any] = {}
     if layout == "table" or overrides:
-        columns = _columns_of(parsed)
-        m = mapping_mod.resolve(columns, overrides, default_system)
+        table = as_table(Records(parsed))
+        if table is None:  # a chat layout mapped by hand: read its keys as columns
+            columns = _columns_of(parsed)
+            table = Table(columns=columns, rows=[(r.row, [_scalar_text(r.value.get(c)) for c in columns]) for r in parsed if isinstance(r.value, dict)])
+        columns = table.columns
+        rows = [cells for _, cells in table.rows]
+        sug = mapping_mod.suggest(columns, rows)
+        if overrides:
+            m = mapping_mod.resolve(columns, overrides, default_system, rows, sug)
+            detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None, "speaker_counts": {}}
+        else:
+            m, detection = sug.mapping, sug.to_dict()
+            if default_system is not None:
+                m.default_system = default_system or None
         layout = "table"
     examples: list[Example] = []
     origin = "line" if fmt == "jsonl" else "item"
     for i, rec in enumerate(records.records, start=1):
-        ex = _record_example(i, rec, layout, m, columns, default_system)
+        if detection.get("problem") and rec.error is None and isinstance(rec.value, dict):
+            ex = _unmapped(i, rec.row, [_scalar_text(rec.value.get(c)) for c in columns], columns, detection["problem"])
+        else:
+            ex = _record_example(i, rec, layout, m, columns, default_system)
         ex.origin = origin
         examples.append(ex)
     return Dataset(
@@ -226,6 +318,7 @@ def from_records(
         columns=columns,
         mapping=m.to_dict() if m else ({"default_system": default_system} if default_system else {}),
         source_rows=tuple(r.row for r in records.records),
+        detection=detection,
     )
 
 
