@@ -57,7 +57,7 @@ def test_upload_sample_shows_summary(ftprep_db: Path) -> None:
     assert side["Examples"] == "61" and side["Errors"] == "2" and side["Total tokens"] == "3,111"
     assert side["Duplicates"] == "4" and side["Est. cost"] == "$0.05"
     assert any("Model: gpt-4.1-mini" in c.value for c in at.sidebar.caption)
-    assert len(at.dataframe[0].value) == 20  # preview of the first rows
+    assert len(at.dataframe[-1].value) == 20  # preview of the first rows (after the column overview)
     assert at.selectbox(key=f"map_user_{ws}_0").value == "Question"
 
 
