@@ -126,7 +126,7 @@ def speaker_editor(live: live_mod.Live, table: Table, chosen: dict[str, Any], cu
     labels = list(counts)[:MAX_SPEAKERS]
     for i, label in enumerate(labels):
         left, right = st.columns([2, 3])
-        left.text(f"{_short(label, 40)}  ({counts[label]:,} rows)")
+        left.text(f"{_short(label, 40)}  ({counts[label]:,} row{'s' if counts[label] != 1 else ''})")
         choices = list(speakers.CHOICES)
         now = start.get(label)
         value = right.selectbox(

@@ -266,7 +266,8 @@ def _speaker_role(label: str, chosen: dict[str, str]) -> str:
     if label in chosen:
         return chosen[label]
     role = label.lower()
-    return {"human": "user", "gpt": "assistant", "bot": "assistant"}.get(role, role)
+    role = {"human": "user", "gpt": "assistant", "bot": "assistant"}.get(role, role)
+    return role if role in ("system", "user", "assistant", "tool", "function") else label
 
 
 # ---------------------------------------------------------------- JSON records

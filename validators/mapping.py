@@ -189,16 +189,16 @@ def suggest(columns: list[str], rows: list[list[str]] | None = None) -> Suggesti
     sug = Suggestion(m, reasons=pick.reasons, profiles=profiles)
     levels = list(pick.level.values())
     if m.long_format:
-        sp, counts, why, sure = speaker_plan(m, columns, rows)
+        sp, counts, why, level = speaker_plan(m, columns, rows)
         m.speakers, sug.speaker_counts = sp or None, counts
         sug.reasons += why
-        levels.append("sure" if sure else "guess" if any(lb not in sp for lb in counts) else "likely")
+        levels.append(level)
     used = set(pick.found.values())
     unused = [c for c in columns if c not in used]
     if unused:
         sug.reasons.append("not used: " + ", ".join(f"“{c}”" for c in unused))
     sug.problem = problem(m, columns)
-    sug.confidence = "none" if sug.problem else min(levels or ["none"], key=CONFIDENCE.index)
+    sug.confidence = "none" if sug.problem else max(levels or ["none"], key=CONFIDENCE.index)  # as sure as the weakest pick
     return sug
 
 
@@ -327,10 +327,10 @@ def _pair(u: Profile, a: Profile) -> tuple[float, str | None, str]:
 # ---------------------------------------------------------------- speakers
 
 
-def speaker_plan(m: Mapping, columns: list[str], rows: list[list[str]]) -> tuple[dict[str, str], dict[str, int], list[str], bool]:
-    """(role per label, rows per label, reasons, sure) for the speaker column of ``m``."""
+def speaker_plan(m: Mapping, columns: list[str], rows: list[list[str]]) -> tuple[dict[str, str], dict[str, int], list[str], str]:
+    """(role per label, rows per label, reasons, how sure) for the speaker column of ``m``."""
     if not m.role or m.role not in columns:
-        return {}, {}, [], True
+        return {}, {}, [], "sure"
     idx = columns.index(m.role)
     conv_idx = columns.index(m.conversation) if m.conversation in columns else None
     turn_idx = columns.index(m.turn) if m.turn in columns else None
@@ -345,8 +345,8 @@ def speaker_plan(m: Mapping, columns: list[str], rows: list[list[str]]) -> tuple
         order = turn_key(r[turn_idx]) if turn_idx is not None and turn_idx < len(r) else (0, n, "")
         convs.setdefault(conv, []).append((order, label))
     seqs = [[lb for _, lb in sorted(v, key=lambda x: x[0])] for v in list(convs.values())[:5000]]
-    roles, reasons, sure = speakers.infer(seqs)
-    return roles, dict(counts.most_common()), reasons, sure
+    roles, reasons, level = speakers.infer(seqs)
+    return roles, dict(counts.most_common()), reasons, level
 
 
 def turn_key(value: str) -> tuple[int, float, str]:

@@ -35,8 +35,9 @@ def known(label: str) -> str | None:
     return KNOWN.get(key(label))
 
 
-def infer(conversations: list[list[str]]) -> tuple[dict[str, str], list[str], bool]:
-    """(role per label, reasons, sure) from each conversation's labels in turn order.
+def infer(conversations: list[list[str]]) -> tuple[dict[str, str], list[str], str]:
+    """(role per label, reasons, how sure: "sure" / "likely" / "guess") from each
+    conversation's labels in turn order.
 
     Labels not inferred are left out of the result (they then stay as they are and the
     checks name them as unknown roles), so nothing is guessed silently.
@@ -44,28 +45,31 @@ def infer(conversations: list[list[str]]) -> tuple[dict[str, str], list[str], bo
     counts = Counter(label for conv in conversations for label in conv)
     roles: dict[str, str] = {}
     reasons: list[str] = []
-    sure = True
     for label in counts:
         role = known(label)
         if role:
             roles[label] = role
-    _system_that_answers(conversations, roles, reasons)
-    sure = _fill_unknown(conversations, counts, roles, reasons) and sure
+    levels = ["likely" if _system_that_answers(conversations, roles, reasons) else "sure",
+              _fill_unknown(conversations, counts, roles, reasons)]
     for label, role in roles.items():
-        if not any(label in r for r in reasons):
+        if not any(f"“{label}”" in r for r in reasons):
             reasons.append(f"speaker “{label}” is read as {role} (its name says so)")
-    return roles, reasons, sure
+    return roles, reasons, max(levels, key=("sure", "likely", "guess").index)
 
 
-def _system_that_answers(conversations: list[list[str]], roles: dict[str, str], reasons: list[str]) -> None:
-    """``SYSTEM`` taking turns with the user, in a file with no assistant label, is the agent."""
+def _system_that_answers(conversations: list[list[str]], roles: dict[str, str], reasons: list[str]) -> bool:
+    """``SYSTEM`` taking turns with the user, in a file with no assistant label, is the agent
+    (True when a label was read so)."""
     if "assistant" in roles.values():
-        return
+        return False
+    changed = False
     users = {lb for lb, r in roles.items() if r == "user"}
     for label in [lb for lb, r in roles.items() if r == "system"]:
         if users and _alternates(conversations, label, users):
             roles[label] = "assistant"
             reasons.append(f"speaker “{label}” takes turns with the user inside conversations, so it is the agent (assistant), not a system prompt")
+            changed = True
+    return changed
 
 
 def _alternates(conversations: list[list[str]], label: str, others: set[str]) -> bool:
@@ -81,12 +85,12 @@ def _alternates(conversations: list[list[str]], label: str, others: set[str]) ->
     return total > 0 and swaps * 2 >= total and repeats * 2 >= total
 
 
-def _fill_unknown(conversations: list[list[str]], counts: Counter[str], roles: dict[str, str], reasons: list[str]) -> bool:
+def _fill_unknown(conversations: list[list[str]], counts: Counter[str], roles: dict[str, str], reasons: list[str]) -> str:
     """Unknown labels that take turns with a known side get the other side; two unknown
     labels: the one that usually opens the conversation is the user (a guess)."""
     unknown = [lb for lb in counts if lb not in roles]
     if not unknown:
-        return True
+        return "sure"
     present = set(roles.values())
     if len(unknown) == 1 and len(present & {"user", "assistant"}) == 1:
         side = "user" if "user" in present else "assistant"
@@ -95,7 +99,7 @@ def _fill_unknown(conversations: list[list[str]], counts: Counter[str], roles: d
         if _alternates(conversations, label, {lb for lb, r in roles.items() if r == side}):
             roles[label] = other
             reasons.append(f"speaker “{label}” takes turns with the {side}, so it is read as the {other}")
-            return False
+            return "likely"
     if len(unknown) == 2 and not present & {"user", "assistant"}:
         first = Counter(conv[0] for conv in conversations if conv and conv[0] in unknown)
         if first:
@@ -104,8 +108,8 @@ def _fill_unknown(conversations: list[list[str]], counts: Counter[str], roles: d
             if _alternates(conversations, other, {opener}):
                 roles[opener], roles[other] = "user", "assistant"
                 reasons.append(f"speaker “{opener}” usually opens the conversation, so it is read as the user and “{other}” as the assistant (a guess: check it)")
-                return False
+                return "guess"
     for label in unknown:
         if label not in roles:
-            reasons.append(f"speaker “{label}” ({counts[label]:,} rows) is not a role we recognise: choose what it is")
-    return False
+            reasons.append(f"speaker “{label}” ({counts[label]:,} row{'s' if counts[label] != 1 else ''}) is not a role we recognise: choose what it is")
+    return "guess"
