@@ -65,11 +65,24 @@ def _system_that_answers(conversations: list[list[str]], roles: dict[str, str], 
     changed = False
     users = {lb for lb, r in roles.items() if r == "user"}
     for label in [lb for lb, r in roles.items() if r == "system"]:
-        if users and _alternates(conversations, label, users):
+        if users and _answers(conversations, label, users):
             roles[label] = "assistant"
             reasons.append(f"speaker “{label}” takes turns with the user inside conversations, so it is the agent (assistant), not a system prompt")
             changed = True
     return changed
+
+
+def _answers(conversations: list[list[str]], label: str, users: set[str]) -> bool:
+    """True when, in most conversations where ``label`` speaks, it speaks after the user: a
+    system prompt comes first, once; an agent replies (even with a note row in between)."""
+    seen = after = 0
+    for conv in conversations:
+        if label not in conv:
+            continue
+        seen += 1
+        first_user = next((i for i, lb in enumerate(conv) if lb in users), None)
+        after += first_user is not None and any(lb == label for lb in conv[first_user + 1:])
+    return seen > 0 and after * 2 >= seen
 
 
 def _alternates(conversations: list[list[str]], label: str, others: set[str]) -> bool:
