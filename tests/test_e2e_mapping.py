@@ -138,7 +138,7 @@ def test_speaker_labels_relabelled_in_the_page(server: str, tmp_path: Path) -> N
 
     rows: list[list[str]] = []
     for i in range(12):
-        rows += [[f"d{i}", "0", "USER", f"hello, I need help with order {i}"], [f"d{i}", "1", "NOTE", f"internal note {i}"],
+        rows += [[f"d{i}", "0", "USER", f"hello, I need help with order {i}"], [f"d{i}", "1", "WHISPER", f"supervisor whisper {i}"],
                  [f"d{i}", "2", "SYSTEM", f"Sure, order {i} ships tomorrow."]]
     path = write_csv(tmp_path / "dialogues.csv", ["dialogue_id", "turn_idx", "participant", "utterance"], rows)
     shots = shots_dir(tmp_path)
@@ -148,7 +148,7 @@ def test_speaker_labels_relabelled_in_the_page(server: str, tmp_path: Path) -> N
         upload(page, server, path)
         page.get_by_text("speaker “SYSTEM” takes turns with the user", exact=False).wait_for()
         shot(page, shots, "b1_uploaded")
-        row = page.locator('[data-testid="stHorizontalBlock"]').filter(has_text="NOTE  (12 rows)")
+        row = page.locator('[data-testid="stHorizontalBlock"]').filter(has_text="WHISPER  (12 rows)")
         pick_option(page, row.locator('[data-testid="stSelectbox"]'), "leave these rows out")
         shot(page, shots, "b2_relabelled")
         page.get_by_role("button", name="Apply these choices and re-check").click()

@@ -112,7 +112,7 @@ def test_constant_context_is_never_appended_but_alpaca_input_is() -> None:
 LONG = table(["dialogue_id", "turn_idx", "participant", "utterance"], [
     ["d1", "1", "SYSTEM", "Hello, how can I help?"], ["d1", "0", "USER", "I need help with my order"],
     ["d1", "2", "USER", "It is order 12345"], ["d1", "3", "SYSTEM", "Thanks, it ships tomorrow."],
-    ["d2", "0", "USER", "hi"], ["d2", "1", "NOTE", "internal note"], ["d2", "2", "SYSTEM", "Hi there"],
+    ["d2", "0", "USER", "hi"], ["d2", "1", "WHISPER", "supervisor whisper"], ["d2", "2", "SYSTEM", "Hi there"],
 ])
 
 
@@ -121,18 +121,18 @@ def test_long_format_system_label_that_answers_is_the_assistant() -> None:
     assert ds.mapping["conversation"] == "dialogue_id" and ds.mapping["turn"] == "turn_idx"
     assert ds.mapping["role"] == "participant" and ds.mapping["content"] == "utterance"
     assert ds.mapping["speakers"] == {"USER": "user", "SYSTEM": "assistant"}
-    assert ds.detection["speaker_counts"] == {"USER": 3, "SYSTEM": 3, "NOTE": 1}
-    assert ds.detection["confidence"] == "guess"  # NOTE is unknown: the user must say
+    assert ds.detection["speaker_counts"] == {"USER": 3, "SYSTEM": 3, "WHISPER": 1}
+    assert ds.detection["confidence"] == "guess"  # WHISPER is unknown: the user must say
     first = ds.examples[0].record["messages"]
     assert [m["role"] for m in first] == ["user", "assistant", "user", "assistant"]
     assert first[0]["content"] == "I need help with my order"  # ordered by turn
 
 
 def test_speaker_choices_and_ignored_rows_are_reported() -> None:
-    ds = ingest.load_bytes(LONG, "dialogues.csv", mapping={"speakers": {"NOTE": "ignore"}})
+    ds = ingest.load_bytes(LONG, "dialogues.csv", mapping={"speakers": {"WHISPER": "ignore"}})
     assert [m["role"] for m in ds.examples[1].record["messages"]] == ["user", "assistant"]
     note = [f for f in ds.read_findings if f.code == "speaker_ignored"]
-    assert note and "NOTE" in note[0].message and "rows 7" in note[0].message and note[0].row == 7
+    assert note and "WHISPER" in note[0].message and "rows 7" in note[0].message and note[0].row == 7
     assert ds.examples[1].rows == (6, 7, 8)  # the ignored row still belongs to its example
 
 
@@ -142,6 +142,14 @@ def test_speaker_names_for_agent_and_customer(agent: str, customer: str) -> None
     ds = ingest.load_bytes(table(["conversation", "speaker", "text"], rows), "f.csv")
     assert ds.mapping["speakers"] == {customer: "user", agent: "assistant"}
     assert ds.examples[0].record["messages"] == [{"role": "user", "content": "question 0"}, {"role": "assistant", "content": "answer 0"}]
+
+
+def test_action_rows_are_left_out_and_listed() -> None:
+    rows = [["c1", "agent", "Hi!"], ["c1", "customer", "I need a refund"], ["c1", "action", "Account pulled up"], ["c1", "agent", "Done."]]
+    ds = ingest.load_bytes(table(["conversation_id", "speaker", "text"], rows), "f.csv")
+    assert ds.mapping["speakers"]["action"] == "ignore"
+    assert [m["role"] for m in ds.examples[0].record["messages"]] == ["assistant", "user", "assistant"]
+    assert any(f.code == "speaker_ignored" and f.row == 4 for f in ds.read_findings)
 
 
 def test_unknown_labels_that_take_turns_are_read_by_who_opens() -> None:
@@ -154,6 +162,25 @@ def test_speaker_labels_found_by_content_when_the_header_is_unusual() -> None:
     rows = [["d1", "user", "hi"], ["d1", "assistant", "hello"], ["d2", "user", "yo"], ["d2", "assistant", "hey"]]
     sug = mapping.suggest(["conversation_id", "kind", "body"], rows)
     assert (sug.mapping.role, sug.mapping.content) == ("kind", "body")
+
+
+def test_a_file_without_header_row_keeps_its_first_line_as_row_1() -> None:
+    data = "Vocês atendem em quais cidades?,Atendemos em Itajaí e Florianópolis.\nQuais imóveis?,Casas e apartamentos de alto padrão.\n"
+    ds = ingest.load_bytes(data.encode(), "faq.csv")
+    assert ds.columns == ["column 1", "column 2"] and [e.rows for e in ds.examples] == [(1,), (2,)]
+    assert ds.examples[0].record["messages"][0]["content"] == "Vocês atendem em quais cidades?"
+    assert "first row looks like an example" in ds.detection["reasons"][0]
+    again = ingest.load_bytes(data.encode(), "faq.csv", mapping={"user": "column 1", "assistant": "column 2"})
+    assert len(again.examples) == 2
+
+
+def test_questions_and_answers_taking_turns_in_one_column() -> None:
+    lines = ["Which team won Super Bowl 50?", "Denver Broncos", "Where was it played?", "Santa Clara", "Who sang?", "Lady Gaga", "Who lost?"]
+    ds = ingest.load_bytes(("\n".join(lines) + "\n").encode(), "qa.csv")
+    assert ds.mapping == {"alternating": "column 1"}
+    assert [e.rows for e in ds.examples] == [(1, 2), (3, 4), (5, 6), (7,)]
+    assert ds.examples[1].record["messages"] == [{"role": "user", "content": "Where was it played?"}, {"role": "assistant", "content": "Santa Clara"}]
+    assert ds.examples[3].record is None and "no answer" in ds.examples[3].problem
 
 
 # ---------------------------------------------------------------- never refuse
@@ -211,10 +238,10 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_cli_speaker_flag_and_mapping_with_confidence(tmp_path, capsys) -> None:
     path = tmp_path / "dialogues.csv"
     path.write_bytes(LONG)
-    rc, out, _ = run_cli(["check", str(path), "--json", "--speaker", "NOTE=ignore", "--speaker", "SYSTEM=assistant"], capsys)
+    rc, out, _ = run_cli(["check", str(path), "--json", "--speaker", "WHISPER=ignore", "--speaker", "SYSTEM=assistant"], capsys)
     src = json.loads(out)["source"]
-    assert src["mapping"]["speakers"] == {"USER": "user", "SYSTEM": "assistant", "NOTE": "ignore"}
-    assert src["confidence"] == "chosen" and src["speaker_counts"]["NOTE"] == 1
+    assert src["mapping"]["speakers"] == {"USER": "user", "SYSTEM": "assistant", "WHISPER": "ignore"}
+    assert src["confidence"] == "chosen" and src["speaker_counts"]["WHISPER"] == 1
     rc, out, _ = run_cli(["check", str(path), "--json"], capsys)
     assert json.loads(out)["source"]["confidence"] == "guess"
 

@@ -21,7 +21,7 @@ from validators.readers import InputError, Table
 
 MAIN_ROLES = ("user", "assistant", "system")
 CONV_ROLES = ("conversation", "turn", "role", "content")
-MORE_ROLES = ("context", "weight", "chosen", "rejected")
+MORE_ROLES = ("context", "weight", "chosen", "rejected", "alternating")
 
 LABELS = {
     "user": "Question: what the user says",
@@ -35,6 +35,7 @@ LABELS = {
     "weight": "Learn from this answer? (1 = yes, 0 = no)",
     "chosen": "Better answer (preference training: the model learns to prefer it)",
     "rejected": "Worse answer (preference training: the model learns to avoid it)",
+    "alternating": "Questions and answers in one column: a question, its answer on the row below, and so on",
 }
 SPEAKER_WORDS = {"user": "user (the person asking)", "assistant": "assistant (the reply to learn)", "system": "system prompt",
                  "tool": "tool result", "ignore": "leave these rows out"}
@@ -106,7 +107,7 @@ def role_pickers(live: live_mod.Live, columns: list[str], current: dict[str, Any
     grid = st.columns(4)
     for i, role in enumerate(CONV_ROLES):
         pick(role, grid[i])
-    with st.expander("More: extra input, answer weights, preference pairs"):
+    with st.expander("More: extra input, answer weights, preference pairs, questions and answers in one column"):
         grid = st.columns(4)
         for i, role in enumerate(MORE_ROLES):
             pick(role, grid[i])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import headers as h
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
 from .model import Dataset, Example, Finding, finding
@@ -76,7 +77,7 @@ def as_table(content: Table | Records) -> Table | None:
     """The file as columns and rows (JSON objects with no chat layout count as rows); None
     for a chat-layout JSON file, which has no columns to map."""
     if isinstance(content, Table):
-        return content
+        return header_as_row(content)[0]
     parsed = [r for r in content.records if r.error is None]
     layouts = [detect_layout(r.value) for r in parsed[:200]]
     if not layouts or max(set(layouts), key=layouts.count) != "table":
@@ -110,6 +111,7 @@ def from_table(
 ) -> Dataset:
     if not table.rows:
         raise InputError(f"{name} has a header row but no data rows. Add at least one example below the header.")
+    table, headerless = header_as_row(table) if not overrides or any(c not in table.columns for c in _named(overrides)) else (table, False)
     rows = [cells for _, cells in table.rows]
     sug = mapping_mod.suggest(table.columns, rows)
     if overrides:
@@ -123,8 +125,12 @@ def from_table(
         detection = sug.to_dict()
     index = {c: i for i, c in enumerate(table.columns)}
     read_findings = [Finding("warning", "ragged_row", f"Row {r}: {text}.", row=r) for r, text in table.notes]
+    if headerless:
+        detection["reasons"] = ["the first row looks like an example, not column names: it is read as row 1 of the data", *detection["reasons"]]
     if detection["problem"]:
         examples = [_unmapped(i, row_no, cells, table.columns, detection["problem"]) for i, (row_no, cells) in enumerate(table.rows, start=1)]
+    elif m.alternating and not (m.user or m.assistant):
+        examples = _alternating(table, index[m.alternating])
     elif m.conversation or m.long_format:
         examples = _multi_turn(table, m, index, read_findings)
     else:
@@ -140,6 +146,43 @@ def from_table(
         source_rows=tuple(r for r, _ in table.rows),
         detection=detection,
     )
+
+
+def header_as_row(table: Table) -> tuple[Table, bool]:
+    """A file with no header row: its first line is an example.  When no header cell names
+    a role and one reads like a sentence (ends with "?", or is long), the first line becomes
+    row 1 and the columns are called "column 1", "column 2"… (True when so)."""
+    cols = table.columns
+    if any(h.id_like(c) or any(h.match(c, r) for r in mapping_mod.ROLES if r != "alternating") for c in cols):
+        return table, False
+    sentence = any(c.endswith(("?", "？", "؟")) or len(c) > 50 or len(c.split()) >= 6 for c in cols)
+    if not sentence:
+        return table, False
+    names = [f"column {i}" for i in range(1, len(cols) + 1)]
+    return Table(columns=names, rows=[(1, list(cols)), *table.rows], notes=table.notes, warnings=table.warnings), True
+
+
+def _named(overrides: dict[str, Any]) -> list[str]:
+    return [v for k, v in overrides.items() if isinstance(v, str) and k in mapping_mod.ROLES]
+
+
+def _alternating(table: Table, col: int) -> list[Example]:
+    """Question on one row, its answer on the next: each pair of filled rows is an example."""
+    filled = [(r, cells[col].strip() if col < len(cells) else "") for r, cells in table.rows]
+    examples: list[Example] = []
+    pending: tuple[int, str] | None = None
+    for row_no, text in filled:
+        if not text:
+            examples.append(Example(len(examples) + 1, (row_no,), None, raw="", problem="the row is empty"))
+        elif pending is None:
+            pending = (row_no, text)
+        else:
+            msgs = [{"role": "user", "content": pending[1]}, {"role": "assistant", "content": text}]
+            examples.append(Example(len(examples) + 1, (pending[0], row_no), {"messages": msgs}, kind="sft"))
+            pending = None
+    if pending is not None:
+        examples.append(Example(len(examples) + 1, (pending[0],), None, raw=pending[1], problem="a question with no answer row below it"))
+    return examples
 
 
 def _unmapped(i: int, row_no: int, cells: list[str], columns: list[str], why: str) -> Example:

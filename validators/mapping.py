@@ -21,8 +21,8 @@ from typing import Any
 from . import headers, speakers
 from .readers import InputError
 
-ROLES = ("system", "user", "assistant", "context", "weight", "chosen", "rejected", "conversation", "turn", "role", "content")
-TEXT_ROLES = ("system", "user", "assistant", "context", "chosen", "rejected", "content")
+ROLES = ("system", "user", "assistant", "context", "weight", "chosen", "rejected", "conversation", "turn", "role", "content", "alternating")
+TEXT_ROLES = ("system", "user", "assistant", "context", "chosen", "rejected", "content", "alternating")
 CONFIDENCE = ("sure", "likely", "guess", "none")
 PROFILE_ROWS = 2000  # cells looked at per column: enough to judge, cheap on 100k rows
 
@@ -43,6 +43,7 @@ class Mapping:
     turn: str | None = None
     role: str | None = None
     content: str | None = None
+    alternating: str | None = None  # one column holding a question, its answer below it, the next question…
     default_system: str | None = None
     speakers: dict[str, str] | None = None
 
@@ -172,7 +173,8 @@ class _Picker:
 
 ROLE_WORDS = {"user": "question (user)", "assistant": "answer (assistant)", "system": "system prompt", "context": "extra input",
               "conversation": "conversation id", "turn": "turn order", "role": "speaker", "content": "message text",
-              "chosen": "preferred answer", "rejected": "rejected answer", "weight": "weight"}
+              "chosen": "preferred answer", "rejected": "rejected answer", "weight": "weight",
+              "alternating": "questions and answers taking turns"}
 
 
 def suggest(columns: list[str], rows: list[list[str]] | None = None) -> Suggestion:
@@ -185,6 +187,7 @@ def suggest(columns: list[str], rows: list[list[str]] | None = None) -> Suggesti
         pick = _Picker(columns, profiles)
         _wide(pick)
         _infer_from_content(pick)
+        _alternating(pick, rows)
     m = Mapping(**pick.found)
     sug = Suggestion(m, reasons=pick.reasons, profiles=profiles)
     levels = list(pick.level.values())
@@ -314,14 +317,39 @@ def _infer_from_content(pick: _Picker) -> None:
         pick.take(need[0], c, level, why)
 
 
+def _alternating(pick: _Picker, rows: list[list[str]]) -> None:
+    """A single text column where questions (ending in "?") and answers take turns, row by row."""
+    if "user" in pick.found or "assistant" in pick.found or "chosen" in pick.found:
+        return
+    texts = [c for c in pick.columns if pick.profiles[c].filled and not pick.profiles[c].constant]
+    if len(texts) != 1:
+        return
+    i = pick.columns.index(texts[0])
+    cells = [r[i].strip() for r in rows[:PROFILE_ROWS] if i < len(r) and r[i].strip()]
+    odd, even = cells[0::2], cells[1::2]
+    if len(cells) < 4:
+        return
+    share = [sum(c.endswith(("?", "？", "؟")) for c in part) / len(part) for part in (odd, even)]
+    if share[0] >= 0.6 and share[1] <= 0.2:
+        pick.take("alternating", texts[0], "likely", f"{share[0]:.0%} of its odd rows end with “?” and the rows below them do not: question, answer, question, answer")
+
+
 def _pair(u: Profile, a: Profile) -> tuple[float, str | None, str]:
-    """How well ``u`` reads as questions and ``a`` as their answers."""
+    """How well ``u`` reads as questions and ``a`` as their answers.  A column that repeats a
+    few values (a category, a department) is neither."""
+    if _categorical(u) or _categorical(a):
+        return 0.0, None, ""
     longer = a.median_len / max(u.median_len, 1.0)
+    unique = (u.distinct / u.filled + a.distinct / a.filled) / 4
     if u.qmark >= 0.5 and a.qmark <= 0.2:
-        return 2 + u.qmark - a.qmark + min(longer, 3) / 10, "likely", f"most of “{u.name}” end with “?” and “{a.name}” does not"
+        return 2 + u.qmark - a.qmark + min(longer, 3) / 10 + unique, "likely", f"most of “{u.name}” end with “?” and “{a.name}” does not"
     if longer >= 2 and u.qmark >= a.qmark:
-        return 1 + min(longer, 5) / 10, "guess", f"“{a.name}” holds texts about {longer:.0f}× longer than “{u.name}”"
+        return 1 + min(longer, 5) / 10 + unique, "guess", f"“{a.name}” holds texts about {longer:.0f}× longer than “{u.name}”"
     return 0.0, None, ""
+
+
+def _categorical(p: Profile) -> bool:
+    return p.filled >= 8 and p.distinct <= 0.5 * p.filled
 
 
 # ---------------------------------------------------------------- speakers
@@ -440,7 +468,7 @@ def check_columns(mapping: Mapping, columns: list[str]) -> None:
 
 def problem(mapping: Mapping, columns: list[str]) -> str | None:
     """Why this mapping cannot produce training examples, in words about the columns; or None."""
-    if mapping.long_format or mapping.preference:
+    if mapping.long_format or mapping.preference or mapping.alternating:
         return None
     cols = ", ".join(columns)
     if not mapping.user and not mapping.assistant:

@@ -25,6 +25,7 @@ for _role, _words in {
                   "客服", "助手", "机器人", "پشتیبان", "دستیار", "مساعد", "وكيل", "speaker2", "speaker 2", "sales"),
     "system": ("system", "sys", "系统", "سیستم", "نظام", "sistema", "systeme"),
     "tool": ("tool", "function", "observation", "function response", "ipython"),
+    "ignore": ("action", "actions", "note", "internal note", "event", "log", "annotation", "metadata", "system action"),
 }.items():
     for _w in _words:
         KNOWN[key(_w)] = _role
@@ -52,7 +53,9 @@ def infer(conversations: list[list[str]]) -> tuple[dict[str, str], list[str], st
     levels = ["likely" if _system_that_answers(conversations, roles, reasons) else "sure",
               _fill_unknown(conversations, counts, roles, reasons)]
     for label, role in roles.items():
-        if not any(f"“{label}”" in r for r in reasons):
+        if role == "ignore":
+            reasons.append(f"rows of speaker “{label}” ({counts[label]:,}) are not messages (actions, notes): they are left out and listed")
+        elif not any(f"“{label}”" in r for r in reasons):
             reasons.append(f"speaker “{label}” is read as {role} (its name says so)")
     return roles, reasons, max(levels, key=("sure", "likely", "guess").index)
 
