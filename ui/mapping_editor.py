@@ -108,7 +108,7 @@ def role_pickers(live: live_mod.Live, columns: list[str], current: dict[str, Any
     for i, role in enumerate(CONV_ROLES):
         pick(role, grid[i])
     with st.expander("More: extra input, answer weights, preference pairs, questions and answers in one column"):
-        grid = st.columns(4)
+        grid = st.columns(len(MORE_ROLES))
         for i, role in enumerate(MORE_ROLES):
             pick(role, grid[i])
     return chosen
