@@ -159,7 +159,8 @@ class _Picker:
                 if not self.free(col) or headers.match(col, role) != score or p.filled == 0:
                     continue
                 ident = headers.id_like(col) or (p.id_like and score < 2)  # a header that names the role beats short ids like "q1"
-                if text and (ident or (p.constant and not allow_constant)):
+                same = p.constant and (score < 2 or p.filled >= 5)  # a named column of 2 equal rows is still that column
+                if text and (ident or (same and not allow_constant)):
                     self.reasons.append(f"column “{col}” is not used as {ROLE_WORDS.get(role, role)}: " + ("it holds identifiers" if ident else "every row holds the same value"))
                     continue
                 self.take(role, col, "sure" if score == 2 else "likely", "from its name" if score == 2 else "from a word of its name")
