@@ -42,6 +42,27 @@ def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def other_services(charged_tokens: int) -> None:
+    """Every hosted service's training price from the catalogue, with its source and date."""
+    st.subheader("Other services")
+    st.caption("Training prices from the catalogue, each with the page it was read from and the date. "
+               "The estimate applies a service's price to the charged tokens above (same epochs). Those tokens are "
+               "counted with OpenAI's tokenizer; every service here but Azure OpenAI counts with its own, "
+               "so for those the counts, the per-example limits and the estimate are approximate, not exact. "
+               "A dash means no price is copied here; the 'what it covers' column says why.")
+    rows = pd.DataFrame(catalog.service_rows(charged_tokens))
+    for col in ("USD per 1M training tokens", "estimate USD", "storage USD per month"):
+        rows[col] = rows[col].map(dollars)
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={"source": st.column_config.LinkColumn("source")})
+
+
+def dollars(value: float | None) -> str:
+    """``$1.00``; ``under $0.01`` for a tiny non-zero amount; ``—`` where no price is copied."""
+    if value is None or pd.isna(value):
+        return "—"
+    return "under $0.01" if 0 < value < 0.005 else f"${value:,.2f}"
+
+
 def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     st.subheader("Fine-tuning vs. a few-shot prompt")
     st.caption("A fine-tuned model needs a shorter prompt than a base model shown examples in every request. "
@@ -84,6 +105,7 @@ def main() -> None:
         st.caption(f"Auto epochs: {est.epochs} for {est.examples:,} examples (OpenAI's rule: aim at ~3 passes, 100–25,000 example-passes).")
     st.subheader("The same data on every model")
     st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
+    other_services(est.charged_tokens)
     breakeven(est.cost_usd, res.model)
 
 

@@ -15,7 +15,7 @@ from ui import live as live_mod
 from ui import state
 from ui.entry import through_app
 from ui.live import Live
-from validators import export, next_steps, targets
+from validators import catalog, export, next_steps, targets
 from validators.checks import CheckResult
 from validators.csv_safe import to_csv
 
@@ -28,12 +28,17 @@ DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates
 def options() -> tuple[str, float, str]:
     names = list(targets.TARGETS)
     a, b, c = st.columns(3)
-    target = a.selectbox("Export for", names, index=names.index("openai") if "openai" in names else 0,
+    default = catalog.default_target()  # OpenAI until its wind-down date, then the catalogue's next default
+    target = a.selectbox("Export for", names, index=names.index(default) if default in names else 0,
                          format_func=lambda n: targets.TARGETS[n].label, key="exp_target")
     split = b.slider("Validation split", 0.0, 0.5, 0.0, 0.05, key="exp_split", help="Share of examples written to a separate validation file")
     dedupe = c.selectbox("Duplicates", list(export.DEDUPE_MODES), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
     for note in targets.TARGETS[target].notes:
         st.info(note, icon=":material/info:")
+    facts = targets.facts(target)
+    st.caption(f"Limits: {facts['limits']}. Training price: {facts['price']}.")
+    if facts["tokens"]:
+        st.caption(facts["tokens"])
     return target, split, dedupe
 
 
@@ -107,7 +112,7 @@ def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: st
     tgt = targets.TARGETS[target]
     chosen = None
     if tgt.family not in ("openai", "azure"):
-        chosen = st.text_input("Base model to fine-tune (Hugging Face id)", value=next_steps.base_model(target, res.model.name),
+        chosen = st.text_input("Base model to fine-tune", value=next_steps.base_model(target, res.model.name),
                                key=f"exp_base_{tgt.family}")
     train, valid, _stem = file_names(live, out, target)
     st.markdown("**Next step: start training on this file**")  # constant text

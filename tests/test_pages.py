@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from validators import targets
 from validators import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,7 +254,9 @@ def test_export_page(ftprep_db: Path) -> None:
     compile(at.code[0].value, "next_step.py", "exec")
     at.number_input(key="exp_preview_n").set_value(2).run()
     lines = [json.loads(c.value) for c in at.code[1:] if c.value.startswith("{")]
-    assert len(lines) == 8 and any("conversations" in line for line in lines) and any("messages" in line for line in lines)
+    # every target's line but Together's preference layout, which refuses a supervised example (shown as "not exported")
+    assert len(lines) == len(targets.TARGETS) - 1 and any("conversations" in line for line in lines) and any("messages" in line for line in lines)
+    assert any("contents" in line for line in lines) and any("schemaVersion" in line for line in lines)
 
 
 def test_user_text_never_becomes_markup(ftprep_db: Path) -> None:

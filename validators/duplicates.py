@@ -134,8 +134,9 @@ def find(
     if len(keep) < 2:
         return result
     bands, rows = lsh_params(threshold)
-    sig = signatures([texts[i] for i in keep], [keys[i] for i in keep], cache, progress)
-    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress)
+    kept_texts = [texts[i] for i in keep]
+    sig = signatures(kept_texts, [keys[i] for i in keep], cache, progress)
+    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress, texts=kept_texts, k=SHINGLE_WORDS)
     index_of = [live[i].index for i in keep]
     result.near = sorted(sorted(index_of[p] for p in g) for g in found)
     result.similarity = {(index_of[a], index_of[b]): s for (a, b), s in sims.items()}

@@ -15,22 +15,15 @@ from . import headers as h
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
 from .model import Dataset, Example, Finding, finding
-from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes
+from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes, read_file
 
 Progress = Callable[[float, str], None]
 
 
 def load_file(path: str | Path, **options: Any) -> Dataset:
     """Read a file from disk; see :func:`load_bytes` for the options."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p} does not exist.")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder; give a file.")
-    size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{p.name} is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB. Split the file.")
-    return load_bytes(p.read_bytes(), p.name, **options)
+    data, name = read_file(path)  # size-limited; refuses FIFOs and devices; '-' is standard input
+    return load_bytes(data, name, **options)
 
 
 def load_bytes(
@@ -57,7 +50,9 @@ def load_bytes(
     ds.encoding = encoding
     ds.read_findings += [Finding("warning", code, f"{name}: {text}", row=row) for code, row, text in content.warnings]
     if encoding == "utf-8-sig":
-        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
+        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark. Nothing to fix: each export writes what its service asks for "
+                                                  "(Azure OpenAI with a byte-order mark, as Microsoft's docs say; the others without one, "
+                                                  "which Together's file check requires)."))
     return ds
 
 

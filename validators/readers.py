@@ -12,16 +12,23 @@ import csv
 import io
 import json
 import re
+import stat
+import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import charset_normalizer
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
-MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's training-file limit; the upload limit matches it
+MIB = 1024 * 1024
+MAX_FILE_BYTES = 512 * MIB  # OpenAI's training-file limit (512 MB, binary megabytes); the upload limit matches it
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_XLSX_RATIO = 200
+MAX_XLSX_CELLS = 10_000_000  # cells kept from one sheet (a row counts as one more), padding included
+MAX_XLSX_COLUMNS = 1_000  # values further right than this are noted, not read
 MAX_JSON_DEPTH = 64
 csv.field_size_limit(2**31 - 1)
 
@@ -116,14 +123,60 @@ def read_bytes(
 def check_size(size: int, name: str, max_bytes: int = MAX_FILE_BYTES) -> None:
     """Refuse a file over the limit before anything tries to hold or parse it."""
     if size > max_bytes:
+        shown = _size_text(size) if _size_text(size) != _size_text(max_bytes) else f"{size:,} bytes"
         raise InputError(
-            f"{name} is {_size_text(size)}; the limit is {_size_text(max_bytes)} "
+            f"{name} is {shown}; the limit is {_size_text(max_bytes)} "
             "(the most a fine-tuning job accepts). Split the file and load the parts one at a time."
         )
 
 
 def _size_text(n: int) -> str:
-    return f"{n / 1e6:.0f} MB" if n >= 10_000_000 else f"{n:,} bytes"
+    """Sizes in binary megabytes, written "MB" as Excel, browsers and the APIs' "512 MB" do."""
+    return f"{n / MIB:.0f} MB" if n >= 10 * MIB else f"{n:,} bytes"
+
+
+def read_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
+    """The bytes of ``path`` (``-`` for standard input) and the name to show, never more
+    than ``max_bytes`` read.
+
+    A size from ``stat`` is not enough: a FIFO waits forever for a writer, ``/dev/zero``
+    never ends, a pipe has no size.  Named pipes, devices and sockets are refused before
+    they are opened; everything else is read in blocks and refused at the first byte past
+    the limit, so a stream of any length costs at most ``max_bytes`` of memory.
+    """
+    if str(path) == "-":
+        return _read_limited(sys.stdin.buffer, "standard input", max_bytes), "standard input"
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{p} does not exist.") from None
+    except NotADirectoryError:
+        raise InputError(f"{p} does not exist (a part of the path is a file, not a folder).") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{p} is a folder; give a file.")
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise InputError(f"{p} is {what}, not a file. Save the data to a file first, or pipe it in with '-' (standard input).")
+    check_size(p.stat().st_size, p.name, max_bytes)
+    with p.open("rb") as f:
+        return _read_limited(f, p.name, max_bytes), p.name
+
+
+def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """Read ``stream`` to its end, stopping with a sentence at the first byte over ``max_bytes``."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(1 << 20, max_bytes + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise InputError(
+                f"{name} is over the limit of {_size_text(max_bytes)} (the most a fine-tuning job accepts); "
+                "reading stopped there. Split the file and load the parts one at a time."
+            )
+    return b"".join(chunks)
 
 
 def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[str, int | None, str]]:
@@ -338,10 +391,9 @@ def clean_header(header: list[str]) -> list[str]:
     return out
 
 
-def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
-    """First sheet (or ``sheet``) of an Excel workbook, refusing zip bombs before opening it."""
-    import openpyxl
-
+def _check_workbook_safe(data: bytes, name: str) -> None:
+    """Refuse, before openpyxl opens it, a workbook that is no ZIP, a zip bomb, or holds a
+    shared-string table of millions of entries (openpyxl loads that table whole)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())
@@ -356,9 +408,17 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         raise InputError(f"{name} is not a valid .xlsx workbook ({detail}). Save it again from Excel as .xlsx.") from exc
     if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
         raise InputError(
-            f"{name} would expand to {total / 1e6:.0f} MB when opened, far more than its size suggests; "
+            f"{name} would expand to {total / MIB:.0f} MB when opened, far more than its size suggests; "
             "it was not opened. Export the sheet as CSV instead."
         )
+    _check_shared_strings(data, name)
+
+
+def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
+    """First sheet (or ``sheet``) of an Excel workbook, refusing zip bombs before opening it."""
+    import openpyxl
+
+    _check_workbook_safe(data, name)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except KeyError as exc:  # a ZIP without the workbook parts
@@ -370,15 +430,149 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         if sheet is not None and sheet not in names:
             raise InputError(f"{name} has no sheet named {sheet!r}. Sheets: {', '.join(names)}.")
         ws = wb[sheet or names[0]]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
-        if header is None:
-            raise InputError(f"Sheet {ws.title!r} of {name} is empty.")
-        columns = clean_header([cell_text(v) for v in header])
-        rows = [(i, [cell_text(v) for v in values]) for i, values in enumerate(it, start=2)]
+        if not hasattr(ws, "_get_source"):
+            raise InputError(f"Sheet {ws.title!r} of {name} is a chart, not a table. Choose the sheet that holds the examples.")
+        try:
+            return _sheet_table(wb, ws, name)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed sheet XML raises many types
+            raise InputError(f"Sheet {ws.title!r} of {name} could not be read ({type(exc).__name__}: {exc}). Save it again from Excel as .xlsx.") from exc
     finally:
         wb.close()
-    return Table(columns, rows)
+
+
+class _Uncalculated(str):
+    """A formula cell saved without its value (written by a program, never opened in Excel)."""
+
+
+def _sheet_parser(wb: Any, ws: Any, src: Any) -> Any:
+    """openpyxl's own streaming sheet parser (cells as they are in the XML, nothing padded),
+    told to mark formula cells that carry no calculated value instead of reading them as empty."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = super().parse_cell(element)
+            cached = element.find(VALUE_TAG)
+            empty_text = cached is not None and element.get("t") in ("str", "s")  # a formula whose result is ""
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None and not (cached is not None and cached.text) and not empty_text:
+                cell["value"] = _Uncalculated("=" + (element.findtext(FORMULA_TAG) or ""))
+            return cell
+
+    return Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                  date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+
+
+def _sheet_table(wb: Any, ws: Any, name: str) -> Table:
+    """Rows as the sheet XML holds them, bounded by the cells really present.
+
+    openpyxl's ``iter_rows`` pads every row to the width the sheet *declares* (a 1.8 KB
+    file declaring ``A1:XFD1048576`` asked for 17 billion cells), and fills rows missing
+    from the XML.  Here a row is only as long as its last value, rows absent from the XML
+    are not rows, blank rows after the last value are not examples, and the cells kept
+    (padding included) are counted against :data:`MAX_XLSX_CELLS`.
+    """
+    rows: list[tuple[int, list[str]]] = []
+    notes: list[tuple[int | None, str]] = []
+    formulas: list[tuple[int, str]] = []
+    budget = MAX_XLSX_CELLS
+    with ws._get_source() as src:
+        for row_no, cells in _sheet_parser(wb, ws, src).parse():
+            values: list[str] = []
+            far: list[int] = []
+            for cell in cells:
+                value, col = cell["value"], cell["column"]
+                if value is None or value == "":
+                    continue
+                if col > MAX_XLSX_COLUMNS:
+                    far.append(col)
+                    continue
+                if isinstance(value, _Uncalculated):
+                    formulas.append((row_no, f"{_column_letter(col)}{row_no} ({value[:60]})"))
+                    value = ""
+                values.extend([""] * (col - 1 - len(values)))
+                values.append(cell_text(value))
+            if far:
+                more = f" and {len(far) - 1:,} more" if len(far) > 1 else ""
+                notes.append((row_no, f"has a value in column {_column_letter(far[0])}{more}, past the {MAX_XLSX_COLUMNS:,} columns read; not read"))
+            budget -= len(values) + len(far) + 1
+            if budget < 0:
+                raise InputError(
+                    f"Sheet {ws.title!r} of {name} holds more than {MAX_XLSX_CELLS:,} cells; it was not read whole. "
+                    "Split it into smaller workbooks, or export the sheet as CSV."
+                )
+            if rows or any(values):
+                rows.append((row_no, values))
+    while rows and not any(v.strip() for v in rows[-1][1]):
+        rows.pop()  # blank rows after the last value (formatting, a stray cleared cell) are not examples
+    if not rows:
+        raise InputError(f"Sheet {ws.title!r} of {name} is empty.")
+    _, header = rows.pop(0)
+    width = max([len(header)] + [len(v) for _, v in rows])
+    columns = clean_header(header + [""] * (width - len(header)))
+    table = Table(columns, rows, notes)
+    table.warnings.extend(_formula_warnings(formulas))
+    return table
+
+
+def _formula_warnings(formulas: list[tuple[int, str]]) -> list[tuple[str, int | None, str]]:
+    by_row: dict[int, list[str]] = {}
+    for row, where in formulas:
+        by_row.setdefault(row, []).append(where)
+    return [
+        ("formula_not_calculated", row,
+         f"row {row}: cell {', '.join(cells[:5])} holds a formula that Excel has not calculated, so it reads as empty. "
+         "Open the workbook in Excel (or LibreOffice), let it calculate, save it, and upload it again.")
+        for row, cells in by_row.items()
+    ]
+
+
+def _column_letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col) if col <= 18278 else f"#{col}"
+
+
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[ >/]")
+
+
+def _check_shared_strings(data: bytes, name: str) -> None:
+    """openpyxl loads the whole shared-string table before the first cell: count its
+    entries first (streaming), so a table of millions of tiny strings is refused."""
+    try:
+        count = _count_shared_strings(data)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+        return  # a damaged part: openpyxl's own error names it
+    if count > MAX_XLSX_CELLS:
+        raise InputError(
+            f"{name} holds more than {MAX_XLSX_CELLS:,} distinct texts; it was not opened. "
+            "Split it into smaller workbooks, or export the sheet as CSV."
+        )
+
+
+def _count_shared_strings(data: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        part = next((n for n in zf.namelist() if n.lower().endswith("sharedstrings.xml")), None)
+        if part is None:
+            return 0
+        count, tail = 0, b""
+        with zf.open(part) as f:
+            while chunk := f.read(1 << 22):
+                block = tail + chunk
+                tail = block[-16:]
+                count += _entries(block) - _entries(tail)
+                if count > MAX_XLSX_CELLS:
+                    break
+        return count + _entries(tail)
+
+
+def _entries(xml: bytes) -> int:
+    """``<si>`` elements in a piece of the shared-string XML (bytes.count is fast; a
+    namespace prefix such as ``<x:si>``, rare, takes the regular expression)."""
+    if b":si" in xml:
+        return len(_SHARED_STRING.findall(xml))
+    return xml.count(b"<si>") + xml.count(b"<si ") + xml.count(b"<si/")
 
 
 def sheet_names(data: bytes) -> list[str]:
@@ -386,6 +580,7 @@ def sheet_names(data: bytes) -> list[str]:
     import openpyxl
 
     try:
+        _check_workbook_safe(data, "the workbook")
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     except Exception:  # noqa: BLE001 - the picker just stays empty; read_xlsx reports the error
         return []
