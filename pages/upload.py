@@ -101,7 +101,8 @@ def _sheet_picker(live: live_mod.Live) -> str | None:
 def reread(live: live_mod.Live, chosen: dict[str, Any], default_system: str, sheet: str | None) -> None:
     say, bar = state.progress_bar("Reading the file again with your choices…")
     try:
-        ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None)
+        ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None,
+                               encoding=live.options.get("encoding"))
     except InputError as err:
         bar.empty()
         safe.error("That mapping does not work for this file; nothing was changed.", str(err))
