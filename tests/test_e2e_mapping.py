@@ -108,6 +108,7 @@ def test_unknown_headers_mapped_in_the_page_then_fixed_and_exported(server: str,
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(90_000)  # a busy machine: wait for state, longer
         upload(page, server, path)
         page.get_by_text("A guess: check the preview").wait_for()  # the longer texts look like answers: wrong here
         shot(page, shots, "a1_uploaded")
@@ -145,6 +146,7 @@ def test_speaker_labels_relabelled_in_the_page(server: str, tmp_path: Path) -> N
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(90_000)  # a busy machine: wait for state, longer
         upload(page, server, path)
         page.get_by_text("speaker “SYSTEM” takes turns with the user", exact=False).wait_for()
         shot(page, shots, "b1_uploaded")
