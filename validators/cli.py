@@ -130,6 +130,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if result.errors else 0
 
 
+def mapping_line(source: dict[str, Any]) -> str | None:
+    """``  columns: user=Question, assistant=Answer (sure)``: what was read as what, and how sure."""
+    m = {k: v for k, v in (source.get("mapping") or {}).items() if k not in ("default_system", "speakers")}
+    if not m:
+        return None
+    speakers = (source.get("mapping") or {}).get("speakers") or {}
+    text = ", ".join(f"{k}={v}" for k, v in m.items())
+    if speakers:
+        text += "; speakers " + ", ".join(f"{k}={v}" for k, v in speakers.items())
+    return f"  columns: {text} ({source.get('confidence') or 'chosen'}; change with --map ROLE=COLUMN / --speaker LABEL=ROLE)"
+
+
 def human_summary(data: dict[str, Any]) -> str:
     t = data["tokens"]
     lines = [
@@ -139,6 +151,9 @@ def human_summary(data: dict[str, Any]) -> str:
         f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}",
         f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
     ]
+    mapped = mapping_line(data["source"])
+    if mapped:
+        lines.insert(1, mapped)
     for f in (data["errors"] + data["warnings"])[:50]:
         lines.append(f"  {f['severity'].upper():7} {f['code']}: {f['message']}")
     more = len(data["errors"]) + len(data["warnings"]) - 50
