@@ -261,3 +261,17 @@ def test_cli_bad_speaker_flag_is_a_plain_error(tmp_path, capsys, flag, why) -> N
     path.write_bytes(LONG)
     rc, _, err = run_cli(["check", str(path), "--speaker", flag], capsys)
     assert rc == 2 and why in err and "Traceback" not in err
+
+
+@SETTINGS
+@given(st.sampled_from(["customer", "Customer", "client", "USER", "user", "visitor", "Caller", "human", "用户", "cliente"]),
+       st.sampled_from(["agent", "Agent", "bot", "support", "rep", "Operator", "assistant", "客服", "gpt", "asistente"]),
+       st.lists(st.tuples(st.booleans(), st.integers(1, 5)), min_size=1, max_size=6))
+def test_speaker_names_in_any_case_and_order(user: str, agent: str, convs: list[tuple[bool, int]]) -> None:
+    rows = []
+    for c, (agent_first, turns) in enumerate(convs):
+        for t in range(turns + 1):
+            who = (agent if t % 2 == 0 else user) if agent_first else (user if t % 2 == 0 else agent)
+            rows.append([f"conv{c}", str(t), who, f"message {c}.{t}"])
+    sug = mapping.suggest(["session_id", "turn", "speaker", "message"], rows)
+    assert sug.mapping.long_format and sug.mapping.speakers == {user: "user", agent: "assistant"}
