@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ui import encoding, safe, state, views
 from ui import live as live_mod
 from ui import mapping_editor as editor
-from ui import safe, state, views
 from ui.entry import through_app
 from validators import ingest
 from validators.readers import InputError, sheet_names
@@ -126,6 +126,7 @@ def main() -> None:
     uploader()
     ws = state.current()
     if ws is not None:
+        encoding.picker(ws)
         mapping_section(ws)
         preview(ws)
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")

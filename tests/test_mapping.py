@@ -164,19 +164,30 @@ def test_speaker_labels_found_by_content_when_the_header_is_unusual() -> None:
     assert (sug.mapping.role, sug.mapping.content) == ("kind", "body")
 
 
-def test_a_file_without_header_row_keeps_its_first_line_as_row_1() -> None:
-    data = "Vocês atendem em quais cidades?,Atendemos em Itajaí e Florianópolis.\nQuais imóveis?,Casas e apartamentos de alto padrão.\n"
-    ds = ingest.load_bytes(data.encode(), "faq.csv")
+def xlsx(rows: list[list[str]]) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_workbook_without_header_row_keeps_its_first_line_as_row_1() -> None:
+    rows = [["Vocês atendem em quais cidades?", "Atendemos em Itajaí e Florianópolis."], ["Quais imóveis?", "Casas e apartamentos de alto padrão."]]
+    ds = ingest.load_bytes(xlsx(rows), "faq.xlsx")  # (CSV files: the reader does the same, see csv_quirks)
     assert ds.columns == ["column 1", "column 2"] and [e.rows for e in ds.examples] == [(1,), (2,)]
     assert ds.examples[0].record["messages"][0]["content"] == "Vocês atendem em quais cidades?"
     assert "first row looks like an example" in ds.detection["reasons"][0]
-    again = ingest.load_bytes(data.encode(), "faq.csv", mapping={"user": "column 1", "assistant": "column 2"})
+    again = ingest.load_bytes(xlsx(rows), "faq.xlsx", mapping={"user": "column 1", "assistant": "column 2"})
     assert len(again.examples) == 2
 
 
-def test_questions_and_answers_taking_turns_in_one_column() -> None:
+def test_questions_and_answers_taking_turns_in_one_column_of_a_workbook() -> None:
     lines = ["Which team won Super Bowl 50?", "Denver Broncos", "Where was it played?", "Santa Clara", "Who sang?", "Lady Gaga", "Who lost?"]
-    ds = ingest.load_bytes(("\n".join(lines) + "\n").encode(), "qa.csv")
+    ds = ingest.load_bytes(xlsx([[x] for x in lines]), "qa.xlsx")
     assert ds.mapping == {"alternating": "column 1"}
     assert [e.rows for e in ds.examples] == [(1, 2), (3, 4), (5, 6), (7,)]
     assert ds.examples[1].record["messages"] == [{"role": "user", "content": "Where was it played?"}, {"role": "assistant", "content": "Santa Clara"}]

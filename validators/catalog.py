@@ -21,6 +21,8 @@ class ModelInfo:
     training: float  # USD per 1M training tokens
     input: float  # USD per 1M input tokens, fine-tuned model
     output: float  # USD per 1M output tokens, fine-tuned model
+    base_input: float | None = None  # USD per 1M input tokens, the same model not fine-tuned
+    base_output: float | None = None  # USD per 1M output tokens, the same model not fine-tuned
 
 
 @cache

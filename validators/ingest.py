@@ -6,11 +6,11 @@ examples with the same numbers.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import decoding
 from . import headers as h
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
@@ -35,13 +35,22 @@ def load_bytes(
     default_system: str | None = None,
     max_bytes: int = MAX_FILE_BYTES,
     encoding: str | None = None,
+    header: bool | None = None,
+    pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> Dataset:
     """Parse ``data`` and turn it into examples, keeping each example's source rows.
 
     Never refuses a file that parses: when no column can be mapped, every row becomes an
     example that says so (``ds.detection["problem"]``), and the user maps the columns.
-    ``mapping`` holds the user's choices; those are checked and a wrong one raises."""
-    content, encoding = read(data, name, fmt, sheet, max_bytes, encoding)
+    ``mapping`` holds the user's choices; those are checked and a wrong one raises.
+    ``encoding`` is the text encoding the user chose; None detects it from the bytes.
+    ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
+    column names; one-column question/answer rows paired; lines cut off by a line break
+    outside quotes joined to the row above), None to guess; see ``readers.read_delimited``."""
+    encoding_choice = encoding
+    content, encoding = read(data, name, fmt, sheet, max_bytes, encoding,
+                             header=header, pair_rows=pair_rows, join_lines=join_lines)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
         ds = from_table(content, name, fmt_used, mapping, default_system)
@@ -49,6 +58,7 @@ def load_bytes(
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
     ds.read_findings += [Finding("warning", code, f"{name}: {text}", row=row) for code, row, text in content.warnings]
+    ds.read_findings += decoding.findings(ds, content, chosen=encoding_choice)
     if encoding == "utf-8-sig":
         ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark. Nothing to fix: each export writes what its service asks for "
                                                   "(Azure OpenAI with a byte-order mark, as Microsoft's docs say; the others without one, "
@@ -58,14 +68,10 @@ def load_bytes(
 
 def read(
     data: bytes, name: str, fmt: str | None = None, sheet: str | None = None,
-    max_bytes: int = MAX_FILE_BYTES, encoding: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES, encoding: str | None = None, **csv_choices: Any,
 ) -> tuple[Table | Records, str]:
-    """:func:`readers.read_bytes`, passing a chosen text encoding through when there is one."""
-    if encoding is None:
-        return read_bytes(data, name, fmt, sheet, max_bytes)
-    if "encoding" not in inspect.signature(read_bytes).parameters:
-        raise InputError("Choosing the text encoding is not available in this version; the encoding is detected from the bytes.")
-    return read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding)
+    """:func:`readers.read_bytes` with the user's reading choices (encoding, CSV quirks)."""
+    return read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding, **csv_choices)
 
 
 def as_table(content: Table | Records) -> Table | None:

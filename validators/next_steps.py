@@ -240,10 +240,10 @@ def _unsloth(t: targets.Target, train_path: str, model: str, validation_path: st
 # --- hosted services beyond OpenAI (paths quoted with shlex.quote in shell lines, repr in Python) ---
 
 def _together(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
-    val_cli = f" --validation-file {shlex.quote(validation_path)}" if validation_path else ""
+    val_cli = f" --validation-file {sh(validation_path)}" if validation_path else ""
     lines = [
-        f"# Shell: together files check {shlex.quote(train_path)}",
-        f"# Shell: TOGETHER_API_KEY=... python -m validators submit {shlex.quote(train_path)} --provider together --model {shlex.quote(model)}{val_cli}",
+        f"# Shell: together files check {sh(train_path)}",
+        f"# Shell: TOGETHER_API_KEY=... python -m validators submit {sh(train_path)} --provider together --model {sh(model)}{val_cli}",
         "from together import Together",
         "",
         "client = Together()  # reads TOGETHER_API_KEY",
@@ -268,23 +268,23 @@ def _fireworks(_t: targets.Target, train_path: str, model: str, validation_path:
     job = "dpo-jobs" if kind == "dpo" else "sftj"
     lines = [
         "# pip install fireworks-ai   (or download firectl); FIREWORKS_API_KEY=... in the environment",
-        f"# 1. firectl create dataset {name} {shlex.quote(train_path)}",
+        f"# 1. firectl create dataset {name} {sh(train_path)}",
     ]
     eval_arg = ""
     if validation_path:
-        lines.append(f"#    firectl create dataset {name}-eval {shlex.quote(validation_path)}")
+        lines.append(f"#    firectl create dataset {name}-eval {sh(validation_path)}")
         eval_arg = f" --evaluation-dataset {name}-eval"
-    lines.append(f"# 2. firectl create {job} --base-model {shlex.quote(model)} --dataset {name}{eval_arg} --output-model my-model --epochs 3")
+    lines.append(f"# 2. firectl create {job} --base-model {sh(model)} --dataset {name}{eval_arg} --output-model my-model --epochs 3")
     lines.append("# 3. firectl get " + ("dpoj" if kind == "dpo" else "sftj") + " JOB_ID   (follow the job)")
     return "\n".join(lines)
 
 
 def _vertex(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     bucket = "gs://my-bucket/tuning"
-    copy = [f"# 1. gsutil cp {shlex.quote(train_path)} {bucket}/train.jsonl"]
+    copy = [f"# 1. gsutil cp {sh(train_path)} {bucket}/train.jsonl"]
     val = ""
     if validation_path:
-        copy.append(f"#    gsutil cp {shlex.quote(validation_path)} {bucket}/validation.jsonl")
+        copy.append(f"#    gsutil cp {sh(validation_path)} {bucket}/validation.jsonl")
         val = f', validation_dataset=types.TuningValidationDataset(gcs_uri="{bucket}/validation.jsonl")'
     return "\n".join([
         "# pip install google-genai; gcloud auth application-default login",
@@ -302,10 +302,10 @@ def _vertex(_t: targets.Target, train_path: str, model: str, validation_path: st
 
 def _bedrock(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     bucket = "s3://my-bucket/fine-tuning"
-    copy = [f"# 1. aws s3 cp {shlex.quote(train_path)} {bucket}/train.jsonl"]
+    copy = [f"# 1. aws s3 cp {sh(train_path)} {bucket}/train.jsonl"]
     val = ""
     if validation_path:
-        copy.append(f"#    aws s3 cp {shlex.quote(validation_path)} {bucket}/validation.jsonl")
+        copy.append(f"#    aws s3 cp {sh(validation_path)} {bucket}/validation.jsonl")
         val = f'validationDataConfig={{"validators": [{{"s3Uri": "{bucket}/validation.jsonl"}}]}},\n    '
     return "\n".join([
         "# pip install boto3; AWS credentials in the environment; an IAM role Bedrock can assume",

@@ -55,7 +55,7 @@ _IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}")
 # Digit runs (with the separators people type) are the only candidates for cards and phones;
 # the pattern starts with a character class so the regex engine skips ahead quickly.
 _DIGIT_RUN = re.compile(r"\d[\d ().-]{7,}\d")
-_CARD = re.compile(r"\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5}")
+_CARD = re.compile(r"\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1(?:\d{4}\1\d{1,3}|\d{1,7})|\d{4}([ -])\d{6}\2\d{4,5}")
 _PHONE = re.compile(
     r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
     r"|\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}"
@@ -72,6 +72,66 @@ class Hit:
     detail: str
     start: int
     end: int
+
+
+# Issuer identification number (IIN) ranges and card lengths of the networks that issue
+# cards people pay with (ISO/IEC 7812 ranges as the networks publish them).  Luhn alone
+# lets one order number in ten through; a real issuer prefix with that network's length
+# rules out almost all the rest (an order number 113542617735902 passes Luhn, but no
+# network issues cards starting with 1: UATP's airline-only 1-range is left out on purpose).
+# Each entry: (network, lowest prefix, highest prefix, lengths); prefixes compare on their
+# own number of digits.
+_RANGES: tuple[tuple[str, str, str, tuple[int, ...]], ...] = (
+    ("Visa", "4", "4", (13, 16, 19)),
+    ("Mastercard", "51", "55", (16,)),
+    ("Mastercard", "2221", "2720", (16,)),
+    ("American Express", "34", "34", (15,)),
+    ("American Express", "37", "37", (15,)),
+    ("Discover", "6011", "6011", (16, 17, 18, 19)),
+    ("Discover", "644", "649", (16, 17, 18, 19)),
+    ("Discover", "65", "65", (16, 17, 18, 19)),
+    ("Discover", "622126", "622925", (16, 17, 18, 19)),
+    ("JCB", "3528", "3589", (16, 17, 18, 19)),
+    ("Diners Club", "300", "305", (14, 15, 16, 17, 18, 19)),
+    ("Diners Club", "3095", "3095", (14, 15, 16, 17, 18, 19)),
+    ("Diners Club", "36", "36", (14, 15, 16, 17, 18, 19)),
+    ("Diners Club", "38", "39", (14, 15, 16, 17, 18, 19)),
+    ("UnionPay", "62", "62", (16, 17, 18, 19)),
+    ("UnionPay", "81", "81", (16, 17, 18, 19)),
+    ("Maestro", "50", "50", tuple(range(12, 20))),
+    ("Maestro", "56", "58", tuple(range(12, 20))),
+    ("Maestro", "6304", "6304", tuple(range(12, 20))),
+    ("Maestro", "67", "67", tuple(range(12, 20))),
+    ("Mir", "2200", "2204", (16, 17, 18, 19)),
+    ("Hipercard", "606282", "606282", (16, 19)),
+    ("RuPay", "60", "60", (16,)),
+    ("RuPay", "508", "508", (16,)),
+    ("RuPay", "353", "353", (16,)),
+    ("RuPay", "356", "356", (16,)),
+    ("RuPay", "82", "82", (16,)),
+    ("Troy", "9792", "9792", (16,)),
+    ("InterPayment", "636", "636", (16, 17, 18, 19)),
+    ("InstaPayment", "637", "639", (16,)),
+    ("Verve", "506099", "506198", (16, 18, 19)),
+    ("Verve", "650002", "650027", (16, 18, 19)),
+)
+
+
+def card_network(digits: str) -> str | None:
+    """The network that issues cards with this number's prefix and length, or ``None``.
+
+    Only the prefix and length: call :func:`luhn_ok` as well to tell a card from a typo.
+    """
+    n = len(digits)
+    for network, low, high, lengths in _RANGES:
+        if n in lengths and low <= digits[: len(low)] <= high:
+            return network
+    return None
+
+
+def is_card_number(digits: str) -> bool:
+    """A payment card: a real issuer prefix, that network's length, and the Luhn checksum."""
+    return len(set(digits)) > 1 and card_network(digits) is not None and luhn_ok(digits)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -210,14 +270,14 @@ def _bounded(text: str, start: int, end: int) -> bool:
 
 
 def _numbers(text: str, offset: int, run: str) -> list[Hit]:
-    """Cards (Luhn-checked) and phones (8–15 digits) inside one run of digits and separators."""
+    """Cards (issuer prefix, length and Luhn) and phones (8–15 digits) inside one run of digits and separators."""
     out = []
     for m in _CARD.finditer(run):
         digits = re.sub(r"[ -]", "", m.group())
-        if _bounded(text, offset + m.start(), offset + m.end()) and len(set(digits)) > 1 and luhn_ok(digits):
+        if _bounded(text, offset + m.start(), offset + m.end()) and is_card_number(digits):
             out.append(Hit("card", "card", offset + m.start(), offset + m.end()))
     if out or _CARD.fullmatch(run):
-        return out  # card-shaped but failing Luhn: an order or reference number, not a phone
+        return out  # card-shaped but no card: an order or reference number, not a phone
     for m in _PHONE.finditer(run):
         digits = [c for c in m.group() if c.isdigit()]
         if _bounded(text, offset + m.start(), offset + m.end()) and 8 <= len(digits) <= 15 and len(set(digits)) > 2:

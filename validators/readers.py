@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import charset_normalizer
+from . import csv_quirks, legacy_encoding
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 MIB = 1024 * 1024
@@ -55,6 +55,10 @@ class Table:
     rows: list[tuple[int, list[str]]]
     notes: list[tuple[int | None, str]] = field(default_factory=list)  # (row, problem)
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
+    header_guessed: bool = False  # no header row was found: columns are "Column 1", ... and the first line is row 1
+    paired_rows: bool = False  # one column of alternating question/answer rows, read as Question/Answer pairs
+    row_lines: list[int] = field(default_factory=list)  # the file line each row ends on (CSV/TSV), to name rows, not lines
+    odd_lines: list[int] = field(default_factory=list)  # file lines read in a fallback encoding (mostly-UTF-8 files)
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Record:
 class Records:
     records: list[Record]
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
+    odd_lines: list[int] = field(default_factory=list)  # file lines read in a fallback encoding (mostly-UTF-8 files)
 
 
 def detect_format(name: str, data: bytes) -> str:
@@ -93,10 +98,21 @@ def detect_format(name: str, data: bytes) -> str:
 
 
 def read_bytes(
-    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES
+    data: bytes,
+    name: str,
+    fmt: str | None = None,
+    sheet: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
+    header: bool | None = None,
+    pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> tuple[Table | Records, str]:
     """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used.
 
+    ``encoding`` is the user's choice (None: detect it from the bytes); an Excel workbook
+    has no text encoding, so it is ignored there.  ``header``, ``pair_rows`` and
+    ``join_lines`` are the CSV/TSV reading choices of :func:`read_delimited` (None: guessed).
     ``max_bytes`` exists so tests (and a stricter deployment) can use a lower limit than
     the 512 MB the fine-tuning APIs allow without building a 512 MB file.
     """
@@ -108,15 +124,19 @@ def read_bytes(
         raise InputError(f"Unsupported format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
     if fmt == "xlsx":
         return read_xlsx(data, name, sheet), "xlsx"
-    text, encoding, bad_lines = decode_lines(data, name)
+    if encoding:
+        text, bad_lines = decode_as(data, name, encoding), []
+        encoding = codec_name(encoding)
+    else:
+        text, encoding, bad_lines = decode_lines(data, name)
     content: Table | Records
     if fmt == "json":
         content = read_json(text, name)
     elif fmt == "jsonl":
         content = read_jsonl(text)
     else:
-        content = read_delimited(text, name, "\t" if fmt == "tsv" else None)
-    content.warnings.extend(_mixed_encoding_warnings(bad_lines, encoding))
+        content = read_delimited(text, name, "\t" if fmt == "tsv" else None, header, pair_rows, join_lines)
+    content.odd_lines = bad_lines  # reported by validators.decoding, which knows the examples
     return content, encoding
 
 
@@ -179,17 +199,6 @@ def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[str, int | None, str]]:
-    if not bad_lines:
-        return []
-    shown = ", ".join(map(str, bad_lines[:10])) + (f" and {len(bad_lines) - 10} more" if len(bad_lines) > 10 else "")
-    text = (
-        f"the file is UTF-8 except line(s) {shown} of the file, which were read as {encoding}. "
-        "Check the accents on those lines, or save the whole file again as UTF-8."
-    )
-    return [("mixed_encoding", bad_lines[0], text)]
-
-
 def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
     """Decode spreadsheet text (BOMs first, then strict UTF-8, then charset detection) and
     list the (1-based) file lines that were not UTF-8.
@@ -215,12 +224,34 @@ def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
     mixed = _mostly_utf8(data)
     if mixed is not None:
         return mixed
-    for enc in _guess_encodings(data) + ["cp1252", "latin-1"]:
+    for enc in legacy_encoding.rank(data) + ["cp1252", "latin-1"]:
         try:
             return data.decode(enc), enc, []
         except (UnicodeDecodeError, LookupError):
             continue
     raise InputError(f"Could not tell which text encoding {name} uses. Save it as UTF-8 CSV and try again.")  # pragma: no cover - latin-1 decodes anything
+
+
+def codec_name(encoding: str) -> str:
+    """Python's canonical name of a codec the user named (``MacRoman`` → ``mac-roman``)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputError(f"{encoding!r} is not a text encoding this app knows. Choose one from the list, e.g. utf-8, cp1252 or mac_roman.") from exc
+
+
+def decode_as(data: bytes, name: str, encoding: str) -> str:
+    """Decode with the encoding the user chose; say where it does not fit instead of guessing."""
+    enc = codec_name(encoding)
+    enc = "utf-8-sig" if enc == "utf-8" else enc  # a byte-order mark is not part of the text
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{name} is not valid {encoding} text: line {line} of the file holds bytes that {encoding} cannot read. "
+            "Choose another encoding, or leave the choice to the automatic detection."
+        ) from exc
 
 
 def _utf16_without_bom(data: bytes) -> tuple[str, str, list[int]] | None:
@@ -244,11 +275,16 @@ def _mostly_utf8(data: bytes) -> tuple[str, str, list[int]] | None:
     bad = [i for i, line in enumerate(lines) if not _is_utf8(line)]
     if len(bad) > max(1, len(lines) // 10):
         return None
-    odd = b"\n".join(lines[i] for i in bad)
-    fallback = "cp1252" if _decodes(odd, "cp1252") else next((e for e in _guess_encodings(odd) if _decodes(odd, e)), "latin-1")
     bad_set = set(bad)
+    if not any(not line.isascii() for i, line in enumerate(lines) if i not in bad_set) and not any(_UTF8ISH.search(lines[i]) for i in bad):
+        return None  # no line is UTF-8 beyond ASCII, nor broken UTF-8: the whole file is in a legacy code page
+    odd = b"\n".join(lines[i] for i in bad)
+    fallback = next((e for e in legacy_encoding.rank(odd) if _decodes(odd, e)), "latin-1")
     out = [line.decode(fallback) if i in bad_set else line.decode("utf-8") for i, line in enumerate(lines)]
     return "\n".join(out), fallback, [i + 1 for i in bad]
+
+
+_UTF8ISH = re.compile(rb"[\xc0-\xf4][\x80-\xbf]")
 
 
 def _is_utf8(line: bytes) -> bool:
@@ -261,33 +297,6 @@ def _decodes(data: bytes, encoding: str) -> bool:
     except (UnicodeDecodeError, LookupError):
         return False
     return True
-
-
-def _guess_encodings(data: bytes) -> list[str]:
-    """charset-normalizer's candidates, best first; among equally plausible single-byte
-    code pages prefer cp1252, the one Excel on Windows writes for Western text."""
-    japanese = ["cp932"] if _looks_japanese(data) else []
-    matches = list(charset_normalizer.from_bytes(data[: 4 * 1024 * 1024]))
-    if not matches:
-        return japanese
-    best = min(m.percent_chaos for m in matches)
-    tied = [m.encoding for m in matches if m.percent_chaos <= best + 0.5]
-    ordered = (["cp1252"] if "cp1252" in tied else []) + [e for e in tied if e != "cp1252"]
-    return japanese + ordered + [m.encoding for m in matches if m.encoding not in ordered]
-
-
-_KANA = re.compile(r"[\u3040-\u30ff]")
-
-
-def _looks_japanese(data: bytes) -> bool:
-    """Shift-JIS (cp932) text that charset detection misreads as GB18030 on small files:
-    Japanese always has kana, which GB18030 decodings of the same bytes almost never do."""
-    try:
-        text = data[: 1024 * 1024].decode("cp932")
-    except UnicodeDecodeError:
-        return False
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    return non_ascii > 0 and len(_KANA.findall(text)) >= 0.2 * non_ascii
 
 
 def _reject_binary(data: bytes, name: str) -> None:
@@ -346,34 +355,105 @@ def _first_records(sample: str, delimiter: str, cut: bool, limit: int = 50) -> l
     return records
 
 
-def read_delimited(text: str, name: str, delimiter: str | None = None) -> Table:
-    """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them."""
+def read_delimited(
+    text: str, name: str, delimiter: str | None = None, header: bool | None = None, pair_rows: bool | None = None,
+    join_lines: bool = False,
+) -> Table:
+    """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them.
+
+    Quoting that breaks the CSV rules is read as Excel reads it and reported per row (see
+    :mod:`validators.csv_quirks`).  ``header``: True/False says whether the first row holds
+    column names; None guesses (a first row that reads like data becomes row 1 and the
+    columns are named "Column 1", "Column 2", ...).  ``pair_rows``: read a one-column file
+    with questions and answers on alternating rows as pairs; None does so only when that
+    layout is clear.  ``join_lines``: join lines that a line break outside quotes cut off
+    from the row above (always reported, joined only when asked).
+    """
     delimiter = delimiter or sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise InputError(f"{name} is empty.") from exc
-    except csv.Error as exc:
-        raise InputError(f"{name}, row 1 (the header): {exc}. Check the quoting of the header row.") from exc
-    columns = clean_header(header)
-    rows: list[tuple[int, list[str]]] = []
-    notes: list[tuple[int | None, str]] = []
-    row_no = 1
-    try:
-        for cells in reader:
-            row_no += 1
-            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
-                notes.append((row_no, f"has {len(cells)} cells but the header has {len(columns)}; the extra cells were not read"))
-            rows.append((row_no, cells))
-    except csv.Error as exc:
+        with csv_quirks.no_gc_pauses():
+            reading = csv_quirks.read_records(text, delimiter)
+    except csv_quirks.UnclosedQuote as exc:
+        where = "the header" if exc.record == 1 else f"line {exc.line} of the file"
         raise InputError(
-            f"{name}, row {row_no + 1} (near line {reader.line_num}): {exc}. "
-            "A quote is probably not closed: check that cell, or save the file again from your spreadsheet."
-        ) from exc
+            f"{name}, row {exc.record} ({where}): a quote opened in this row is never closed, so the rest of the file "
+            "would become one cell. Close or delete that quote, or save the file again from your spreadsheet."
+        ) from None
+    records = reading.records
+    if not records:
+        raise InputError(f"{name} is empty.")
+    guessed = header is False or (header is None and csv_quirks.first_row_is_data(records))
+    first_data = 0 if guessed else 1
+    width = max(map(len, records)) if guessed else len(records[0])
+    columns = [f"Column {i}" for i in range(1, width + 1)] if guessed else clean_header(records[0])
+    with csv_quirks.no_gc_pauses():
+        rows = list(enumerate(records[first_data:], start=first_data + 1))
+    ncol = len(columns)
+    notes = [(no, f"has {len(cells)} cells but the header has {ncol}; the extra cells were not read")
+             for no, cells in rows if len(cells) > ncol and any(c.strip() for c in cells[ncol:])]
     if _CONTROL.search(text[:8192]) and sum(map(len, columns)) == 0:
         raise InputError(f"{name} does not look like a text table.")
-    return Table(columns, rows, notes)
+    table = Table(columns, rows, notes, header_guessed=guessed)
+    table.warnings.extend(("csv_quotes", no, f"row {no}{' (the header)' if no == 1 and not guessed else ''}: {why}")
+                          for no, why in reading.lenient)
+    if guessed and header is None:
+        table.warnings.append(("no_header", 1, _NO_HEADER))
+    _wrapped_lines(table, delimiter, join_lines)
+    if pair_rows is not False and len(columns) == 1:
+        _pair_alternating(table, forced=bool(pair_rows))
+    table.row_lines = reading.ends_of(table.rows)
+    return table
+
+
+def _wrapped_lines(table: Table, delimiter: str, join: bool) -> None:
+    """Report (or, when asked, join) rows that are more lines of the row above's last cell."""
+    wrapped = csv_quirks.wrapped_rows(table.rows, len(table.columns))
+    if not wrapped:
+        return
+    sep = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(delimiter, repr(delimiter))
+    if join:
+        table.rows = csv_quirks.join_wrapped(table.rows, wrapped)
+        for head in sorted(set(wrapped.values())):
+            joined = [no for no, h in wrapped.items() if h == head]
+            table.warnings.append(("wrapped_lines", head, (
+                f"row {head}: row{'s' if len(joined) > 1 else ''} {_row_list(joined)} had text in the first column only and no {sep} "
+                "on the line, so they were joined to this row's last cell, each after a line break. Check the row.")))
+        return
+    for no, head in wrapped.items():
+        table.warnings.append(("wrapped_lines", no, (
+            f"row {no} has text in the first column only and no {sep} on its line: it looks like one more line of "
+            f"row {head}'s last cell, cut off by a line break outside quotes. Choose \"join wrapped lines\" to join "
+            f"such rows to the row above, or put that cell in quotes in the file.")))
+
+
+def _row_list(nos: list[int]) -> str:
+    if len(nos) > 2 and nos[-1] - nos[0] == len(nos) - 1:
+        return f"{nos[0]} to {nos[-1]}"
+    return ", ".join(map(str, nos[:-1])) + f" and {nos[-1]}" if len(nos) > 1 else str(nos[0])
+
+
+_NO_HEADER = (
+    "the first row looks like data, not column names (its cells read like sentences, questions or numbers), "
+    "so it was kept as row 1 and the columns are named Column 1, Column 2, and so on. "
+    "If it really is a header, say that the first row holds column names, and it will be read as the header again."
+)
+
+
+def _pair_alternating(table: Table, forced: bool = False) -> None:
+    """One column with a question on one row and its answer on the next: pair the rows
+    into Question/Answer, keeping each pair's first row number (see csv_quirks)."""
+    pairs = csv_quirks.alternating_pairs(table.rows, forced)
+    if pairs is None:
+        return
+    table.columns, table.rows, table.notes, table.paired_rows = ["Question", "Answer"], pairs, [], True
+    table.warnings = [w for w in table.warnings if w[0] != "no_header"]  # the pairing says it all
+    first = pairs[0][0]
+    table.warnings.append((
+        "alternating_rows", first,
+        f"the file has one column with a question on one row and its answer on the next, so each two rows became one "
+        f"example (rows {first} and {first + 1} the first, and so on; each example keeps its question's row number). "
+        "If the rows are not question-and-answer pairs, choose one example per row.",
+    ))
 
 
 def clean_header(header: list[str]) -> list[str]:
@@ -599,7 +679,22 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return unescape_excel(text) if "_x" in text else text
+
+
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_excel(text: str) -> str:
+    """Decode Excel's ``_xHHHH_`` escapes (OOXML ST_Xstring): ``_x000D_`` is a carriage
+    return, ``_x0002_`` a control character, ``_x005F_`` the escaped underscore, so
+    ``_x005F_x000D_`` is the literal text ``_x000D_``.  openpyxl leaves them as written.
+    Escaped UTF-16 surrogate pairs are joined back into one character."""
+    out = _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in out):
+        out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
 
 
 class _StrictJSONError(ValueError):
