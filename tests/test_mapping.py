@@ -286,3 +286,9 @@ def test_speaker_names_in_any_case_and_order(user: str, agent: str, convs: list[
             rows.append([f"conv{c}", str(t), who, f"message {c}.{t}"])
     sug = mapping.suggest(["session_id", "turn", "speaker", "message"], rows)
     assert sug.mapping.long_format and sug.mapping.speakers == {user: "user", agent: "assistant"}
+
+
+def test_a_named_answer_column_left_empty_is_still_the_answer() -> None:
+    ds = ingest.load_bytes(table(["question", "answer"], [[f"Q{i}?", ""] for i in range(6)]), "f.csv")
+    assert ds.mapping == {"user": "question", "assistant": "answer"}  # each row then says its answer is empty
+    assert ds.examples[0].record["messages"][1] == {"role": "assistant", "content": ""}

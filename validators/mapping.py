@@ -156,7 +156,7 @@ class _Picker:
                 break
             for col in self.columns:
                 p = self.profiles[col]
-                if not self.free(col) or headers.match(col, role) != score or p.filled == 0:
+                if not self.free(col) or headers.match(col, role) != score or (p.filled == 0 and score < 2):
                     continue
                 ident = headers.id_like(col) or (p.id_like and score < 2)  # a header that names the role beats short ids like "q1"
                 same = p.constant and (score < 2 or p.filled >= 5)  # a named column of 2 equal rows is still that column
