@@ -59,7 +59,7 @@ def test_upload_sample_shows_summary(ftprep_db: Path) -> None:
     assert side["Duplicates"] == "3"  # 9~10 exact; 5~17, 7~19 near (exact Jaccard of word 5-grams >= 0.8)
     assert side["Est. cost"] == "$0.05"
     assert any("Model: gpt-4.1-mini" in c.value for c in at.sidebar.caption)
-    assert len(at.dataframe[0].value) == 20  # preview of the first rows
+    assert len(at.dataframe[-1].value) == 20  # preview of the first rows (after the column overview)
     assert at.selectbox(key=f"map_user_{ws}_0").value == "Question"
 
 

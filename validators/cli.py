@@ -45,6 +45,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="CSV, TSV, XLSX, JSON or JSONL file")
     p.add_argument("--model", default=None, help=f"model to count tokens and price for (default {catalog.default_model()})")
     p.add_argument("--map", action="append", default=[], metavar="ROLE=COLUMN", help="map a column to a role: system, user, assistant, context, weight, chosen, rejected, conversation, turn, role, content")
+    p.add_argument("--speaker", action="append", default=[], metavar="LABEL=ROLE", help="one message per row: what a speaker label is (user, assistant, system, tool, ignore), e.g. --speaker SYSTEM=assistant --speaker USER=user")
+    p.add_argument("--encoding", default=None, metavar="NAME", help="text encoding of a CSV/TSV/JSON file, e.g. mac_roman or cp1252 (default: detected from the bytes)")
     p.add_argument("--system", default=None, metavar="TEXT", help="default system prompt for examples that have none")
     p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
     p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl"], default=None, help="override the format guessed from the file name")
@@ -86,8 +88,22 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    overrides = mapping.parse_map_args(args.map)
-    return ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system)
+    overrides: dict[str, Any] = dict(mapping.parse_map_args(args.map))
+    chosen_speakers = mapping.parse_speaker_args(getattr(args, "speaker", []))
+    if chosen_speakers:
+        overrides["speakers"] = chosen_speakers
+    ds = ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system,
+                          encoding=getattr(args, "encoding", None))
+    problem = ds.detection.get("problem")
+    if problem:  # the browser shows the mapping editor; here the flags are the editor
+        raise InputError(f"{problem} {map_hint(ds.columns)}")
+    return ds
+
+
+def map_hint(columns: list[str]) -> str:
+    """The flags that would map this file, with its own column names."""
+    q, a = (columns + ["Question", "Answer"])[:2] if len(columns) >= 2 else ("Question", "Answer")
+    return f"Map them, e.g. --map user={q!r} --map assistant={a!r}."
 
 
 def _counting_model(args: argparse.Namespace) -> str | None:
@@ -125,7 +141,9 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
 def cmd_check(args: argparse.Namespace) -> int:
     result, ds = _check(args)
     data = result.to_json()
-    data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping}
+    data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping,
+                      "confidence": ds.detection.get("confidence"), "reasons": ds.detection.get("reasons", []),
+                      "speaker_counts": ds.detection.get("speaker_counts", {})}
     if args.targets:
         from .matrix import target_matrix
 
@@ -138,6 +156,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(human_summary(data))
     return 1 if result.errors else 0
+
+
+def mapping_line(source: dict[str, Any]) -> str | None:
+    """``  columns: user=Question, assistant=Answer (sure)``: what was read as what, and how sure."""
+    m = {k: v for k, v in (source.get("mapping") or {}).items() if k not in ("default_system", "speakers")}
+    if not m:
+        return None
+    speakers = (source.get("mapping") or {}).get("speakers") or {}
+    text = ", ".join(f"{k}={v}" for k, v in m.items())
+    if speakers:
+        text += "; speakers " + ", ".join(f"{k}={v}" for k, v in speakers.items())
+    return f"  columns: {text} ({source.get('confidence') or 'chosen'}; change with --map ROLE=COLUMN / --speaker LABEL=ROLE)"
 
 
 def human_summary(data: dict[str, Any]) -> str:
@@ -153,6 +183,9 @@ def human_summary(data: dict[str, Any]) -> str:
         + (" (your own hardware: no price per token; --price compares a hosted service)" if t["encoding"].startswith(open_tokenizers.PREFIX) else ""),
         f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
     ]
+    mapped = mapping_line(data["source"])
+    if mapped:
+        lines.insert(1, mapped)
     for f in (data["errors"] + data["warnings"])[:50]:
         lines.append(f"  {f['severity'].upper():7} {f['code']}: {f['message']}")
     more = len(data["errors"]) + len(data["warnings"]) - 50

@@ -164,6 +164,7 @@ class Dataset:
     read_findings: list[Finding] = field(default_factory=list)
     encoding: str = "utf-8"
     source_rows: tuple[int, ...] = ()  # every source row number read, for the accounting
+    detection: dict[str, Any] = field(default_factory=dict)  # how sure the column mapping is, why, what stops it
 
     def __len__(self) -> int:
         return len(self.examples)
