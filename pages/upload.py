@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui import encoding, safe, state, views
+from ui import encoding, reading, safe, state, views
 from ui import live as live_mod
 from ui import mapping_editor as editor
 from ui.entry import through_app
@@ -68,7 +68,8 @@ def mapping_section(live: live_mod.Live) -> None:
     columns were not recognised is one choice away from working, never a dead end."""
     st.subheader("2. Which column is what")
     sheet = _sheet_picker(live)
-    table, sug = editor._table(live.id, sheet, live.options.get("encoding"), live)
+    opts = reading.load_options(live.options)
+    table, sug = editor._table(live.id, sheet, opts["encoding"], opts["header"], opts["join_lines"], live)
     if table is None or sug is None:
         st.caption("This file is already in a chat layout (a list of conversations); there are no columns to choose.")
         return
@@ -102,7 +103,7 @@ def reread(live: live_mod.Live, chosen: dict[str, Any], default_system: str, she
     say, bar = state.progress_bar("Reading the file again with your choices…")
     try:
         ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None,
-                               encoding=live.options.get("encoding"))
+                               **reading.load_options(live.options))
     except InputError as err:
         bar.empty()
         safe.error("That mapping does not work for this file; nothing was changed.", str(err))
@@ -127,6 +128,7 @@ def main() -> None:
     ws = state.current()
     if ws is not None:
         encoding.picker(ws)
+        reading.choices(ws)
         mapping_section(ws)
         preview(ws)
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")

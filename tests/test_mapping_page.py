@@ -52,3 +52,32 @@ def test_speaker_labels_edited_on_the_page(ftprep_db: Path) -> None:
     assert not at.exception
     first = store.load(store.connect(), ws).examples[0].record["messages"]
     assert [m["role"] for m in first] == ["user", "system"]
+
+
+REAL = Path(__file__).parent / "real_files"
+
+
+def test_reading_choices_header_and_cut_off_lines(ftprep_db: Path) -> None:
+    """The reader's guesses are shown and can be changed: a headerless real file gets its
+    first row back as column names when the user says so; cut-off answer lines are joined."""
+    data = (REAL / "aurora_headerless_pt.csv").read_bytes()
+    at = upload(new_app(), "aurora_headerless_pt.csv", data)
+    ws = at.session_state["ws"]
+    before = len(store.load(store.connect(), ws).examples)
+    box = at.checkbox(key=f"read_header_{ws}")
+    assert box.value is False  # no header row found: the first row is an example
+    box.check().run()
+    at.button(key="read_apply").click().run()
+    assert not at.exception
+    after = store.load(store.connect(), ws)
+    assert len(after.examples) == before - 1  # the first row became the column names
+    assert after.options["reading"] == {"header": True, "join_lines": False}
+
+    at = upload(new_app(), "uepg.csv", (REAL / "uepg_perguntas_semicolon.csv").read_bytes())
+    ws = at.session_state["ws"]
+    assert len(store.load(store.connect(), ws).examples) == 57
+    at.checkbox(key=f"read_join_{ws}").check().run()
+    at.button(key="read_apply").click().run()
+    assert not at.exception
+    joined = store.load(store.connect(), ws).examples
+    assert len(joined) == 37 and all(e.record["messages"][-1]["content"].strip() for e in joined)

@@ -50,9 +50,12 @@ MAX_SPEAKERS = 40
 
 
 @st.cache_resource(show_spinner="Reading the columns…", max_entries=4)
-def _table(ws: str, sheet: str | None, encoding: str | None, _live: live_mod.Live) -> tuple[Table | None, mapping.Suggestion | None]:
-    """The file as columns and rows plus the detected mapping, once per workspace and sheet."""
-    content, _ = ingest.read(_live.data(), _live.name, _live.meta.get("format"), sheet, encoding=encoding)
+def _table(ws: str, sheet: str | None, encoding: str | None, header: bool | None, join_lines: bool,
+           _live: live_mod.Live) -> tuple[Table | None, mapping.Suggestion | None]:
+    """The file as columns and rows plus the detected mapping, once per workspace, sheet and
+    reading choices (see ``ui/reading.py``)."""
+    content, _ = ingest.read(_live.data(), _live.name, _live.meta.get("format"), sheet, encoding=encoding,
+                             header=header, join_lines=join_lines)
     table = ingest.as_table(content)
     if table is None or not table.rows:
         return table, None

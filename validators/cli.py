@@ -47,6 +47,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", action="append", default=[], metavar="ROLE=COLUMN", help="map a column to a role: system, user, assistant, context, weight, chosen, rejected, conversation, turn, role, content")
     p.add_argument("--speaker", action="append", default=[], metavar="LABEL=ROLE", help="one message per row: what a speaker label is (user, assistant, system, tool, ignore), e.g. --speaker SYSTEM=assistant --speaker USER=user")
     p.add_argument("--encoding", default=None, metavar="NAME", help="text encoding of a CSV/TSV/JSON file, e.g. mac_roman or cp1252 (default: detected from the bytes)")
+    p.add_argument("--header", choices=["yes", "no"], default=None,
+                   help="CSV/TSV: does the first row hold column names? (default: guessed; 'no' names the columns Column 1, Column 2, ...)")
+    p.add_argument("--join-lines", action="store_true",
+                   help="CSV/TSV: join lines that a line break outside quotes cut off to the row above (they are reported either way)")
     p.add_argument("--system", default=None, metavar="TEXT", help="default system prompt for examples that have none")
     p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
     p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl"], default=None, help="override the format guessed from the file name")
@@ -93,7 +97,8 @@ def _load(args: argparse.Namespace) -> Any:
     if chosen_speakers:
         overrides["speakers"] = chosen_speakers
     ds = ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system,
-                          encoding=getattr(args, "encoding", None))
+                          encoding=getattr(args, "encoding", None), header={"yes": True, "no": False}.get(args.header or ""),
+                          join_lines=args.join_lines)
     problem = ds.detection.get("problem")
     if problem:  # the browser shows the mapping editor; here the flags are the editor
         raise InputError(f"{problem} {map_hint(ds.columns)}")

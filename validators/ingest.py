@@ -53,7 +53,7 @@ def load_bytes(
                              header=header, pair_rows=pair_rows, join_lines=join_lines)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
-        ds = from_table(content, name, fmt_used, mapping, default_system)
+        ds = from_table(content, name, fmt_used, mapping, default_system, header)
     else:
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
@@ -108,11 +108,15 @@ def _fmt_of(name: str, content: Table | Records) -> str:
 
 
 def from_table(
-    table: Table, name: str, fmt: str, overrides: dict[str, Any] | None, default_system: str | None
+    table: Table, name: str, fmt: str, overrides: dict[str, Any] | None, default_system: str | None,
+    header: bool | None = None,
 ) -> Dataset:
+    """``header``: the user's word on the first row (True: it holds column names, so it is
+    never taken back as an example); None lets a first row that reads like data be row 1."""
     if not table.rows:
         raise InputError(f"{name} has a header row but no data rows. Add at least one example below the header.")
-    table, headerless = header_as_row(table) if not overrides or any(c not in table.columns for c in _named(overrides)) else (table, False)
+    guess = header is None and (not overrides or any(c not in table.columns for c in _named(overrides)))
+    table, headerless = header_as_row(table) if guess else (table, False)
     rows = [cells for _, cells in table.rows]
     sug = mapping_mod.suggest(table.columns, rows)
     if overrides:
