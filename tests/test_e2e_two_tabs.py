@@ -11,10 +11,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle, shots_dir
 from validators import workspace as store
 
-SHOTS = ROOT / "docs" / "screenshots"
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
 
@@ -28,13 +27,12 @@ def example_box(page, number: int):
     return box
 
 
-def shot(page, name: str) -> None:
+def shot(page, folder: Path, name: str) -> None:
     """Full page: Streamlit scrolls inside its main section, so grow the viewport to fit it."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 6000))})
     settle(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def multi_turn_tab(page) -> None:
@@ -84,5 +82,5 @@ def test_stale_save_from_second_tab_is_refused(tmp_path: Path) -> None:
         fresh = example_box(tab_b, 2)
         expect(fresh.get_by_label("Message 5 (assistant)")).to_have_value(merged[4]["content"])  # the fresh example
         assert tab_b.get_by_text("The little carry bag, please hurry.").count() >= 1  # the unsaved text, to copy
-        shot(tab_b, "validate_stale_edit_refused")
+        shot(tab_b, shots_dir(tmp_path), "validate_stale_edit_refused")
         browser.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, running_app, settle, shots_dir
 from tests.test_pages import go, metrics, new_app
 from validators import ingest, open_tokenizers, tokens
 
@@ -146,8 +146,7 @@ def test_trained_tokens_in_a_real_browser(tmp_path: Path, pixel: tuple[int, list
         section = page.get_by_role("heading", name="What is trained")
         page.set_viewport_size({"width": 1300, "height": 3000})  # Streamlit scrolls inside its main section
         section.scroll_into_view_if_needed()
-        shots = ROOT / "docs" / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
+        shots = shots_dir(tmp_path)  # docs/screenshots only with FTPREP_SCREENSHOTS=1
         box_top = section.bounding_box()
         box_view = view.bounding_box()
         clip = {"x": 300, "y": max(0, box_top["y"] - 20), "width": 1000,
