@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
-from tests.test_e2e_browser import edit_first_row, main_metric, open_page
+from tests.test_e2e_browser import edit_first_row, expect_metric, open_page
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -125,7 +125,7 @@ def test_unknown_headers_mapped_in_the_page_then_fixed_and_exported(server: str,
         open_page(page, "Validate")
         edit_first_row(page, "assistant", FIX)  # example 4 (row 5): the empty answer
         page.get_by_text("Saved your edit to example 4").wait_for(timeout=60_000)
-        assert main_metric(page, "Errors") == "0"
+        expect_metric(page, "Errors", "0")
         shot(page, shots, "a4_fixed")
         lines = download(page, tmp_path)
         browser.close()
