@@ -97,7 +97,8 @@ def stats_table(total: np.ndarray, assistant: np.ndarray, second: str = "Assista
     rows = []
     for name, values in (("Total per example", total), (second, assistant)):
         s = tokens.stats(values)
-        rows.append({"": name, "min": s["min"], "mean": round(s["mean"], 1), "p10": s["p10"], "p90": s["p90"], "max": s["max"]})
+        rows.append({"": name, "fewest": s["min"], "average": round(s["mean"], 1), "10% have at most": s["p10"],
+                     "90% have at most": s["p90"], "most": s["max"]})
     return pd.DataFrame(rows).set_index("")
 
 

@@ -197,7 +197,7 @@ def test_tokens_page(ftprep_db: Path) -> None:
     m = metrics(at.main)
     assert m["Total tokens"] == "3,111" and m["Over the limit"] == "0"
     stats = at.dataframe[0].value
-    assert list(stats.columns) == ["min", "mean", "p10", "p90", "max"]
+    assert list(stats.columns) == ["fewest", "average", "10% have at most", "90% have at most", "most"]  # no jargon (p10)
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     at.selectbox(key="tok_model").set_value("gpt-3.5-turbo-0125").run()
     assert any("cl100k_base" in c.value for c in at.caption)
