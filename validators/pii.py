@@ -210,7 +210,7 @@ def _scan_joined(text: str) -> list[Hit]:
     for name, rx in _SECRET_RX:
         hits += [Hit("secret", name, m.start(), m.end()) for m in rx.finditer(text) if _free_start(text, m.start())]
     if "@" in text:
-        hits += [Hit("email", "email", m.start(), m.end()) for m in _EMAIL.finditer(text)]
+        hits += _emails(text)
     for m in _DIGIT_RUN.finditer(text):
         run, start = m.group(), m.start()
         if len(run) < 9 or sum(c.isdigit() for c in run) < 9:
@@ -222,6 +222,33 @@ def _scan_joined(text: str) -> list[Hit]:
         if _bounded(text, start, m.end()):
             hits += _numbers(text, start, run)
     return _without_overlaps(hits)
+
+
+_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+
+
+def _emails(text: str) -> list[Hit]:
+    """The hits of ``_EMAIL.finditer(text)``, found from each ``@`` instead of trying the
+    pattern at every character (0.6 s per 25 MB of text, most of the personal-data scan).
+
+    Every match holds exactly one ``@``, and its local part is the whole run of local-part
+    characters just before it: a later start would fail the look-behind, which rejects
+    those same characters.  So the only start to try for an ``@`` is that run's start,
+    when the run is 1–64 characters long and begins after the previous match."""
+    out: list[Hit] = []
+    last_end = 0
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and at - start <= 64 and text[start - 1] in _LOCAL_CHARS:
+            start -= 1
+        if start < at and at - start <= 64 and start >= last_end:
+            m = _EMAIL.match(text, start)
+            if m:
+                out.append(Hit("email", "email", m.start(), m.end()))
+                last_end = m.end()
+        at = text.find("@", max(at + 1, last_end))
+    return out
 
 
 def _private_keys(text: str) -> list[Hit]:
