@@ -173,7 +173,25 @@ def _one_reply(value: Any) -> bool:
 
 def normalise(text: str) -> str:
     """NFKC, collapsed whitespace, case-folded: the text two examples are compared on."""
-    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    nfkc = unicodedata.normalize("NFKC", text)
+    return (nfkc if _collapsed(nfkc) else " ".join(nfkc.split())).casefold()
+
+
+def _collapsed(text: str) -> bool:
+    """Whether ``" ".join(text.split())`` would give ``text`` back, checked in C speed:
+    a printable text holds no whitespace but the plain space (every other whitespace
+    character is a control or separator, which ``isprintable`` rejects), so only doubled,
+    leading and trailing spaces are left to look for.  The split and join cost more than
+    the rest of the normalisation together."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+
+
+def _normalise_lines(lines: Iterable[str]) -> str:
+    """``normalise("\n".join(lines))``, one line at a time: NFKC and case folding never act
+    across a line break (a starter that composes with nothing), and the collapsed
+    whitespace joins the lines' words with single spaces, so the lines can be normalised
+    apart, each by the fast path of :func:`normalise`."""
+    return " ".join(n for n in map(normalise, lines) if n)
 
 
 def check_dataset(examples: list[Example], prompt_replies: dict[int, tuple[str, str]] | None = None) -> list[Finding]:
@@ -220,8 +238,8 @@ def prompt_and_reply(e: Example) -> tuple[str, str]:
     last = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=None)
     if last is None:
         return "", ""
-    prompt = "\n".join(f"{m.get('role')}: {text_of(m.get('content'))}" for m in msgs[:last])
-    return normalise(prompt), normalise(text_of(msgs[last].get("content")))
+    prompt = _normalise_lines(f"{m.get('role')}: {text_of(m.get('content'))}" for m in msgs[:last])
+    return prompt, normalise(text_of(msgs[last].get("content")))
 
 
 def _conflicts(examples: Iterable[Example], known: dict[int, tuple[str, str]]) -> list[Finding]:
