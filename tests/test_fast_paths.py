@@ -54,3 +54,11 @@ def test_long_local_parts() -> None:
     for n in (62, 63, 64, 65, 66):
         t = "x " + "a" * n + "@example.com b@c.org"
         assert [(h.start, h.end) for h in pii._emails(t)] == [(m.start(), m.end()) for m in pii._EMAIL.finditer(t)]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(max_codepoint=0x9f), st.sampled_from(WHITESPACE + TRICKY)), max_size=30))
+def test_control_characters_found_as_by_the_pattern(t: str) -> None:
+    from validators import mojibake
+
+    assert mojibake.has_control(t) == bool(mojibake._CONTROL.search(t))
