@@ -62,3 +62,33 @@ def test_control_characters_found_as_by_the_pattern(t: str) -> None:
     from validators import mojibake
 
     assert mojibake.has_control(t) == bool(mojibake._CONTROL.search(t))
+
+
+def test_sieve_digit_class_covers_every_python_digit() -> None:
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = [chr(c) for c in range(0x110000) if re.fullmatch(r"\d", chr(c))]
+    runs = pa.array([d * 9 for d in digits])
+    assert pc.all(pc.match_substring_regex(runs, pii._PREFILTER)).as_py()
+
+
+PIECES = ["a@b.co", "x@", "@y.org", "sk-" + "a" * 24, "AKIAIOSFODNN7EXAMPLE", "Bearer " + "b" * 25, "4111 1111 1111 1111",
+          "+44 20 7946 0958", "GB82 WEST 1234 5698 7654 32", "GB82WEST", "12345678", "123456789", "NW-100123", "٣" * 10,
+          "-----BEGIN RSA PRIVATE KEY-----\nAB\n-----END RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", " ", "word", "é", "\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=6).map("".join), min_size=1, max_size=12))
+def test_sieved_scan_finds_what_the_full_scan_finds(texts: list[str]) -> None:
+    full = pii._split(texts, pii._scan_joined(pii._SEP.join(texts)))
+    old = pii.PREFILTER_MIN_CHARS
+    pii.PREFILTER_MIN_CHARS = 0
+    try:
+        assert pii.candidates(texts) is not None
+        assert pii.scan_many(texts) == full
+        assert pii.scan_many_later(texts)() == full
+    finally:
+        pii.PREFILTER_MIN_CHARS = old
