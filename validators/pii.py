@@ -183,6 +183,7 @@ PREFILTER_MIN_CHARS = 2_000_000  # below this, importing Arrow costs more than i
 _PREFILTER = (r"@|PRIVATE KEY-----|sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|Bearer|bearer"
               r"|\p{Nd}[\p{Nd} ().-]{7,}\p{Nd}")
 _LOOK_BACK = 40
+_SIEVE_CHUNK = 4096  # texts per Arrow array: the UTF-8 copies stay small
 
 
 def candidates(texts: list[str]) -> list[int] | None:
@@ -195,7 +196,8 @@ def candidates(texts: list[str]) -> list[int] | None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        flags = pc.match_substring_regex(_arrow_strings(pa, texts), _PREFILTER).to_numpy(zero_copy_only=False)
+        flags = np.concatenate([pc.match_substring_regex(_arrow_strings(pa, texts[i : i + _SIEVE_CHUNK]), _PREFILTER).to_numpy(zero_copy_only=False)
+                                for i in range(0, len(texts), _SIEVE_CHUNK)])
     except Exception:  # noqa: BLE001 - any failure of the optional sieve means: scan everything
         return None
     keep: set[int] = set()
