@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -212,7 +212,7 @@ def check_dataset(examples: list[Example], prompt_replies: dict[int, tuple[str, 
         for e, s in zip(sft, systems):
             if s is None:
                 out.append(finding("warning", "missing_system", f"has no system message while {len(with_system)} others have one. Use the fix 'Fill default system prompt'.", e))
-    distinct = Counter(normalise(s) for s in with_system)
+    distinct = {normalise(s) for s in set(with_system)}  # each different prompt normalised once
     if len(distinct) > max(5, len(sft) // 10):
         out.append(Finding("warning", "many_system_prompts", f"{len(distinct)} different system prompts across {len(sft)} examples. Training works best with one or a few fixed system prompts."))
     out.extend(_conflicts(sft, prompt_replies or {}))
