@@ -92,3 +92,26 @@ def test_sieved_scan_finds_what_the_full_scan_finds(texts: list[str]) -> None:
         assert pii.scan_many_later(texts)() == full
     finally:
         pii.PREFILTER_MIN_CHARS = old
+
+
+ROLES = st.sampled_from(["system", "user", "assistant", "tool", "bot", 3, None])
+CONTENTS = st.sampled_from(["Hello there.", "ok", "Yes", "", " padded", "tail\n", "caf\u00c3\u00a9 time", "bell\x07", "Ünï", "tab\tinside", "a" * 40])
+MESSAGE = st.one_of(st.fixed_dictionaries({"role": ROLES, "content": CONTENTS}),
+                    st.fixed_dictionaries({"role": ROLES, "content": CONTENTS, "weight": st.sampled_from([0, 1])}),
+                    st.fixed_dictionaries({"content": CONTENTS}), st.just("not a dict"))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(MESSAGE, max_size=6), st.booleans())
+def test_plain_fast_path_gives_the_full_checks_answer(msgs: list, tools: bool) -> None:
+    from validators.model import Example
+
+    record = {"messages": msgs, **({"tools": []} if tools else {})}
+    fast = [f.to_dict() for f in semantic.check_example(Example(1, (2,), record))]
+    plain = semantic._plainly_fine
+    semantic._plainly_fine = lambda _r, _m: False
+    try:
+        full = [f.to_dict() for f in semantic.check_example(Example(1, (2,), record))]
+    finally:
+        semantic._plainly_fine = plain
+    assert fast == full

@@ -66,6 +66,8 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
     msgs = ex.record.get("messages")
     if not isinstance(msgs, list):
         return []
+    if _plainly_fine(ex.record, msgs):
+        return []
     out: list[Finding] = []
     dicts = [m for m in msgs if isinstance(m, dict)]
     roles = [m.get("role") for m in dicts]
@@ -82,6 +84,35 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
     out.extend(_tool_findings(ex, msgs))
     out.extend(mojibake.check(ex, msgs, {i: names[m.get("role")] for i, m in enumerate(msgs, 1) if isinstance(m, dict) and m.get("role") in names}))
     return out
+
+
+def _plainly_fine(record: dict[str, Any], msgs: list[Any]) -> bool:
+    """True for the common example no check below can fault, found in one cheap pass:
+    plain ``{"role", "content"}`` messages of ASCII text without control characters or
+    surrounding whitespace, no tools, a user message, an assistant reply of at least
+    :data:`SHORT_REPLY_CHARS` characters, the system message (if any) first, no role
+    twice in a row.  Anything else (``False``) takes the full checks."""
+    if "tools" in record:
+        return False
+    prev, user, assistant = None, False, False
+    for i, m in enumerate(msgs):
+        if type(m) is not dict or len(m) != 2:
+            return False
+        role, content = m.get("role"), m.get("content")
+        if type(role) is not str or type(content) is not str or role == prev or not content:
+            return False
+        if content.strip() is not content or not content.isascii() or mojibake.has_control(content):
+            return False  # str.strip returns the very same object when there is nothing to strip
+        if role == "assistant":
+            if len(content) < SHORT_REPLY_CHARS:
+                return False
+            assistant = True
+        elif role == "user":
+            user = True
+        elif role == "system" and i:
+            return False
+        prev = role
+    return user and assistant
 
 
 def _message_findings(ex: Example, msgs: list[Any], names: dict[str, str]) -> list[Finding]:
