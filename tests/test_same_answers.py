@@ -102,6 +102,19 @@ def test_same_answers(current: dict[str, Any], name: str) -> None:
     assert now == golden
 
 
+def test_sieve_changes_no_personal_data_finding(tmp_path: Path) -> None:
+    """The varied file is below the size where the RE2 sieve starts; force it on."""
+    examples = ingest.load_file(same_answers_data.write_all(tmp_path)["sft"]).examples
+    full = [f.to_dict() for f in pii.check(examples)]
+    old = pii.PREFILTER_MIN_CHARS
+    pii.PREFILTER_MIN_CHARS = 0
+    try:
+        assert [f.to_dict() for f in pii.check(examples)] == full
+    finally:
+        pii.PREFILTER_MIN_CHARS = old
+    assert len(full) > 40
+
+
 if __name__ == "__main__" and "--write" in sys.argv:
     import tempfile
 
