@@ -91,13 +91,15 @@ def _word_hashes(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     with np.errstate(over="ignore"):
         h = length.astype(U64) * Q
     padded = np.concatenate((arr, np.zeros(8, np.uint8)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 8)
+    # The little-endian 8 bytes starting at every byte offset, as one uint64 view (stride 1
+    # byte): a block is then one gather, about 3 times faster than gathering 8 bytes each.
+    windows = np.ndarray(shape=(padded.size - 7,), dtype="<u8", buffer=padded, strides=(1,))
     blocks = (length + 7) // 8
     long_words = np.flatnonzero(blocks > WORD_BLOCKS)
     for j in range(min(int(blocks.max(initial=0)), WORD_BLOCKS)):
         active = np.flatnonzero(blocks > j) if j else None  # in text order: the gathers stay sequential
         at = starts if active is None else starts[active]
-        block = windows[at + 8 * j].copy().view("<u8").ravel()
+        block = windows[at + 8 * j]
         rest = np.minimum((length if active is None else length[active]) - 8 * j, 8)
         with np.errstate(over="ignore"):
             mixed = _mix((block & _BYTE_MASKS[rest]) + U64(j + 1) * P)

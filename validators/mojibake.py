@@ -32,9 +32,22 @@ _CONT = (
 _SUSPECT = re.compile(f"[\u00c2-\u00f4\u0420\u0421][{_CONT}]|[\u221a\u00ac\u2248\u201a\u2206\u0192][^\x00-\x7f]")
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character of ``_CONTROL``; ``_CONTROL.search`` tries every
+    character (8 ns each, 0.2 s per 100,000 messages), ``isprintable`` runs in C over the
+    ASCII text people mostly write: in ASCII the non-printable characters are exactly the
+    controls, so once tab, line feed and carriage return are taken out, the text is clean
+    if and only if it is printable."""
+    if text.isprintable():
+        return False
+    if text.isascii():
+        return not text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable()
+    return _CONTROL.search(text) is not None
+
+
 def repair(text: str) -> str:
     """``text`` with mojibake undone and control characters removed (unchanged when clean)."""
-    if text.isascii() and not _CONTROL.search(text):
+    if text.isascii() and not has_control(text):
         return text
     fixed = ftfy.fix_encoding(text) if _suspect(text) else text
     return _CONTROL.sub("", fixed)
@@ -47,9 +60,9 @@ def _suspect(text: str) -> bool:
 def problems(text: str) -> tuple[str | None, bool]:
     """(the repaired text when ``text`` is mojibake ftfy can undo, whether it holds control characters)."""
     if text.isascii():
-        return None, bool(_CONTROL.search(text))
+        return None, has_control(text)
     fixed = ftfy.fix_encoding(text) if _suspect(text) else text
-    return (fixed if fixed != text else None), bool(_CONTROL.search(text))
+    return (fixed if fixed != text else None), has_control(text)
 
 
 def check(ex: Example, msgs: list[Any], names: dict[int, str] | None = None) -> list[Finding]:

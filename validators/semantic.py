@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,6 +66,8 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
     msgs = ex.record.get("messages")
     if not isinstance(msgs, list):
         return []
+    if _plainly_fine(ex.record, msgs):
+        return []
     out: list[Finding] = []
     dicts = [m for m in msgs if isinstance(m, dict)]
     roles = [m.get("role") for m in dicts]
@@ -82,6 +84,35 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
     out.extend(_tool_findings(ex, msgs))
     out.extend(mojibake.check(ex, msgs, {i: names[m.get("role")] for i, m in enumerate(msgs, 1) if isinstance(m, dict) and m.get("role") in names}))
     return out
+
+
+def _plainly_fine(record: dict[str, Any], msgs: list[Any]) -> bool:
+    """True for the common example no check below can fault, found in one cheap pass:
+    plain ``{"role", "content"}`` messages of ASCII text without control characters or
+    surrounding whitespace, no tools, a user message, an assistant reply of at least
+    :data:`SHORT_REPLY_CHARS` characters, the system message (if any) first, no role
+    twice in a row.  Anything else (``False``) takes the full checks."""
+    if "tools" in record:
+        return False
+    prev, user, assistant = None, False, False
+    for i, m in enumerate(msgs):
+        if type(m) is not dict or len(m) != 2:
+            return False
+        role, content = m.get("role"), m.get("content")
+        if type(role) is not str or type(content) is not str or role == prev or not content:
+            return False
+        if content.strip() is not content or not content.isascii() or mojibake.has_control(content):
+            return False  # str.strip returns the very same object when there is nothing to strip
+        if role == "assistant":
+            if len(content) < SHORT_REPLY_CHARS:
+                return False
+            assistant = True
+        elif role == "user":
+            user = True
+        elif role == "system" and i:
+            return False
+        prev = role
+    return user and assistant
 
 
 def _message_findings(ex: Example, msgs: list[Any], names: dict[str, str]) -> list[Finding]:
@@ -173,7 +204,25 @@ def _one_reply(value: Any) -> bool:
 
 def normalise(text: str) -> str:
     """NFKC, collapsed whitespace, case-folded: the text two examples are compared on."""
-    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    nfkc = unicodedata.normalize("NFKC", text)
+    return (nfkc if _collapsed(nfkc) else " ".join(nfkc.split())).casefold()
+
+
+def _collapsed(text: str) -> bool:
+    """Whether ``" ".join(text.split())`` would give ``text`` back, checked in C speed:
+    a printable text holds no whitespace but the plain space (every other whitespace
+    character is a control or separator, which ``isprintable`` rejects), so only doubled,
+    leading and trailing spaces are left to look for.  The split and join cost more than
+    the rest of the normalisation together."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+
+
+def _normalise_lines(lines: Iterable[str]) -> str:
+    """``normalise("\n".join(lines))``, one line at a time: NFKC and case folding never act
+    across a line break (a starter that composes with nothing), and the collapsed
+    whitespace joins the lines' words with single spaces, so the lines can be normalised
+    apart, each by the fast path of :func:`normalise`."""
+    return " ".join(n for n in map(normalise, lines) if n)
 
 
 def check_dataset(examples: list[Example], prompt_replies: dict[int, tuple[str, str]] | None = None) -> list[Finding]:
@@ -194,7 +243,7 @@ def check_dataset(examples: list[Example], prompt_replies: dict[int, tuple[str, 
         for e, s in zip(sft, systems):
             if s is None:
                 out.append(finding("warning", "missing_system", f"has no system message while {len(with_system)} others have one. Use the fix 'Fill default system prompt'.", e))
-    distinct = Counter(normalise(s) for s in with_system)
+    distinct = {normalise(s) for s in set(with_system)}  # each different prompt normalised once
     if len(distinct) > max(5, len(sft) // 10):
         out.append(Finding("warning", "many_system_prompts", f"{len(distinct)} different system prompts across {len(sft)} examples. Training works best with one or a few fixed system prompts."))
     out.extend(_conflicts(sft, prompt_replies or {}))
@@ -220,8 +269,8 @@ def prompt_and_reply(e: Example) -> tuple[str, str]:
     last = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=None)
     if last is None:
         return "", ""
-    prompt = "\n".join(f"{m.get('role')}: {text_of(m.get('content'))}" for m in msgs[:last])
-    return normalise(prompt), normalise(text_of(msgs[last].get("content")))
+    prompt = _normalise_lines(f"{m.get('role')}: {text_of(m.get('content'))}" for m in msgs[:last])
+    return prompt, normalise(text_of(msgs[last].get("content")))
 
 
 def _conflicts(examples: Iterable[Example], known: dict[int, tuple[str, str]]) -> list[Finding]:

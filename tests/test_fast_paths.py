@@ -1,0 +1,117 @@
+"""Each fast path of the speed work gives exactly what the plain code it replaced gave.
+
+The plain versions are written out here as the reference; hypothesis feeds both the
+awkward inputs (every kind of Unicode whitespace, compatibility characters that NFKC turns
+into spaces, combining marks after line breaks, runs of ``@`` and local-part characters).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from validators import pii, semantic
+
+WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+TRICKY = ["\u00a8", "\u00a0", "\u2017", "\ufe49", "\u0301", "\u0308", "\u03a3", "\u03c2", "ß", "ﬁ", "Ａ", "\u200b", "\u180e", "\x85", "é", "İ"]
+text = st.text(alphabet=st.one_of(st.sampled_from(WHITESPACE + TRICKY + list("ab .:-")), st.characters()), max_size=60)
+
+
+def reference_normalise(t: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", t).split()).casefold()
+
+
+@settings(max_examples=600, deadline=None)
+@given(text)
+def test_normalise_is_the_plain_normalisation(t: str) -> None:
+    assert semantic.normalise(t) == reference_normalise(t)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(text, max_size=5))
+def test_lines_normalised_apart_equal_the_whole(lines: list[str]) -> None:
+    assert semantic._normalise_lines(lines) == reference_normalise("\n".join(lines))
+
+
+def test_every_whitespace_character_is_collapsed() -> None:
+    for w in WHITESPACE:
+        assert semantic.normalise(f"a{w}b") == reference_normalise(f"a{w}b") == "a b"
+
+
+email_text = st.lists(st.sampled_from(list("ab1Z.@_-%+ é\x00x") + ["co", "@ex.com", "a" * 30]), max_size=40).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(email_text)
+def test_emails_from_each_at_sign_equal_the_pattern(t: str) -> None:
+    want = [(m.start(), m.end()) for m in pii._EMAIL.finditer(t)]
+    assert [(h.start, h.end) for h in pii._emails(t)] == want
+
+
+def test_long_local_parts() -> None:
+    for n in (62, 63, 64, 65, 66):
+        t = "x " + "a" * n + "@example.com b@c.org"
+        assert [(h.start, h.end) for h in pii._emails(t)] == [(m.start(), m.end()) for m in pii._EMAIL.finditer(t)]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(max_codepoint=0x9f), st.sampled_from(WHITESPACE + TRICKY)), max_size=30))
+def test_control_characters_found_as_by_the_pattern(t: str) -> None:
+    from validators import mojibake
+
+    assert mojibake.has_control(t) == bool(mojibake._CONTROL.search(t))
+
+
+def test_sieve_digit_class_covers_every_python_digit() -> None:
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = [chr(c) for c in range(0x110000) if re.fullmatch(r"\d", chr(c))]
+    runs = pa.array([d * 9 for d in digits])
+    assert pc.all(pc.match_substring_regex(runs, pii._PREFILTER)).as_py()
+
+
+PIECES = ["a@b.co", "x@", "@y.org", "sk-" + "a" * 24, "AKIAIOSFODNN7EXAMPLE", "Bearer " + "b" * 25, "4111 1111 1111 1111",
+          "+44 20 7946 0958", "GB82 WEST 1234 5698 7654 32", "GB82WEST", "12345678", "123456789", "NW-100123", "٣" * 10,
+          "-----BEGIN RSA PRIVATE KEY-----\nAB\n-----END RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", " ", "word", "é", "\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=6).map("".join), min_size=1, max_size=12))
+def test_sieved_scan_finds_what_the_full_scan_finds(texts: list[str]) -> None:
+    full = pii._split(texts, pii._scan_joined(pii._SEP.join(texts)))
+    old = pii.PREFILTER_MIN_CHARS
+    pii.PREFILTER_MIN_CHARS = 0
+    try:
+        assert pii.candidates(texts) is not None
+        assert pii.scan_many(texts) == full
+        assert pii.scan_many_later(texts)() == full
+    finally:
+        pii.PREFILTER_MIN_CHARS = old
+
+
+ROLES = st.sampled_from(["system", "user", "assistant", "tool", "bot", 3, None])
+CONTENTS = st.sampled_from(["Hello there.", "ok", "Yes", "", " padded", "tail\n", "caf\u00c3\u00a9 time", "bell\x07", "Ünï", "tab\tinside", "a" * 40])
+MESSAGE = st.one_of(st.fixed_dictionaries({"role": ROLES, "content": CONTENTS}),
+                    st.fixed_dictionaries({"role": ROLES, "content": CONTENTS, "weight": st.sampled_from([0, 1])}),
+                    st.fixed_dictionaries({"content": CONTENTS}), st.just("not a dict"))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(MESSAGE, max_size=6), st.booleans())
+def test_plain_fast_path_gives_the_full_checks_answer(msgs: list, tools: bool) -> None:
+    from validators.model import Example
+
+    record = {"messages": msgs, **({"tools": []} if tools else {})}
+    fast = [f.to_dict() for f in semantic.check_example(Example(1, (2,), record))]
+    plain = semantic._plainly_fine
+    semantic._plainly_fine = lambda _r, _m: False
+    try:
+        full = [f.to_dict() for f in semantic.check_example(Example(1, (2,), record))]
+    finally:
+        semantic._plainly_fine = plain
+    assert fast == full
