@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from . import mapping as mapping_mod
+from . import parquet_io
 from .layouts import detect_layout, to_record
 from .model import Dataset, Example, Finding, finding
 from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes
 
 Progress = Callable[[float, str], None]
+ORIGIN = {"jsonl": "line", "parquet": "row"}  # what a record's number means, by format
 
 
 def load_file(path: str | Path, **options: Any) -> Dataset:
@@ -41,6 +43,8 @@ def load_bytes(
     max_bytes: int = MAX_FILE_BYTES,
 ) -> Dataset:
     """Parse ``data`` and turn it into examples, keeping each example's source rows."""
+    if fmt == "parquet" or (fmt is None and parquet_io.is_parquet(name, data[:4])):
+        return from_records(parquet_io.read_records(data), name, "parquet", mapping, default_system)
     content, encoding = read_bytes(data, name, fmt, sheet, max_bytes)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
@@ -213,7 +217,7 @@ def from_records(
         m = mapping_mod.resolve(columns, overrides, default_system)
         layout = "table"
     examples: list[Example] = []
-    origin = "line" if fmt == "jsonl" else "item"
+    origin = ORIGIN.get(fmt, "item")
     for i, rec in enumerate(records.records, start=1):
         ex = _record_example(i, rec, layout, m, columns, default_system)
         ex.origin = origin

@@ -1,0 +1,121 @@
+"""The CLI's large-file faces: streaming (any size, bounded memory), Parquet out, and Ray.
+
+``python -m validators check|export FILE`` streams a JSONL or Parquet file when it is
+larger than :data:`validators.stream.STREAM_ABOVE_BYTES` or when ``--stream`` is given;
+``--engine ray`` runs the same checks on a Ray cluster (:mod:`validators.engine_ray`).
+The printed results are the in-memory path's, word for word.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import mapping, next_steps, parquet_io, stream
+
+
+def add_flags(p: argparse.ArgumentParser) -> None:
+    """Flags shared by check and export."""
+    p.add_argument("--stream", action="store_true", help=f"read a JSONL or Parquet file in chunks with on-disk indexes (automatic above {stream.STREAM_ABOVE_BYTES // 2**20} MiB)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="where to run: this machine (default) or a Ray cluster")
+    p.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray)")
+
+
+def add_export_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output-format", choices=["jsonl", "parquet"], default=None, help="file format of the export (default: from the -o name; .parquet → parquet)")
+
+
+def output_format(args: argparse.Namespace) -> str:
+    return args.output_format or ("parquet" if str(args.output).lower().endswith(".parquet") else "jsonl")
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Stream (or use Ray) for this command?  Raises UsageError for a file that cannot be."""
+    from .cli import UsageError
+
+    if args.engine == "ray":
+        return True
+    path = Path(args.file)
+    if not path.is_file():
+        return False  # the normal path words the problem
+    fmt = stream.format_of(path, args.fmt)
+    if fmt is None:
+        if args.stream:
+            raise UsageError("--stream reads JSONL or Parquet files; convert the file or leave --stream out")
+        return False
+    return args.stream or stream.size_of(path, fmt) > stream.STREAM_ABOVE_BYTES
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"model": args.model, "epochs": args.epochs, "price": args.price, "threshold": args.threshold,
+            "overrides": mapping.parse_map_args(args.map) or None, "default_system": args.system}
+
+
+def _run_check(args: argparse.Namespace) -> stream.StreamResult:
+    from .cli import UsageError
+
+    if args.epochs is not None and not 1 <= args.epochs <= 50:
+        raise UsageError("--epochs must be between 1 and 50")
+    if not 0 < args.threshold <= 1:
+        raise UsageError("--threshold must be above 0 and at most 1")
+    if getattr(args, "targets", None):
+        raise UsageError("--targets is not available for a streamed file; check a sample of it without --stream")
+    fmt = stream.format_of(args.file, args.fmt)
+    if fmt is None:
+        raise UsageError("--engine ray reads JSONL or Parquet files; convert the file first")
+    if args.engine == "ray":
+        from . import engine_ray
+
+        return engine_ray.check(args.file, fmt, address=args.ray_address, **_options(args))
+    return stream.check(args.file, fmt, **_options(args))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .cli import human_summary
+
+    result = _run_check(args)
+    try:
+        data = result.to_json()
+        s = result.source
+        data["source"] = {"file": s.file, "format": s.format, "encoding": s.encoding, "layout": s.layout, "mapping": s.mapping}
+        if args.json:
+            json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+        else:
+            print(human_summary(data))
+        return 1 if result.n_errors() else 0
+    finally:
+        result.close()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    result = _run_check(args)
+    try:
+        out = stream.export(result, args.file, args.output, args.target, args.validation_split, args.dedupe, args.seed,
+                            args.report, output_format(args), _options(args)["overrides"], args.system)
+        n_errors = result.n_errors()
+    finally:
+        result.close()
+    files = out.files
+    print(f"Wrote {out.train} training example(s) to {files['train']}")
+    if "validation" in files:
+        print(f"Wrote {out.validation} validation example(s) to {files['validation']}")
+    print(f"{out.rows_left_out} source row(s) left out, listed in {files['report']}")
+    if out.train and not out.problems and not args.quiet:
+        step = next_steps.for_export(args.target, files["train"], files.get("validation"), result.model.name, out.kinds, args.base_model)
+        print("\nNext step, to start training on this file:\n\n" + step)
+    for p in out.problems:
+        print(f"PROBLEM: {p}", file=sys.stderr)
+    if n_errors:
+        print(f"{n_errors} error(s) found: those examples were left out (see the report).", file=sys.stderr)
+    return 1 if out.problems or n_errors else 0
+
+
+def to_parquet(out: Any) -> None:
+    """The in-memory export's files as Parquet (``-o x.parquet`` / ``--output-format parquet``)."""
+    out.train = parquet_io.jsonl_bytes_to_parquet(out.train)
+    if out.validation is not None:
+        out.validation = parquet_io.jsonl_bytes_to_parquet(out.validation)

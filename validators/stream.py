@@ -1,0 +1,698 @@
+"""Check and export a JSONL or Parquet file of any size in bounded memory.
+
+The file is read in chunks of examples.  Each chunk goes through the very checks the
+in-memory path runs (:func:`per_example`: the format, the semantics, personal data, the
+token limit), its tokens are counted, and what the whole-file checks need is written to
+an on-disk index (:mod:`validators.stream_index`): content digests, MinHash band keys,
+prompts and replies, system prompts, and every finding with its sort key.  The whole-file
+checks (duplicates, conflicting answers, system prompts, counts) then run as SQL over that
+index and are worded by the same functions as in memory.  The export is a second pass over
+the file, written line by line, with the left-out report sorted on disk.
+
+Memory holds one chunk plus a few numbers per example (token counts, source row):
+about 40 bytes an example, 160 MB for 4 million.  The findings and the export are the same
+as the in-memory path's on any file both can read (tests/test_scale.py checks it).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import os
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import catalog, checks, cost, duplicates, ingest, minhash, parquet_io, pii, schema_check, semantic, tokens
+from . import mapping as mapping_mod
+from . import targets as targets_mod
+from .csv_safe import to_csv
+from .export import AccountingError, render
+from .model import Example, Finding, finding
+from .readers import _MAGIC, MAX_FILE_BYTES, InputError, Record, Records, parse_json
+from .stream_index import CONTENT, DATASET, DUPLICATES, PERSONAL, READ, TOKENS, Index
+
+STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # larger JSONL / Parquet files are streamed by default
+CHUNK_EXAMPLES = 2000
+HEAD_PARSED = 1000  # records read before the layout and the column mapping are decided
+STREAMABLE = ("jsonl", "parquet")
+
+
+def format_of(path: str | Path, fmt: str | None = None) -> str | None:
+    """``jsonl`` or ``parquet`` when the file can be streamed, else None."""
+    if fmt:
+        return fmt if fmt in STREAMABLE else None
+    name = str(path).lower()
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return "parquet" if parquet_io.is_parquet(name, head) else None
+
+
+def size_of(path: str | Path, fmt: str) -> int:
+    """What the file weighs once read (Parquet is compressed on disk)."""
+    return parquet_io.uncompressed_size(path) if fmt == "parquet" else os.path.getsize(path)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class Reader:
+    """Batches of records from a JSONL or Parquet file, with what decoding met on the way."""
+
+    def __init__(self, path: str | Path, fmt: str) -> None:
+        self.path, self.fmt, self.name = Path(path), fmt, Path(path).name
+        self.encoding = "utf-8"
+        self.bad_lines: list[int] = []  # the first ten lines that were not UTF-8
+        self.n_bad = 0
+        self.pieces = 0  # newline-separated pieces, as the in-memory reader splits the file
+
+    def batches(self, size: int = CHUNK_EXAMPLES) -> Iterator[list[Record]]:
+        if self.fmt == "parquet":
+            return parquet_io.iter_records(self.path, size)
+        return self._jsonl(size)
+
+    def _jsonl(self, size: int) -> Iterator[list[Record]]:
+        with open(self.path, "rb") as fh:
+            bom = self._head(fh)
+            batch: list[Record] = []
+            self.pieces, self.n_bad, self.bad_lines = 1, 0, []
+            for no, raw in enumerate(fh, start=1):
+                if raw.endswith(b"\n"):
+                    raw = raw[:-1]
+                    self.pieces += 1
+                if no == 1 and bom:
+                    raw = raw[len(codecs.BOM_UTF8):]
+                batch.append(self._record(no, raw, bom))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+        if self.n_bad > max(1, self.pieces // 10):
+            raise InputError(f"{self.name} is not UTF-8 on {self.n_bad} lines. Save it as UTF-8 and check it again.")
+
+    def _head(self, fh: Any) -> bool:
+        head = fh.read(65536)
+        if not head.strip() and not fh.read(1):
+            raise InputError(f"{self.name} is empty. Choose a file that holds a header row and at least one example.")
+        fh.seek(0)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(head):
+            raise InputError(f"{self.name} is UTF-16 text. Save it as UTF-8 to check a file this large.")
+        for magic, what in _MAGIC.items():
+            if head.startswith(magic):
+                raise InputError(f"{self.name} is {what}, not a text file. Upload CSV, TSV, XLSX, JSON or JSONL.")
+        if head.startswith(codecs.BOM_UTF8):
+            self.encoding = "utf-8-sig"
+            return True
+        return False
+
+    def _record(self, no: int, raw: bytes, bom: bool) -> Record:
+        if b"\x00" in raw:
+            raise InputError(f"{self.name} contains a NUL byte on line {no}, so it is binary, not text. Save it as UTF-8 text and try again.")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if bom:
+                raise InputError(f"{self.name} starts with a utf-8-sig byte-order mark but is not valid utf-8-sig: {exc.reason} on line {no}.") from exc
+            line = self._fallback(no, raw)
+        line = line.rstrip("\r")
+        if not line.strip():
+            return Record(no, error="blank line", raw="")
+        try:
+            return Record(no, parse_json(line))
+        except ValueError as exc:
+            return Record(no, error=str(exc), raw=line[:2000])
+
+    def _fallback(self, no: int, raw: bytes) -> str:
+        """A line that is not UTF-8 is read as Windows-1252, as the in-memory reader does."""
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{self.name}, line {no} is neither UTF-8 nor Windows-1252. Save the file as UTF-8 and try again.") from exc
+        self.encoding = "cp1252"
+        self.n_bad += 1
+        if len(self.bad_lines) < 10:
+            self.bad_lines.append(no)
+        return text
+
+    def read_findings(self) -> list[Finding]:
+        """The file-level warnings ingest.load_bytes gives, in its order."""
+        out = []
+        if self.n_bad:
+            shown = ", ".join(map(str, self.bad_lines)) + (f" and {self.n_bad - 10} more" if self.n_bad > 10 else "")
+            text = (f"the file is UTF-8 except line(s) {shown} of the file, which were read as {self.encoding}. "
+                    "Check the accents on those lines, or save the whole file again as UTF-8.")
+            out.append(Finding("warning", "mixed_encoding", f"{self.name}: {text}", row=self.bad_lines[0]))
+        if self.encoding == "utf-8-sig":
+            out.append(Finding("warning", "byte_order_mark", f"{self.name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
+        return out
+
+
+def _looks_utf16(head: bytes) -> bool:
+    sample = head[:8192]
+    if len(sample) < 4:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    return any(z.count(0) >= 0.6 * len(z) and o.count(0) <= 0.02 * len(o) for z, o in ((odd, even), (even, odd)))
+
+
+@dataclass
+class Source:
+    """What the CLI reports about the input (``source`` in ``check --json``)."""
+
+    file: str
+    format: str
+    encoding: str
+    layout: str
+    mapping: dict[str, Any]
+
+
+def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: str | None,
+             size: int = CHUNK_EXAMPLES) -> tuple[Source, Iterator[list[Example]]]:
+    """The file's examples in chunks, numbered and mapped exactly as ``ingest`` does: the
+    layout and the mapping come from ``ingest.from_records`` on the head of the file."""
+    batches = reader.batches(size)
+    head: list[Record] = []
+    parsed = 0
+    for batch in batches:
+        head += batch
+        parsed += sum(r.error is None for r in batch)
+        if parsed >= HEAD_PARSED or len(head) >= 50 * size:
+            break
+    if not head:
+        raise InputError(f"{reader.name} holds no readable examples.")
+    ds = ingest.from_records(Records(head), reader.name, reader.fmt, overrides, default_system)
+    m = mapping_mod.resolve(ds.columns, overrides, default_system) if ds.layout == "table" else None
+    origin = ingest.ORIGIN.get(reader.fmt, "item")
+
+    def rest() -> Iterator[Example]:
+        i = len(ds.examples)
+        for batch in batches:
+            for rec in batch:
+                i += 1
+                ex = ingest._record_example(i, rec, ds.layout, m, ds.columns, default_system)
+                ex.origin = origin
+                yield ex
+
+    def chunks() -> Iterator[list[Example]]:
+        it = chain(ds.examples, rest())
+        while chunk := list(islice(it, size)):
+            yield chunk
+
+    return Source(reader.name, reader.fmt, reader.encoding, ds.layout, ds.mapping), chunks()
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def per_example(chunk: list[Example], totals: np.ndarray, info: catalog.ModelInfo) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """checks.run's per-example checks on one chunk: (format + semantics, personal data,
+    token limit).  The one place the streaming path calls them."""
+    if hasattr(checks, "ExampleChecks"):  # the per-example checks declared once (branch tests-rel)
+        ec = checks.ExampleChecks(chunk)
+        return ec.content(), ec.personal(), ec.token_limits(totals, info)
+    content = schema_check.check_schema(chunk)
+    for ex in chunk:
+        content += semantic.check_example(ex)
+    limits = [finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex)
+              for ex, t in zip(chunk, totals) if not ex.dropped and t > info.limit]
+    return content, pii.check(chunk), limits
+
+
+def _duplicate_findings(members: list[Example], kind: str, group: list[int]) -> list[Finding]:
+    make = getattr(checks, "duplicate_findings", None) or checks._duplicate_findings
+    groups = duplicates.DuplicateGroups(exact=[group] if kind == "exact" else [], near=[group] if kind == "near" else [])
+    return make(members, groups)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class LazyList(list):  # noqa: FURB189 - json's encoder only streams real list instances
+    """A list whose items are produced on demand (``json.dump`` streams it, ``len`` is known),
+    so millions of findings never sit in memory at once."""
+
+    def __init__(self, produce: Callable[[], Iterator[Any]], length: int) -> None:
+        super().__init__()
+        self._produce, self._length = produce, length
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._produce()
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __bool__(self) -> bool:
+        return self._length > 0
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            return list(islice(iter(self), item.start, item.stop, item.step))
+        return next(islice(iter(self), item, None))
+
+    def __add__(self, other: Any) -> LazyList:  # type: ignore[override]
+        return LazyList(lambda: chain(iter(self), iter(other)), len(self) + len(other))
+
+
+@dataclass
+class StreamResult:
+    """What :func:`check` found; findings stay in the index until they are read."""
+
+    index: Index
+    source: Source
+    model: catalog.ModelInfo
+    total: np.ndarray
+    assistant: np.ndarray
+    counted: np.ndarray
+    rows: np.ndarray
+    exact: list[list[int]]
+    near: list[list[int]]
+    estimate: cost.Estimate
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.total)
+
+    def n_errors(self) -> int:
+        return self.index.count("SELECT count(*) FROM findings WHERE sev = 0")
+
+    def error_examples(self) -> np.ndarray:
+        cur = self.index.db.execute("SELECT DISTINCT ex FROM findings WHERE sev = 0 AND ex > 0")
+        return np.fromiter((r[0] for r in cur), dtype=np.int64)
+
+    def stand_in(self, i: int) -> Example:
+        return Example(i, (int(self.rows[i - 1]),), None, origin=ingest.ORIGIN.get(self.source.format, "item"))
+
+    def _findings(self, sev: int) -> LazyList:
+        n = self.index.count("SELECT count(*) FROM findings WHERE sev = ?", (sev,))
+        return LazyList(lambda: self.index.findings("WHERE sev = ?", (sev,)), n)
+
+    def to_json(self) -> dict[str, Any]:
+        """The same object as ``CheckResult.to_json`` (lists produced while being written)."""
+        live = self.total[self.counted]
+        limit = self.model.limit
+        per = LazyList(lambda: (int(t) if ok else None for t, ok in zip(self.total.tolist(), self.counted.tolist())), self.n)
+        return {
+            "examples": self.n,
+            "usable_examples": int(self.n - len(self.error_examples())),
+            "model": self.model.name,
+            "errors": self._findings(0),
+            "warnings": self._findings(1),
+            "tokens": {
+                "encoding": self.model.encoding,
+                "per_example": per,
+                "total": int(live.sum()),
+                "assistant_total": int(self.assistant[self.counted].sum()),
+                "billing": self.estimate.billing_tokens,
+                "limit": limit,
+                "over_limit": (np.flatnonzero(self.counted & (self.total > limit)) + 1).tolist(),
+                "stats": tokens.stats(live),
+            },
+            "epochs": self.estimate.epochs,
+            "charged_tokens": self.estimate.charged_tokens,
+            "price_per_million": self.estimate.price_per_million,
+            "cost_usd": round(self.estimate.cost_usd, 4),
+            "duplicates": {"exact": self.exact, "near": self.near},
+        }
+
+    def close(self) -> None:
+        self.index.close()
+
+
+@dataclass
+class _Tally:
+    """Per-example numbers kept in memory (a few bytes each) and whole-file counters."""
+
+    total: list[np.ndarray] = field(default_factory=list)
+    assistant: list[np.ndarray] = field(default_factory=list)
+    counted: list[np.ndarray] = field(default_factory=list)
+    rows: list[np.ndarray] = field(default_factory=list)
+    n_sft: int = 0
+    n_with_system: int = 0
+
+
+def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | None = None, price: float | None = None,
+          threshold: float = duplicates.DEFAULT_THRESHOLD, overrides: dict[str, Any] | None = None,
+          default_system: str | None = None, progress: Callable[[int], None] | None = None) -> StreamResult:
+    """Check the file chunk by chunk; see the module docstring."""
+    info = catalog.model(model)
+    reader = Reader(path, fmt)
+    source, chunks = examples(reader, overrides, default_system)
+    index = Index()
+    try:
+        tally = _Tally()
+        bands, rows_per_band = duplicates.lsh_params(threshold)
+        for chunk in chunks:
+            _check_chunk(chunk, info, index, tally, bands, rows_per_band)
+            index.commit()
+            if progress:
+                progress(chunk[-1].index)
+        index.add_findings(READ, reader.read_findings())
+        total = np.concatenate(tally.total)
+        counted = np.concatenate(tally.counted)
+        rows = np.concatenate(tally.rows)
+        exact = index.exact_groups()
+        near = _near_groups(index, exact, threshold)
+        est = cost.estimate(total[counted], info.limit, info.training if price is None else price, epochs)
+        result = StreamResult(index, source, info, total, np.concatenate(tally.assistant), counted, rows, exact, near, est,
+                              {"epochs": epochs, "price": price, "threshold": threshold})
+        _dataset_findings(result, tally)
+        _add_duplicate_findings(result)
+        index.db.execute("CREATE INDEX findings_order ON findings (sev, ex, mi, stage, seq)")
+        index.commit()
+        return result
+    except BaseException:
+        index.close()
+        raise
+
+
+def _check_chunk(chunk: list[Example], info: catalog.ModelInfo, index: Index, tally: _Tally, bands: int, rows: int) -> None:
+    counts = tokens.count(chunk, info.encoding)
+    content, personal, limits = per_example(chunk, counts.total, info)
+    index.add_findings(CONTENT, content)
+    index.add_findings(PERSONAL, personal)
+    index.add_findings(TOKENS, limits)
+    tally.total.append(counts.total)
+    tally.assistant.append(counts.assistant)
+    tally.counted.append(counts.counted)
+    tally.rows.append(np.fromiter((e.row for e in chunk), dtype=np.int64, count=len(chunk)))
+    live = [e for e in chunk if e.record is not None and not e.dropped]
+    pr = semantic.prompt_replies(live)
+    systems, nosystem, prompts = [], [], []
+    for e in live:
+        if e.kind != "sft":
+            continue
+        tally.n_sft += 1
+        s = semantic.system_of(e)
+        if s is None:
+            nosystem.append((e.index, e.row))
+        else:
+            tally.n_with_system += 1
+            systems.append((_digest(semantic.normalise(s)),))
+        prompt, reply = pr[e.index]
+        if prompt:
+            prompts.append((_digest(prompt), _digest(reply), e.index, e.row))
+    index.db.executemany("INSERT INTO systems VALUES (?)", systems)
+    index.db.executemany("INSERT INTO nosystem VALUES (?,?)", nosystem)
+    index.db.executemany("INSERT INTO prompts VALUES (?,?,?,?)", prompts)
+    texts = [duplicates.comparable_text(e, pr.get(e.index)) for e in live]
+    index.db.executemany("INSERT INTO texts VALUES (?,?)", [(_digest(t), e.index) for e, t in zip(live, texts)])
+    sig = np.zeros((len(chunk), duplicates.NUM_PERM), dtype=np.uint32)
+    compared = [(e.index, t) for e, t in zip(live, texts) if t]
+    if compared:
+        ids = np.array([i for i, _ in compared], dtype=np.int64)
+        s = minhash.all_signatures([t for _, t in compared], duplicates.NUM_PERM, duplicates.SHINGLE_WORDS)
+        sig[ids - chunk[0].index] = s
+        index.add_bands(ids, s, bands, rows)
+    index.add_signatures(sig)
+
+
+def _near_groups(index: Index, exact: list[list[int]], threshold: float) -> list[list[int]]:
+    """Candidate pairs from the band index, kept when their signatures agree enough, joined
+    into groups (minhash.groups on the examples that have an edge)."""
+    sig = index.signatures()
+    repeats = {i for g in exact for i in g[1:]}
+    edges_a, edges_b = [], []
+    for a, b in index.candidate_pairs(repeats):
+        sims = np.empty(a.size)
+        for s in range(0, a.size, 50_000):
+            sims[s : s + 50_000] = (sig[a[s : s + 50_000] - 1] == sig[b[s : s + 50_000] - 1]).mean(axis=1)
+        ok = sims >= threshold
+        edges_a.append(a[ok])
+        edges_b.append(b[ok])
+    if not edges_a:
+        return []
+    a, b = np.concatenate(edges_a), np.concatenate(edges_b)
+    if not a.size:
+        return []
+    nodes = np.unique(np.concatenate([a, b]))
+    found = minhash.groups(len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))
+    return sorted(sorted(int(nodes[p]) for p in g) for g in found)
+
+
+def _dataset_findings(result: StreamResult, tally: _Tally) -> None:
+    """semantic.check_dataset's findings, from the counts in the index."""
+    index = result.index
+    out = semantic.count_findings(int(result.counted.sum()))
+    distinct = index.count("SELECT count(DISTINCT digest) FROM systems")
+    n_sft, n_with = tally.n_sft, tally.n_with_system
+    out += semantic.system_findings(n_sft, n_with, distinct, [])
+    index.add_findings(DATASET, out)
+    if 0 < n_with < n_sft:  # each example without one gets its own warning
+        cur = index.db.execute("SELECT ex FROM nosystem ORDER BY ex")
+        while batch := cur.fetchmany(10_000):
+            index.add_findings(DATASET, semantic.system_findings(n_sft, n_with, 0, [result.stand_in(i) for (i,) in batch]))
+    _conflict_findings(result)
+
+
+def _conflict_findings(result: StreamResult) -> None:
+    """Conflicting answers: one prompt, several different replies (semantic.conflict_findings)."""
+    cur = result.index.db.execute(
+        "SELECT g.first, g.n, p.ex FROM prompts p JOIN (SELECT prompt, min(ex) AS first, count(DISTINCT reply) AS n"
+        " FROM prompts GROUP BY prompt HAVING n > 1) g ON p.prompt = g.prompt ORDER BY g.first, p.ex")
+    head: list[Example] = []
+    out: list[Finding] = []
+    group, replies = None, 0
+
+    def flush() -> None:
+        if head and len(head) < 6:  # a group of six or more was written as it came
+            out.extend(semantic.conflict_findings(head, replies))
+
+    for first, n, ex in cur:
+        if first != group:
+            flush()
+            head, group, replies = [], first, n
+        member = result.stand_in(ex)
+        if len(head) < 6:
+            head.append(member)
+            if len(head) == 6:
+                out.extend(semantic.conflict_findings(head, replies))
+        else:
+            out.append(semantic.conflict_findings([*head, member], replies)[-1])
+        if len(out) >= 10_000:
+            result.index.add_findings(DATASET, out)
+            out = []
+    flush()
+    result.index.add_findings(DATASET, out)
+
+
+def _add_duplicate_findings(result: StreamResult) -> None:
+    for kind, groups in (("exact", result.exact), ("near", result.near)):
+        for g in groups:
+            result.index.add_findings(DUPLICATES, _duplicate_findings([result.stand_in(i) for i in g], kind, g))
+
+
+# ---------------------------------------------------------------- the export
+
+
+@dataclass
+class StreamExport:
+    target: str
+    files: dict[str, str]
+    train: int
+    validation: int
+    rows_exported: int
+    rows_left_out: int
+    problems: list[str]
+    kinds: list[Example]  # one example of each kind exported (for the next step)
+
+    def summary(self) -> dict[str, Any]:
+        return {"target": self.target, "train_examples": self.train, "validation_examples": self.validation,
+                "rows_exported": self.rows_exported, "rows_left_out": self.rows_left_out, "problems": self.problems}
+
+
+def _dedupe_firsts(result: StreamResult, mode: str) -> np.ndarray:
+    """first[i] = the example that example i duplicates (0: none), as export.apply_dedupe."""
+    first = np.zeros(result.n + 1, dtype=np.int64)
+    groups = [] if mode == "none" else result.exact + (result.near if mode == "near" else [])
+    for g in groups:
+        others = np.asarray(g[1:], dtype=np.int64)
+        free = others[first[others] == 0]
+        first[free] = g[0]
+    return first
+
+
+def split_mask(keep: np.ndarray, fraction: float, groups: list[list[int]], seed: int) -> np.ndarray:
+    """export.split over a mask: True for the examples that go to the validation file.
+    Same units (duplicate groups stay together), same shuffle, same choice."""
+    val = np.zeros_like(keep)
+    kept = np.flatnonzero(keep)  # positions (example - 1) in file order
+    if fraction <= 0 or kept.size < 2:
+        return val
+    unit_of = np.full(keep.size, -1, dtype=np.int64)
+    for gid, g in enumerate(groups):
+        pos = np.asarray(g, dtype=np.int64) - 1
+        pos = pos[keep[pos]]
+        unit_of[pos] = gid
+    codes = np.where(unit_of[kept] >= 0, unit_of[kept], len(groups) + kept)
+    uniq, first_at, sizes = np.unique(codes, return_index=True, return_counts=True)
+    order = np.argsort(first_at, kind="stable")
+    units, sizes = uniq[order], sizes[order]
+    perm = np.arange(units.size)
+    randbelow = random.Random(seed)._randbelow  # random.shuffle's own steps, on an index array
+    for i in range(units.size - 1, 0, -1):
+        j = randbelow(i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    want = max(1, round(kept.size * fraction))
+    chosen, count = [], 0
+    for u in perm.tolist():
+        if count >= want:
+            break
+        if count + sizes[u] <= want or not count:
+            chosen.append(units[u])
+            count += int(sizes[u])
+    val[kept[np.isin(codes, np.asarray(chosen, dtype=np.int64))]] = True
+    return val
+
+
+class _Stored:
+    """Examples read back from the index, each time they are iterated (for target rules)."""
+
+    def __init__(self, index: Index, extra: list[Example], origin: str) -> None:
+        self.index, self.extra, self.origin = index, extra, origin
+
+    def _rows(self) -> Iterator[Example]:
+        stored = (Example(i, (row,), json.loads(rec), kind=kind, origin=self.origin)
+                  for i, row, kind, rec in self.index.db.execute("SELECT ex, row, kind, record FROM flagged ORDER BY ex"))
+        seen = {e.index for e in self.extra}
+        merged = sorted(chain((e for e in stored if e.index not in seen), self.extra), key=lambda e: e.index)
+        return iter(merged)
+
+    def __iter__(self) -> Iterator[Example]:
+        return self._rows()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._rows())
+
+
+def export(result: StreamResult, path: str | Path, output: str | Path, target: str = "openai", validation_split: float = 0.0,
+           dedupe: str = "none", seed: int = 0, report: str | Path | None = None, out_format: str = "jsonl",
+           overrides: dict[str, Any] | None = None, default_system: str | None = None) -> StreamExport:
+    """Write the export in a second pass over the file; every source row is exported or
+    listed in the left-out report (checked before the files are moved into place)."""
+    tgt = targets_mod.get(target)
+    n = result.n
+    first = _dedupe_firsts(result, dedupe)
+    err = np.zeros(n + 1, dtype=bool)
+    err[result.error_examples()] = True
+    keep = result.counted & (first[1:] == 0) & ~err[1:]
+    val = split_mask(keep, validation_split, result.exact + result.near, seed)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = {k: out.with_name(f".{out.name}.{k}.tmp") for k in ("train", "validation", "report")}
+    try:
+        stats = _write_pass(result, path, tgt, first, err, keep, val, tmp, overrides, default_system)
+        problems = tgt.rules(_Stored(result.index, stats["kinds"], ingest.ORIGIN.get(result.source.format, "item")))
+        if stats["train"] < tgt.min_examples:
+            problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {stats['train']}.")
+        if stats["train_bytes"] > MAX_FILE_BYTES:
+            problems.append(f"The training file is {stats['train_bytes'] / 1e6:.0f} MB; the limit is 512 MB. Split the data.")
+        left = _write_report(result.index, tmp["report"])
+        if stats["rows_exported"] + left != n or stats["row_sum"] + result.index.count("SELECT coalesce(sum(row), 0) FROM leftout") != int(result.rows.sum()):
+            raise AccountingError("rows not accounted for in the streamed export")
+        files = _place(tmp, out, report, out_format, has_validation=stats["validation"] > 0)
+    finally:
+        for p in tmp.values():
+            p.unlink(missing_ok=True)
+    return StreamExport(tgt.name, files, stats["train"], stats["validation"], stats["rows_exported"], left, problems, stats["kinds"])
+
+
+def _write_pass(result: StreamResult, path: str | Path, tgt: targets_mod.Target, first: np.ndarray, err: np.ndarray,
+                keep: np.ndarray, val: np.ndarray, tmp: dict[str, Path], overrides: dict[str, Any] | None,
+                default_system: str | None) -> dict[str, Any]:
+    stats: dict[str, Any] = {"train": 0, "validation": 0, "rows_exported": 0, "row_sum": 0, "train_bytes": 0, "kinds": []}
+    kinds: dict[str, Example] = {}
+    _, chunks = examples(Reader(path, result.source.format), overrides, default_system)
+    db = result.index.db
+    with open(tmp["train"], "wb") as train_fh, open(tmp["validation"], "wb") as val_fh:
+        for chunk in chunks:
+            lo, hi = chunk[0].index, chunk[-1].index
+            reasons = _error_reasons(result.index, lo, hi)
+            train, valid, left = [], [], []
+            for ex in chunk:
+                i = ex.index
+                if first[i]:
+                    f = int(first[i])
+                    left += [(r, f"duplicate of example {f} (row {int(result.rows[f - 1])})") for r in ex.rows]
+                elif err[i] or ex.record is None:
+                    reason = reasons.get(i) or ex.problem or "could not be read"
+                    left += [(r, reason) for r in ex.rows]
+                elif keep[i - 1]:
+                    (valid if val[i - 1] else train).append(ex)
+                    kinds.setdefault(ex.kind, ex)
+            db.executemany("INSERT INTO leftout VALUES (?,?)", left)
+            kept = train + valid
+            if kept and tgt.rules(kept):
+                db.executemany("INSERT INTO flagged VALUES (?,?,?,?)",
+                               [(e.index, e.row, e.kind, json.dumps(e.record)) for e in kept if tgt.rules([e])])
+            data = render(train, tgt)
+            train_fh.write(data)
+            val_fh.write(render(valid, tgt))
+            stats["train_bytes"] += len(data)
+            stats["train"] += len(train)
+            stats["validation"] += len(valid)
+            stats["rows_exported"] += sum(len(e.rows) for e in kept)
+            stats["row_sum"] += sum(r for e in kept for r in e.rows)
+            result.index.commit()
+    stats["kinds"] = list(kinds.values())
+    return stats
+
+
+def _error_reasons(index: Index, lo: int, hi: int) -> dict[int, str]:
+    """The first three error messages of each example in [lo, hi], as export.build joins them."""
+    out: dict[int, list[str]] = {}
+    for ex, data in index.db.execute("SELECT ex, data FROM findings WHERE sev = 0 AND ex BETWEEN ? AND ? ORDER BY ex, mi, stage, seq", (lo, hi)):
+        msgs = out.setdefault(ex, [])
+        if len(msgs) < 3:
+            msgs.append(json.loads(data)["message"])
+    return {k: "; ".join(v) for k, v in out.items()}
+
+
+def _write_report(index: Index, dest: Path) -> int:
+    """The left-out rows sorted by row (then reason), as export.build sorts them."""
+    header = to_csv(["row", "reason"], [])
+    count = 0
+    with open(dest, "wb") as fh:
+        fh.write(header)
+        cur = index.db.execute("SELECT row, reason FROM leftout ORDER BY row, reason")
+        while batch := cur.fetchmany(50_000):
+            fh.write(to_csv(["row", "reason"], batch)[len(header):])
+            count += len(batch)
+    return count
+
+
+def _place(tmp: dict[str, Path], out: Path, report: str | Path | None, out_format: str, has_validation: bool) -> dict[str, str]:
+    """Move the finished files into place (converted to Parquet when asked)."""
+    files: dict[str, str] = {}
+    targets = {"train": out}
+    if has_validation:
+        targets["validation"] = out.with_name(out.stem + ".validation" + out.suffix)
+    for key, dest in targets.items():
+        if out_format == "parquet":
+            staged = tmp[key].with_suffix(".parquet.tmp")
+            parquet_io.jsonl_file_to_parquet(tmp[key], staged)
+            os.replace(staged, dest)
+        else:
+            os.replace(tmp[key], dest)
+        files[key] = str(dest)
+    rpath = Path(report) if report else out.with_name(out.stem + ".left-out.csv")
+    os.replace(tmp["report"], rpath)
+    files["report"] = str(rpath)
+    return files
+
+
+def iter_lines(paths: Iterable[str | Path]) -> Iterator[bytes]:
+    """Every line of several files, in order (used by the Ray engine to join its parts)."""
+    for p in paths:
+        with open(p, "rb") as fh:
+            yield from fh
