@@ -353,68 +353,121 @@ def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | No
         tally = _Tally()
         bands, rows_per_band = duplicates.lsh_params(threshold)
         for chunk in chunks:
-            _check_chunk(chunk, info, index, tally, bands, rows_per_band)
-            index.commit()
+            absorb(index, tally, analyse(chunk, info, bands, rows_per_band))
             if progress:
                 progress(chunk[-1].index)
         index.add_findings(READ, reader.read_findings())
-        total = np.concatenate(tally.total)
-        counted = np.concatenate(tally.counted)
-        rows = np.concatenate(tally.rows)
-        exact = index.exact_groups()
-        near = _near_groups(index, exact, threshold)
-        est = cost.estimate(total[counted], info.limit, info.training if price is None else price, epochs)
-        result = StreamResult(index, source, info, total, np.concatenate(tally.assistant), counted, rows, exact, near, est,
-                              {"epochs": epochs, "price": price, "threshold": threshold})
-        _dataset_findings(result, tally)
-        _add_duplicate_findings(result)
-        index.db.execute("CREATE INDEX findings_order ON findings (sev, ex, mi, stage, seq)")
-        index.commit()
-        return result
+        return finish(index, tally, source, info, epochs, price, threshold, index.exact_groups())
     except BaseException:
         index.close()
         raise
 
 
-def _check_chunk(chunk: list[Example], info: catalog.ModelInfo, index: Index, tally: _Tally, bands: int, rows: int) -> None:
+def finish(index: Index, tally: _Tally, source: Source, info: catalog.ModelInfo, epochs: int | None, price: float | None,
+           threshold: float, exact: list[list[int]], near: list[list[int]] | None = None) -> StreamResult:
+    """The whole-file part of the check, once every chunk is in the index: near duplicates
+    (unless the engine found them), file-level findings, duplicate findings."""
+    total = np.concatenate(tally.total)
+    counted = np.concatenate(tally.counted)
+    near = _near_groups(index, exact, threshold) if near is None else near
+    est = cost.estimate(total[counted], info.limit, info.training if price is None else price, epochs)
+    result = StreamResult(index, source, info, total, np.concatenate(tally.assistant), counted, np.concatenate(tally.rows),
+                          exact, near, est, {"epochs": epochs, "price": price, "threshold": threshold})
+    _dataset_findings(result, tally)
+    _add_duplicate_findings(result)
+    index.db.execute("CREATE INDEX findings_order ON findings (sev, ex, mi, stage, seq)")
+    index.commit()
+    return result
+
+
+@dataclass
+class Facts:
+    """What one chunk contributes to the whole-file checks (plain data, so a Ray task can
+    compute it on another machine and send it back)."""
+
+    findings: list[tuple[int, list[Finding]]]  # (stage, findings)
+    total: np.ndarray
+    assistant: np.ndarray
+    counted: np.ndarray
+    rows: np.ndarray
+    n_sft: int
+    n_with_system: int
+    systems: list[tuple[bytes]]
+    nosystem: list[tuple[int, int]]
+    prompts: list[tuple[bytes, bytes, int, int]]
+    texts: list[tuple[bytes, int]]
+    sig: np.ndarray  # one signature per example of the chunk (zeros: not compared)
+    band_ex: np.ndarray  # examples with a signature
+    band_keys: np.ndarray  # (bands, len(band_ex)) int64 LSH keys
+
+
+def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int) -> Facts:
+    """Every per-example check of one chunk, and its share of the whole-file indexes."""
     counts = tokens.count(chunk, info.encoding)
     content, personal, limits = per_example(chunk, counts.total, info)
-    index.add_findings(CONTENT, content)
-    index.add_findings(PERSONAL, personal)
-    index.add_findings(TOKENS, limits)
-    tally.total.append(counts.total)
-    tally.assistant.append(counts.assistant)
-    tally.counted.append(counts.counted)
-    tally.rows.append(np.fromiter((e.row for e in chunk), dtype=np.int64, count=len(chunk)))
     live = [e for e in chunk if e.record is not None and not e.dropped]
     pr = semantic.prompt_replies(live)
     systems, nosystem, prompts = [], [], []
+    n_sft = n_with = 0
     for e in live:
         if e.kind != "sft":
             continue
-        tally.n_sft += 1
+        n_sft += 1
         s = semantic.system_of(e)
         if s is None:
             nosystem.append((e.index, e.row))
         else:
-            tally.n_with_system += 1
+            n_with += 1
             systems.append((_digest(semantic.normalise(s)),))
         prompt, reply = pr[e.index]
         if prompt:
             prompts.append((_digest(prompt), _digest(reply), e.index, e.row))
-    index.db.executemany("INSERT INTO systems VALUES (?)", systems)
-    index.db.executemany("INSERT INTO nosystem VALUES (?,?)", nosystem)
-    index.db.executemany("INSERT INTO prompts VALUES (?,?,?,?)", prompts)
     texts = [duplicates.comparable_text(e, pr.get(e.index)) for e in live]
-    index.db.executemany("INSERT INTO texts VALUES (?,?)", [(_digest(t), e.index) for e, t in zip(live, texts)])
     sig = np.zeros((len(chunk), duplicates.NUM_PERM), dtype=np.uint32)
     compared = [(e.index, t) for e, t in zip(live, texts) if t]
+    ids = np.array([i for i, _ in compared], dtype=np.int64)
+    keys = np.zeros((bands, 0), dtype=np.int64)
     if compared:
-        ids = np.array([i for i, _ in compared], dtype=np.int64)
         s = minhash.all_signatures([t for _, t in compared], duplicates.NUM_PERM, duplicates.SHINGLE_WORDS)
         sig[ids - chunk[0].index] = s
-        index.add_bands(ids, s, bands, rows)
-    index.add_signatures(sig)
+        keys = band_keys(s, bands, rows)
+    return Facts([(CONTENT, content), (PERSONAL, personal), (TOKENS, limits)], counts.total, counts.assistant, counts.counted,
+                 np.fromiter((e.row for e in chunk), dtype=np.int64, count=len(chunk)), n_sft, n_with, systems, nosystem, prompts,
+                 [(_digest(t), e.index) for e, t in zip(live, texts)], sig, ids, keys)
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """LSH band keys of each signature, as minhash.candidate_pairs makes them: (bands, n)."""
+    out = np.empty((bands, len(sig)), dtype=np.int64)
+    for band in range(bands):
+        part = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
+        with np.errstate(over="ignore"):
+            key = np.zeros(len(sig), dtype=np.uint64)
+            for j in range(rows):
+                key = key * minhash.Q + part[:, j]
+        out[band] = key.view(np.int64)
+    return out
+
+
+def absorb(index: Index, tally: _Tally, facts: Facts, duplicates_too: bool = True) -> None:
+    """Write one chunk's facts to the index (``duplicates_too=False``: the engine groups the
+    digests and band keys itself)."""
+    for stage, found in facts.findings:
+        index.add_findings(stage, found)
+    tally.total.append(facts.total)
+    tally.assistant.append(facts.assistant)
+    tally.counted.append(facts.counted)
+    tally.rows.append(facts.rows)
+    tally.n_sft += facts.n_sft
+    tally.n_with_system += facts.n_with_system
+    index.db.executemany("INSERT INTO systems VALUES (?)", facts.systems)
+    index.db.executemany("INSERT INTO nosystem VALUES (?,?)", facts.nosystem)
+    index.db.executemany("INSERT INTO prompts VALUES (?,?,?,?)", facts.prompts)
+    if duplicates_too:
+        index.db.executemany("INSERT INTO texts VALUES (?,?)", facts.texts)
+        index.add_bands(facts.band_ex, facts.band_keys)
+    index.add_signatures(facts.sig)
+    index.commit()
 
 
 def _near_groups(index: Index, exact: list[list[int]], threshold: float) -> list[list[int]]:

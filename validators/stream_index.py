@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from . import minhash
 from .duplicates import NUM_PERM
 from .model import Finding
 
@@ -71,15 +70,10 @@ class Index:
         self._sig.write(np.ascontiguousarray(sig, dtype=np.uint32).tobytes())
         self.n_sig += len(sig)
 
-    def add_bands(self, ex: np.ndarray, sig: np.ndarray, bands: int, rows: int) -> None:
-        """LSH band keys of ``sig`` (rows of examples ``ex``), as minhash.candidate_pairs makes them."""
-        for band in range(bands):
-            part = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
-            with np.errstate(over="ignore"):
-                key = np.zeros(len(ex), dtype=np.uint64)
-                for j in range(rows):
-                    key = key * minhash.Q + part[:, j]
-            self.db.executemany("INSERT INTO bands VALUES (?,?,?)", zip([band] * len(ex), key.view(np.int64).tolist(), ex.tolist()))
+    def add_bands(self, ex: np.ndarray, keys: np.ndarray) -> None:
+        """LSH band keys (``keys[band, i]`` for example ``ex[i]``)."""
+        for band in range(keys.shape[0]):
+            self.db.executemany("INSERT INTO bands VALUES (?,?,?)", zip([band] * len(ex), keys[band].tolist(), ex.tolist()))
 
     def commit(self) -> None:
         self.db.execute("COMMIT")
