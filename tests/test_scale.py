@@ -69,7 +69,7 @@ def test_export_files_identical(data: Path, tmp_path: Path, target: str, options
         flags = ["--stream"] if mode == "stream" else []
         code, printed, err = run_cli(["export", str(data), "--to", target, *options, "-o", str(out), *flags], capsys)
         files = sorted(p.name for p in out.parent.iterdir())
-        results[mode] = (code, printed.replace(mode, "X"), err, files, {f: (out.parent / f).read_bytes() for f in files})
+        results[mode] = (code, printed.replace(str(out.parent), "X"), err, files, {f: (out.parent / f).read_bytes() for f in files})
     assert results["memory"] == results["stream"]
     files = results["stream"][4]
     report = files["train.left-out.csv"].decode()

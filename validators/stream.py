@@ -173,6 +173,7 @@ class Source:
     encoding: str
     layout: str
     mapping: dict[str, Any]
+    columns: list[str] = field(default_factory=list)  # the columns the mapping chose from (table layout)
 
 
 def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: str | None,
@@ -207,7 +208,7 @@ def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: s
         while chunk := list(islice(it, size)):
             yield chunk
 
-    return Source(reader.name, reader.fmt, reader.encoding, ds.layout, ds.mapping), chunks()
+    return Source(reader.name, reader.fmt, reader.encoding, ds.layout, ds.mapping, ds.columns), chunks()
 
 
 # ---------------------------------------------------------------- the checks
