@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.scale_data import write
 from validators import cli, parquet_io, stream
@@ -171,3 +173,22 @@ def test_streaming_memory_bounded_on_1gb(tmp_path: Path) -> None:
         peak = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_scale.py"), "peak", *cmd],
                               check=True, capture_output=True, text=True, cwd=ROOT).stdout.split()[-1]
         assert int(peak) < 2 * 1024**3, f"{cmd[0]} peaked at {int(peak) / 2**20:.0f} MiB"
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+_message = st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant"]), "content": _text},
+                                 optional={"weight": st.sampled_from([0, 1]), "name": _text})
+_row = st.fixed_dictionaries({"messages": st.lists(_message, min_size=1, max_size=4)},
+                             optional={"tools": st.lists(st.fixed_dictionaries({"type": st.just("function")}), max_size=2)})
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_row, min_size=1, max_size=12), batch=st.integers(1, 5))
+def test_parquet_round_trip_property(rows: list[dict], batch: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Any chat lines (optional keys on some messages, keys on some lines only) written as
+    Parquet read back as the same objects; a key a line lacks reads back absent, not null."""
+    path = tmp_path_factory.mktemp("rt") / "x.parquet"
+    lines = [json.dumps(r, ensure_ascii=False).encode() for r in rows]
+    parquet_io.write_lines(lambda: iter(lines), path, batch_rows=batch)
+    back = [r.value for b in parquet_io.iter_records(path) for r in b]
+    assert back == rows

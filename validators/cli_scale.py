@@ -39,9 +39,12 @@ def wanted(args: argparse.Namespace) -> bool:
     if args.engine == "ray":
         return True
     path = Path(args.file)
+    try:
+        fmt = stream.format_of(path, args.fmt) if path.is_file() else None
+    except OSError:
+        fmt = None
     if not path.is_file():
-        return False  # the normal path words the problem
-    fmt = stream.format_of(path, args.fmt)
+        return False  # the normal path words the problem (missing file, folder, pipe)
     if fmt is None:
         if args.stream:
             raise UsageError("--stream reads JSONL or Parquet files; convert the file or leave --stream out")
