@@ -37,7 +37,7 @@ def wanted(args: argparse.Namespace) -> bool:
     from .cli import UsageError
 
     if args.engine == "ray":
-        return True
+        return True  # a local path or an object-storage URI
     path = Path(args.file)
     try:
         fmt = stream.format_of(path, args.fmt) if path.is_file() else None

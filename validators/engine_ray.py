@@ -36,15 +36,7 @@ def runtime_env() -> dict[str, Any]:
     return {"py_modules": [str(Path(__file__).resolve().parent)]}
 
 
-def open_binary(path: str | Path) -> Any:
-    """A seekable binary file: a local path, or a URI opened with ``pyarrow.fs``."""
-    text = str(path)
-    if "://" in text and not text.startswith("file://"):
-        from pyarrow import fs
-
-        filesystem, inner = fs.FileSystem.from_uri(text)
-        return filesystem.open_input_file(inner)
-    return open(text.removeprefix("file://"), "rb")  # noqa: SIM115 - the caller closes it
+open_binary = stream.open_binary
 
 
 def _size(path: str | Path) -> int:

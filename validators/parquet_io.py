@@ -33,24 +33,24 @@ def is_parquet(name: str, head: bytes = b"") -> bool:
     return str(name).lower().endswith((".parquet", ".pq")) or head.startswith(MAGIC)
 
 
-def _open(source: str | Path | bytes) -> Any:
+def _open(source: str | Path | bytes | Any) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    name = "the data" if isinstance(source, bytes) else Path(source).name
+    name = Path(source).name if isinstance(source, (str, Path)) else "the data"
     try:
-        return pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+        return pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else source if not isinstance(source, Path) else str(source))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(f"{name} is not a readable Parquet file ({exc}). Save it again, or export it as JSONL.") from exc
 
 
-def uncompressed_size(source: str | Path) -> int:
+def uncompressed_size(source: str | Path | Any) -> int:
     """Bytes the rows take once decompressed (how large the file really is to check)."""
     meta = _open(source).metadata
     return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
-def iter_records(source: str | Path | bytes, batch_rows: int = BATCH_ROWS) -> Iterator[list[Record]]:
+def iter_records(source: str | Path | bytes | Any, batch_rows: int = BATCH_ROWS) -> Iterator[list[Record]]:
     """Batches of :class:`~validators.readers.Record`, row numbers counted from 1."""
     import pyarrow as pa
 

@@ -44,6 +44,22 @@ HEAD_PARSED = 1000  # records read before the layout and the column mapping are 
 STREAMABLE = ("jsonl", "parquet")
 
 
+def open_binary(path: str | Path) -> Any:
+    """A seekable binary file: a local path, or an object-storage URI (``s3://``, ``gs://``,
+    ``hdfs://``...) opened with ``pyarrow.fs``."""
+    text = str(path)
+    if "://" in text and not text.startswith("file://"):
+        from pyarrow import fs
+
+        filesystem, inner = fs.FileSystem.from_uri(text)
+        return filesystem.open_input_file(inner)
+    return open(text.removeprefix("file://"), "rb")  # noqa: SIM115 - the caller closes it
+
+
+def name_of(path: str | Path) -> str:
+    return str(path).rstrip("/").rsplit("/", 1)[-1]
+
+
 def format_of(path: str | Path, fmt: str | None = None) -> str | None:
     """``jsonl`` or ``parquet`` when the file can be streamed, else None."""
     if fmt:
@@ -51,14 +67,14 @@ def format_of(path: str | Path, fmt: str | None = None) -> str | None:
     name = str(path).lower()
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         head = fh.read(4)
     return "parquet" if parquet_io.is_parquet(name, head) else None
 
 
 def size_of(path: str | Path, fmt: str) -> int:
     """What the file weighs once read (Parquet is compressed on disk)."""
-    return parquet_io.uncompressed_size(path) if fmt == "parquet" else os.path.getsize(path)
+    return parquet_io.uncompressed_size(open_binary(path)) if fmt == "parquet" else os.path.getsize(path)
 
 
 # ---------------------------------------------------------------- reading
@@ -68,7 +84,7 @@ class Reader:
     """Batches of records from a JSONL or Parquet file, with what decoding met on the way."""
 
     def __init__(self, path: str | Path, fmt: str) -> None:
-        self.path, self.fmt, self.name = Path(path), fmt, Path(path).name
+        self.path, self.fmt, self.name = str(path), fmt, name_of(path)
         self.encoding = "utf-8"
         self.bad_lines: list[int] = []  # the first ten lines that were not UTF-8
         self.n_bad = 0
@@ -76,11 +92,11 @@ class Reader:
 
     def batches(self, size: int = CHUNK_EXAMPLES) -> Iterator[list[Record]]:
         if self.fmt == "parquet":
-            return parquet_io.iter_records(self.path, size)
+            return parquet_io.iter_records(open_binary(self.path), size)
         return self._jsonl(size)
 
     def _jsonl(self, size: int) -> Iterator[list[Record]]:
-        with open(self.path, "rb") as fh:
+        with open_binary(self.path) as fh:
             bom = self._head(fh)
             batch: list[Record] = []
             self.pieces, self.n_bad, self.bad_lines = 1, 0, []
@@ -298,11 +314,16 @@ class StreamResult:
         n = self.index.count("SELECT count(*) FROM findings WHERE sev = ?", (sev,))
         return LazyList(lambda: self.index.findings("WHERE sev = ?", (sev,)), n)
 
+    def _per_example(self) -> Iterator[int | None]:
+        for s in range(0, self.n, 100_000):  # a slice at a time: no list of every count at once
+            totals, ok = self.total[s : s + 100_000].tolist(), self.counted[s : s + 100_000].tolist()
+            yield from (t if c else None for t, c in zip(totals, ok))
+
     def to_json(self) -> dict[str, Any]:
         """The same object as ``CheckResult.to_json`` (lists produced while being written)."""
         live = self.total[self.counted]
         limit = self.model.limit
-        per = LazyList(lambda: (int(t) if ok else None for t, ok in zip(self.total.tolist(), self.counted.tolist())), self.n)
+        per = LazyList(self._per_example, self.n)
         return {
             "examples": self.n,
             "usable_examples": int(self.n - len(self.error_examples())),
