@@ -62,7 +62,8 @@ def peak(args: list[str]) -> tuple[int, float, int]:
 
 
 def ray_check(path: Path, workers: int) -> float:
-    code = (f"import time, ray; ray.init(num_cpus={workers}, include_dashboard=False); from validators import engine_ray; "
+    code = (f"import time, ray; from validators import engine_ray; "
+            f"ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env()); "
             f"t=time.perf_counter(); r=engine_ray.check({str(path)!r}, 'jsonl'); print(time.perf_counter()-t); r.close()")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     return float(out.split()[-1])
