@@ -192,3 +192,22 @@ def test_parquet_round_trip_property(rows: list[dict], batch: int, tmp_path_fact
     parquet_io.write_lines(lambda: iter(lines), path, batch_rows=batch)
     back = [r.value for b in parquet_io.iter_records(path) for r in b]
     assert back == rows
+
+
+def test_huge_jsonl_streamed_and_a_huge_line_never_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Over the 512 MB upload limit a JSONL file is streamed, not refused; a binary one gets
+    its sentence; a line longer than MAX_LINE_BYTES is reported without being held."""
+    sparse = tmp_path / "huge.jsonl"
+    with sparse.open("wb") as f:
+        f.truncate(600 * 1024 * 1024)
+    code, _, err = run_cli(["check", str(sparse)], capsys)
+    assert code == 2 and "NUL byte on line 1" in err
+    monkeypatch.setattr(stream, "MAX_LINE_BYTES", 1000)
+    path = write(tmp_path / "long.jsonl", 60)
+    lines = path.read_bytes().splitlines()
+    lines[3] = json.dumps({"messages": [{"role": "user", "content": "x" * 5000}]}).encode()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    found = json.loads(run_cli(["check", str(path), "--json", "--stream"], capsys)[1])
+    assert found["examples"] == 60
+    assert any(f["row"] == 4 and "longer than" in f["message"] for f in found["errors"])

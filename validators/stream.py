@@ -40,7 +40,8 @@ from .stream_index import CONTENT, DATASET, DUPLICATES, PERSONAL, READ, TOKENS, 
 
 STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # larger JSONL / Parquet files are streamed by default
 CHUNK_EXAMPLES = 2000
-HEAD_PARSED = 1000  # records read before the layout and the column mapping are decided
+HEAD_PARSED = 1000
+MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer JSONL line is reported, not read into memory  # records read before the layout and the column mapping are decided
 STREAMABLE = ("jsonl", "parquet")
 
 
@@ -100,10 +101,15 @@ class Reader:
             bom = self._head(fh)
             batch: list[Record] = []
             self.pieces, self.n_bad, self.bad_lines = 1, 0, []
-            for no, raw in enumerate(fh, start=1):
+            no = 0
+            while raw := fh.readline(MAX_LINE_BYTES + 1):
+                no += 1
                 if raw.endswith(b"\n"):
                     raw = raw[:-1]
                     self.pieces += 1
+                elif len(raw) > MAX_LINE_BYTES:
+                    batch.append(self._too_long(fh, no, raw))
+                    continue
                 if no == 1 and bom:
                     raw = raw[len(codecs.BOM_UTF8):]
                 batch.append(self._record(no, raw, bom))
@@ -114,6 +120,17 @@ class Reader:
                 yield batch
         if self.n_bad > max(1, self.pieces // 10):
             raise InputError(f"{self.name} is not UTF-8 on {self.n_bad} lines. Save it as UTF-8 and check it again.")
+
+    def _too_long(self, fh: Any, no: int, start: bytes) -> Record:
+        """A line longer than any example can be: reported, and skipped to its end, so one
+        huge line never has to fit in memory."""
+        if b"\x00" in start:
+            self._record(no, start, False)  # raises the NUL-byte sentence
+        while (more := fh.readline(MAX_LINE_BYTES)) and not more.endswith(b"\n"):
+            pass
+        self.pieces += 1 if more.endswith(b"\n") else 0
+        text = start[:2000].decode("utf-8", "replace")
+        return Record(no, error=f"the line is longer than {MAX_LINE_BYTES // 2**20} MB, more than any training example can be; split it", raw=text)
 
     def _head(self, fh: Any) -> bool:
         head = fh.read(65536)
