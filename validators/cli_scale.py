@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import mapping, next_steps, parquet_io, stream
+from . import mapping, next_steps, parquet_io, stream, stream_export
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -97,7 +97,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     result = _run_check(args)
     try:
-        out = stream.export(result, args.file, args.output, args.target, args.validation_split, args.dedupe, args.seed,
+        out = stream_export.export(result, args.file, args.output, args.target, args.validation_split, args.dedupe, args.seed,
                             args.report, output_format(args), _options(args)["overrides"], args.system)
         n_errors = result.n_errors()
     finally:

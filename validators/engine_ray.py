@@ -9,7 +9,7 @@ by content digest and near-duplicate candidates by MinHash band key with Ray Dat
 index as the streaming path and words them with the same functions, so the answers and
 the export are identical to a single-machine run (tests/test_scale_ray.py).
 
-The export's second pass runs on the driver (:func:`validators.stream.export`).
+The export's second pass runs on the driver (:func:`validators.stream_export.export`).
 """
 
 from __future__ import annotations
