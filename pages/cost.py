@@ -21,7 +21,8 @@ def settings(live: Live) -> None:
     a, b, c = st.columns(3)
     pick = a.selectbox("Model", names, index=names.index(now) if now in names else 0, key="cost_model")
     epochs_now = live.options.get("epochs")
-    auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto")
+    auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto",
+                    help="An epoch is one pass of training over every example; each pass is billed.")
     epochs = None if auto else int(b.number_input("Epochs", min_value=1, max_value=50, value=int(epochs_now or 3), step=1, key="cost_epochs"))
     info = catalog.model(pick)
     price_now = live.options.get("price")
@@ -42,6 +43,27 @@ def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def other_services(charged_tokens: int) -> None:
+    """Every hosted service's training price from the catalogue, with its source and date."""
+    st.subheader("Other services")
+    st.caption("Training prices from the catalogue, each with the page it was read from and the date. "
+               "The estimate applies a service's price to the charged tokens above (same epochs). Those tokens are "
+               "counted with OpenAI's tokenizer; every service here but Azure OpenAI counts with its own, "
+               "so for those the counts, the per-example limits and the estimate are approximate, not exact. "
+               "A dash means no price is copied here; the 'what it covers' column says why.")
+    rows = pd.DataFrame(catalog.service_rows(charged_tokens))
+    for col in ("USD per 1M training tokens", "estimate USD", "storage USD per month"):
+        rows[col] = rows[col].map(dollars)
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={"source": st.column_config.LinkColumn("source")})
+
+
+def dollars(value: float | None) -> str:
+    """``$1.00``; ``under $0.01`` for a tiny non-zero amount; ``—`` where no price is copied."""
+    if value is None or pd.isna(value):
+        return "—"
+    return "under $0.01" if 0 < value < 0.005 else f"${value:,.2f}"
+
+
 def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     st.subheader("Fine-tuning vs. a few-shot prompt")
     st.caption("A fine-tuned model needs a shorter prompt than a base model shown examples in every request. "
@@ -54,10 +76,15 @@ def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     out = c.number_input("Output tokens per request", min_value=0, value=150, step=50, key="be_out")
     base_name = a.selectbox("Base model for the few-shot prompt", names, index=names.index(model.name), key="be_base")
     base = models[base_name]
-    base_in = b.number_input("Base input USD / 1M", min_value=0.0, value=float(base.input), step=0.05, format="%.3f", key=f"be_in_{base_name}")
-    base_out = c.number_input("Base output USD / 1M", min_value=0.0, value=float(base.output), step=0.05, format="%.3f", key=f"be_outp_{base_name}")
-    st.caption(f"The catalogue's prices are those of the fine-tuned {base_name}; set the base model's own prices if they differ. "
-               f"Fine-tuned {model.name}: ${model.input:.3f} in / ${model.output:.3f} out per 1M.")
+    cat_in, cat_out = cost.base_prices(base.input, base.output, base.base_input, base.base_output)
+    base_in = b.number_input("Base model input, USD per 1M tokens", min_value=0.0, value=float(cat_in), step=0.05, format="%.3f", key=f"be_in_{base_name}")
+    base_out = c.number_input("Base model output, USD per 1M tokens", min_value=0.0, value=float(cat_out), step=0.05, format="%.3f", key=f"be_outp_{base_name}")
+    if base.base_input is not None:
+        st.caption(f"Base {base_name} (not fine-tuned): ${cat_in:.3f} in / ${cat_out:.3f} out per 1M tokens, from the catalogue. "
+                   f"Fine-tuned {model.name}: ${model.input:.3f} in / ${model.output:.3f} out per 1M tokens.")
+    else:
+        st.caption(f"The catalogue has no price for {base_name} without fine-tuning, so its fine-tuned prices are shown; "
+                   f"set the base model's own prices. Fine-tuned {model.name}: ${model.input:.3f} in / ${model.output:.3f} out per 1M tokens.")
     be = cost.breakeven(int(few), int(short), int(out), base_in, base_out, model.input, model.output, training_cost)
     x, y, z = st.columns(3)
     x.metric("Few-shot, per request", f"${be['few_shot_per_request']:.6f}")
@@ -84,6 +111,7 @@ def main() -> None:
         st.caption(f"Auto epochs: {est.epochs} for {est.examples:,} examples (OpenAI's rule: aim at ~3 passes, 100–25,000 example-passes).")
     st.subheader("The same data on every model")
     st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
+    other_services(est.charged_tokens)
     breakeven(est.cost_usd, res.model)
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ui import state, views
+from ui.dup_choice import DUP_CHOICE, DUP_REASON
 from ui.entry import through_app
 from ui.live import Live
 from validators import fixes
@@ -18,13 +19,15 @@ from validators import fixes
 through_app()  # a fresh server's first run must go through app.py
 
 GROUPS_PER_PAGE = 10
-DUP_REASON = "duplicate of example"
 
 
 def threshold(live: Live) -> None:
     now = float(live.options.get("threshold") or 0.8)
-    value = st.slider("Near-duplicate similarity threshold (word 5-gram Jaccard)", 0.5, 1.0, now, 0.05, key="dup_threshold",
-                      help="Lower finds more, looser near duplicates. Changing it searches again.")
+    value = st.slider("How alike two examples must be to count as near duplicates", 0.5, 1.0, now, 0.05, key="dup_threshold",
+                      help="Similarity is the share of 5-word phrases the two conversations have in common (1.0: the same text). "
+                           "Lower finds more, looser near duplicates. Changing it searches again.")
+    st.caption("Exact duplicates: every message is the same (same speaker, same text), ignoring upper/lower case and extra spaces. "
+               "Near duplicates: most 5-word phrases are the same.")
     if abs(value - now) > 1e-9:
         live.set_options(threshold=value)
 
@@ -52,6 +55,7 @@ def show_group(live: Live, group: list[int], kind: str, gid: int, sims: dict[tup
 
 def apply_keep(live: Live, groups: list[tuple[str, int, list[int]]], keep_one: bool) -> str:
     """Keep the chosen example of each group and leave out the rest, or bring all back."""
+    st.session_state[DUP_CHOICE] = "keep_one" if keep_one else "keep_all"  # the Export page starts from it
     if not keep_one:
         back = {e.index for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON)}
         fix = fixes.restore(live.examples, back)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -13,9 +14,10 @@ import streamlit as st
 
 from ui import live as live_mod
 from ui import state
+from ui.dup_choice import DUP_CHOICE, DUP_REASON
 from ui.entry import through_app
 from ui.live import Live
-from validators import export, next_steps, targets
+from validators import catalog, export, next_steps, targets
 from validators.checks import CheckResult
 from validators.csv_safe import to_csv
 
@@ -25,15 +27,39 @@ LAZY_REPORTS_ABOVE = 20_000  # examples; above this the reports are built only w
 DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}
 
 
-def options() -> tuple[str, float, str]:
+def dedupe_default(live: Live) -> tuple[str, str]:
+    """The duplicate choice made on the Duplicates page, and a sentence saying so.
+
+    "Keep one per group" there left out the other examples of every exact and near group,
+    so the export starts from leaving out exact and near duplicates; "Keep all" (or no
+    choice yet) starts from keeping them."""
+    left = sum(1 for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON))
+    choice = st.session_state.get(DUP_CHOICE)
+    if choice == "keep_all":
+        return "none", "As chosen on the Duplicates page: keep all duplicates."
+    if choice == "keep_one" or left:
+        return "near", f"As chosen on the Duplicates page: one example kept per group ({left:,} left out there)."
+    return "none", "No choice made on the Duplicates page yet: duplicates are kept."
+
+
+def options(live: Live) -> tuple[str, float, str]:
     names = list(targets.TARGETS)
     a, b, c = st.columns(3)
-    target = a.selectbox("Export for", names, index=names.index("openai") if "openai" in names else 0,
+    default = catalog.default_target()  # OpenAI until its wind-down date, then the catalogue's next default
+    target = a.selectbox("Export for", names, index=names.index(default) if default in names else 0,
                          format_func=lambda n: targets.TARGETS[n].label, key="exp_target")
-    split = b.slider("Validation split", 0.0, 0.5, 0.0, 0.05, key="exp_split", help="Share of examples written to a separate validation file")
-    dedupe = c.selectbox("Duplicates", list(export.DEDUPE_MODES), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
+    split = b.slider("Validation split", 0.0, 0.5, 0.0, 0.05, key="exp_split",
+                     help="Share of examples written to a separate validation file, which the training job uses to measure progress")
+    default, said = dedupe_default(live)
+    modes = list(export.DEDUPE_MODES)
+    dedupe = c.selectbox("Duplicates", modes, index=modes.index(default), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
+    c.caption(said)
     for note in targets.TARGETS[target].notes:
         st.info(note, icon=":material/info:")
+    facts = targets.facts(target)
+    st.caption(f"Limits: {facts['limits']}. Training price: {facts['price']}.")
+    if facts["tokens"]:
+        st.caption(facts["tokens"])
     return target, split, dedupe
 
 
@@ -64,7 +90,7 @@ def left_out_summary(out: export.ExportResult) -> None:
     if not out.left_out:
         st.success("Every source row is in the export.")
         return
-    reasons = Counter(why.split(";")[0] for _, why in out.left_out)
+    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
     st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
     st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
     st.page_link("pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
@@ -80,6 +106,16 @@ def file_names(live: Live, out: export.ExportResult, target: str) -> tuple[str, 
 
 def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
     train, valid, stem = file_names(live, out, target)
+    if not out.train_examples:
+        why = empty_reason(out)
+        st.warning(why, icon=":material/block:")
+        st.download_button("Download JSONL (0 examples)", b"", train, disabled=True, type="primary", key="dl_train",
+                           icon=":material/download:", width="stretch", help=why, on_click="ignore")
+        b, c = st.columns(2)
+        b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
+        c.download_button("Validation report (JSON)", report(live, res, out), f"{stem}.validation-report.json",
+                          mime="application/json", key="dl_report", width="stretch", on_click="ignore")
+        return
     # The export files are passed as bytes (they are in memory already): the page keeps
     # them referenced while it shows them.  A deferred download (a callable) leaves the file
     # it generates unreferenced, and Streamlit deletes such files after any two script runs
@@ -102,12 +138,33 @@ def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: st
                       key="dl_findings", width="stretch", on_click="ignore")
 
 
+def empty_reason(out: export.ExportResult) -> str:
+    """Why the export would hold no example, in the words of the left-out report."""
+    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
+    listed = "; ".join(f"{n:,} row(s): {r}" for r, n in reasons.most_common(3))
+    what = f" ({listed})" if listed else ""
+    dup = any(r.startswith("a duplicate") for r in reasons)
+    return (f"Nothing to download: the export would hold 0 examples{what}. "
+            f"Fix the errors on the Validate page{', or keep the duplicates' if dup else ''}, then download.")
+
+
+_WHERE = re.compile(r"^Example \d+ \([^)]*\)(?:, message \d+)?(?:, `[^`]*`)?: ")
+
+
+def _reason_kind(why: str) -> str:
+    """A left-out reason without its example and row numbers, so equal reasons count together."""
+    head = _WHERE.sub("", why.split(";")[0])
+    if head.startswith(DUP_REASON):
+        return "a duplicate of another example"
+    return head.split(". ")[0].rstrip(".")
+
+
 def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
     """The command, script or config that starts training on the file just downloaded."""
     tgt = targets.TARGETS[target]
     chosen = None
     if tgt.family not in ("openai", "azure"):
-        chosen = st.text_input("Base model to fine-tune (Hugging Face id)", value=next_steps.base_model(target, res.model.name),
+        chosen = st.text_input("Base model to fine-tune", value=next_steps.base_model(target, res.model.name),
                                key=f"exp_base_{tgt.family}")
     train, valid, _stem = file_names(live, out, target)
     st.markdown("**Next step: start training on this file**")  # constant text
@@ -133,8 +190,20 @@ def matrix(live: Live) -> None:
             st.caption("Builds an export for each target; takes a while on large data.")
             return
         rows = state.matrix_for(live)["rows"]
-        frame = pd.DataFrame([{"target": r["label"], "passes": "pass" if r["pass"] else "FAIL", "examples": r["examples"], "needs": " · ".join(r["needs"])} for r in rows])
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([matrix_row(r) for r in rows]), hide_index=True, width="stretch")
+        st.caption("“pass” means the file meets the target's rules; rows with errors are left out all the same, and “rows left out” says how many.")
+
+
+def matrix_row(r: dict[str, object]) -> dict[str, object]:
+    """One target's line: pass/FAIL, examples, rows left out (always a number), what it needs."""
+    needs = [str(n) for n in r["needs"]]  # type: ignore[union-attr]
+    left = r.get("left_out")
+    if left is None:  # older matrix rows say it in words only
+        said = next((n for n in needs if "would be left out" in n), None)
+        left = int(said.split()[0]) if said else 0
+    needs = [n for n in needs if "would be left out" not in n]
+    return {"target": r["label"], "passes": "pass" if r["pass"] else "FAIL", "examples": r["examples"], "rows left out": left,
+            "needs": " · ".join(needs) or "—"}
 
 
 def main() -> None:
@@ -142,7 +211,7 @@ def main() -> None:
     if live is None:
         return
     st.title("Export")
-    target, split, dedupe = options()
+    target, split, dedupe = options(live)
     out = state.export_for(live, target, split, dedupe)
     res = state.result(live)
     a, b, c = st.columns(3)

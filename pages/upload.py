@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ui import encoding, safe, state, views
 from ui import live as live_mod
-from ui import safe, state, views
 from ui.entry import through_app
 from validators import ingest, mapping
 from validators.readers import InputError, sheet_names
@@ -124,6 +124,7 @@ def main() -> None:
     ws = state.current()
     if ws is not None:
         preview(ws)
+        encoding.picker(ws)
         mapping_editor(ws)
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
 

@@ -90,6 +90,7 @@ BULK: dict[str, tuple[str, Any]] = {
     "drop_over_limit": ("Drop over-limit examples", fixes.drop_over_limit),
     "trim_over_limit": ("Trim over-limit examples", fixes.trim_over_limit),
     "redact_pii": ("Redact personal data and secrets", pii.redact_pii),
+    "fix_mojibake": ("Repair garbled characters", fixes.fix_mojibake),
 }
 
 

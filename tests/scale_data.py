@@ -28,6 +28,9 @@ def lines(n: int, seed: int = 3) -> list[bytes]:
         rows[i]["messages"][2]["content"] = " "
     for i in range(17, n, 173):  # personal data
         rows[i]["messages"][1]["content"] += f" Mail me at someone{i}@example.com or call +44 20 7946 {1000 + i % 9000:04d}."
+    for i in range(23, n, 89):  # UTF-8 text beyond ASCII, so the file is UTF-8 with one odd line
+        if isinstance(rows[i]["messages"][1]["content"], str):
+            rows[i]["messages"][1]["content"] += " Caf\u00e9 cr\u00e8me, s'il vous pla\u00eet \u2615"
     for i in range(19, n, 211):  # extra key
         rows[i]["note"] = "internal"
     out = [json.dumps(r, ensure_ascii=False).encode() for r in rows]

@@ -74,4 +74,4 @@ def export(src: Path, target: str, out: Path, layout: str | None = None, *extra:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8-sig").splitlines()]  # Azure files start with a BOM

@@ -175,7 +175,7 @@ def test_file_over_the_upload_limit_cli(tmp_path: Path) -> None:
     with path.open("wb") as f:
         f.truncate(readers.MAX_FILE_BYTES + 1024 * 1024)
     rc, _out, err, elapsed = run_subprocess(path)
-    assert rc == 2 and "limit is 537 MB" in err and "Split" in err and elapsed < SECONDS
+    assert rc == 2 and "limit is 512 MB" in err and "Split" in err and elapsed < SECONDS
 
 
 def test_bytes_over_a_lower_limit_ingest() -> None:

@@ -49,3 +49,11 @@ def test_breakeven():
     assert b["saving_per_request"] == pytest.approx(1800 * 0.8 / 1e6)
     assert b["breakeven_requests"] == pytest.approx(9.0 / (1800 * 0.8 / 1e6))
     assert cost.breakeven(100, 200, 10, 1, 1, 1, 1, 5)["breakeven_requests"] is None
+
+
+def test_break_even_uses_the_base_models_own_prices() -> None:
+    for info in catalog.models().values():
+        base_in, base_out = cost.base_prices(info.input, info.output, info.base_input, info.base_output)
+        assert (base_in, base_out) == (info.base_input, info.base_output)
+        assert base_in <= info.input and base_out <= info.output  # fine-tuned inference never costs less
+    assert cost.base_prices(3.0, 12.0, None, None) == (3.0, 12.0)

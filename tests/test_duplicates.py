@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from validators import duplicates, minhash
 from validators.model import Example
@@ -128,3 +130,48 @@ def test_signature_cache_gives_the_same_groups_and_hashes_only_new_texts(monkeyp
     monkeypatch.setattr(minhash, "all_signatures", real)
     fresh = duplicates.find(edited)
     assert (again.exact, again.near, again.similarity) == (fresh.exact, fresh.near, fresh.similarity)
+
+
+def conv(i, *turns):
+    return Example(i, (i + 1,), {"messages": [{"role": r, "content": t} for r, t in turns]})
+
+
+def test_conversations_without_a_reply_are_compared_on_every_message():
+    """Issue 9: dialogues with no assistant turn were all one 'exact duplicate' group."""
+    a = conv(1, ("user", "My parcel never came"), ("user", "Order 123"))
+    b = conv(2, ("user", "How do I return boots?"))
+    c = conv(3, ("user", "my parcel  never came"), ("user", "ORDER 123"))
+    d = conv(4, ("system", "My parcel never came"), ("user", "Order 123"))  # same text, other role
+    groups = duplicates.find([a, b, c, d], near=True)
+    assert groups.exact == [[1, 3]]
+    assert all(2 not in g for g in groups.near)  # a different question is not even near
+
+
+def test_turns_after_the_last_reply_count():
+    base = [("user", "hi there friend"), ("assistant", "hello, how can I help")]
+    a = conv(1, *base, ("user", "where is my tent order"))
+    b = conv(2, *base, ("user", "cancel my stove order please"))
+    c = conv(3, *base)
+    assert duplicates.find([a, b, c], near=False).exact == []
+    assert duplicates.find([a, conv(4, *base, ("user", "Where is my  tent order"))], near=False).exact == [[1, 4]]
+
+
+def test_a_reply_that_looks_like_the_marker_is_not_a_missing_reply():
+    a = conv(1, ("user", "hi"))
+    b = conv(2, ("user", "hi"), ("assistant", "(no final reply)"))
+    assert duplicates.find([a, b], near=False).exact == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), st.text(max_size=12)), min_size=1, max_size=4),
+       st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), st.text(max_size=12)), min_size=1, max_size=4))
+def test_exact_duplicate_iff_every_normalised_message_matches(left, right):
+    from validators.semantic import normalise
+
+    same = [(r, normalise(t)) for r, t in left] == [(r, normalise(t)) for r, t in right]
+    found = duplicates.find([conv(1, *left), conv(2, *right)], near=False).exact == [[1, 2]]
+    if same:
+        assert found
+    if found:
+        # equal after joining: only possible when the messages match (up to whitespace moving between them)
+        assert [r for r, _ in left] == [r for r, _ in right]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from validators import targets
 from validators import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,7 +254,9 @@ def test_export_page(ftprep_db: Path) -> None:
     compile(at.code[0].value, "next_step.py", "exec")
     at.number_input(key="exp_preview_n").set_value(2).run()
     lines = [json.loads(c.value) for c in at.code[1:] if c.value.startswith("{")]
-    assert len(lines) == 8 and any("conversations" in line for line in lines) and any("messages" in line for line in lines)
+    # every target's line but Together's preference layout, which refuses a supervised example (shown as "not exported")
+    assert len(lines) == len(targets.TARGETS) - 1 and any("conversations" in line for line in lines) and any("messages" in line for line in lines)
+    assert any("contents" in line for line in lines) and any("schemaVersion" in line for line in lines)
 
 
 def test_user_text_never_becomes_markup(ftprep_db: Path) -> None:
@@ -313,3 +316,47 @@ def test_sessions_are_isolated(ftprep_db: Path) -> None:
     bob.checkbox(key="sb_sure").check().run()
     bob.button(key="sb_delete").click().run()
     assert store.load(store.connect(), alice_ws) is not None and store.load(store.connect(), bob_ws) is None
+
+
+def test_export_starts_from_the_duplicates_choice(ftprep_db: Path) -> None:
+    at = go(loaded(), "export")
+    assert at.selectbox(key="exp_dedupe").value == "none"
+    at = go(at, "duplicates")
+    before = int(metrics(at.main)["Examples now"])
+    at.button(key="dup_apply").click().run()  # keep one per group
+    left = before - int(metrics(at.main)["Examples now"])
+    assert left > 0
+    at = go(at, "export")
+    assert at.selectbox(key="exp_dedupe").value == "near"
+    assert any("As chosen on the Duplicates page" in c.value and f"({left} left out there)" in c.value for c in at.caption)
+    matrix = at.dataframe[-1].value
+    assert "rows left out" in matrix.columns and not any("left out" in n for n in matrix["needs"])
+    at = go(at, "duplicates")
+    at.radio(key="dup_mode").set_value("Keep all")
+    at.button(key="dup_apply").click().run()
+    at = go(at, "export")
+    assert at.selectbox(key="exp_dedupe").value == "none"
+
+
+def test_export_with_no_example_disables_the_download_and_says_why(ftprep_db: Path) -> None:
+    from ui import live
+    from validators import ingest
+
+    data = ("question,answer\n" + "".join(f"Question {i}?,\n" for i in range(12))).encode("utf-8")
+    ds = ingest.load_bytes(data, "unanswered.csv")
+    at = new_app(live.create_workspace("unanswered.csv", data, ds, {}))
+    at = go(at, "export")
+    assert metrics(at.main)["Training examples"] == "0"
+    button = at.get("download_button")[0]
+    assert button.label.startswith("Download JSONL (0 examples)") and button.proto.disabled
+    assert any("Nothing to download" in w.value and "12 row(s): answer is empty" in w.value for w in at.warning)
+
+
+def test_cost_break_even_prices_the_base_model_at_its_own_price(ftprep_db: Path) -> None:
+    at = go(loaded(), "cost")
+    name = "gpt-4.1-mini-2025-04-14"
+    assert at.number_input(key=f"be_in_{name}").value == 0.40 and at.number_input(key=f"be_outp_{name}").value == 1.60
+    m = metrics(at.main)
+    # 1,500 prompt tokens x $0.40 + 150 output x $1.60 (base) vs 200 x $0.80 + 150 x $3.20 (fine-tuned), per 1M
+    assert m["Few-shot, per request"] == "$0.000840" and m["Fine-tuned, per request"] == "$0.000640"
+    assert any("(not fine-tuned)" in c.value for c in at.caption)

@@ -64,3 +64,24 @@ def test_panel_shows_a_bad_key_in_plain_words(tmp_path: Path) -> None:
 def test_panel_points_hf_targets_to_their_next_step(tmp_path: Path) -> None:
     at = _app(tmp_path, "trl").run()
     assert not at.exception and any("next-step" in i.value for i in at.info)
+
+
+def test_panel_starts_a_together_job_with_its_own_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("together")
+    from tests.fake_together import Behaviour as TogetherBehaviour
+    from tests.fake_together import FakeTogether
+
+    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
+    canary = "tgp_v1_canary" + secrets.token_hex(12)
+    with FakeTogether(TogetherBehaviour(api_key=canary)) as fake:
+        at = _app(tmp_path, "together").run()
+        assert not at.exception and not any("winding down" in w.value for w in at.warning)
+        assert at.text_input(key="submit_model_together").value == "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+        at.text_input(key="submit_base_url").input(fake.base_url)
+        at.text_input(key="submit_key_together").input(canary)
+        at.button(key="submit_go").click().run()
+        assert not at.exception, at.exception
+        assert any("Fine-tuned model ready" in s.value for s in at.success), [e.value for e in at.error]
+        assert any(r["path"] == "/v1/fine-tunes" and r["method"] == "POST" for r in fake.state.requests)
+    others = {k: v for k, v in at.session_state.to_dict().items() if k != "submit_key_together"}
+    assert canary not in json.dumps(others, default=str)

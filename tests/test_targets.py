@@ -39,7 +39,7 @@ def test_every_family_and_layout_resolves() -> None:
 
 def test_matrix_says_what_each_failure_needs(tmp_path: Path) -> None:
     rows = {r["target"]: r for r in target_matrix(_result(write_jsonl(tmp_path / "m.jsonl", mixed_rows())))["rows"]}
-    assert {n for n, r in rows.items() if r["pass"]} == {"openai", "azure", "trl", "trl-prompt-completion", "unsloth-messages"}
+    assert {n for n, r in rows.items() if r["pass"]} == {"openai", "azure", "trl", "trl-prompt-completion", "unsloth-messages", "together", "fireworks"}
     assert "without tools" in rows["autotrain"]["needs"][0] and "Export for TRL" in rows["autotrain"]["needs"][0]
     assert "unsloth-messages" in rows["unsloth"]["needs"][0] and "6 examples (2, 4, 6, 8, 10 and 1 more)" in rows["unsloth"]["needs"][0]
 
@@ -127,7 +127,8 @@ def test_openai_lines_match_the_published_types_and_recheck_clean(tmp_path: Path
         check_openai_line(line)
     assert _result(out).errors == []  # the project's own validator: 0 errors on re-check
     raw = out.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf") and raw.decode("utf-8")  # Azure: UTF-8 without BOM
+    # Azure's docs: UTF-8 "and include a byte-order mark (BOM)"; OpenAI: plain UTF-8
+    assert raw.startswith(b"\xef\xbb\xbf") == (target == "azure") and raw.decode("utf-8")
 
 
 def test_structural_check_catches_a_bad_line() -> None:

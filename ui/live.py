@@ -103,6 +103,7 @@ class Live:
                     self.examples, model=self.options.get("model"), epochs=self.options.get("epochs"),
                     price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
+                    columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
                 )
                 self.stale = False
                 self._warm_other_encodings()
@@ -240,9 +241,9 @@ def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions:
         counts.counted[p] = fresh.counted[k]
 
 
-def example_findings(ex: Example, limit: int, model_name: str, total: int) -> list[Finding]:
+def example_findings(ex: Example, limit: int, model_name: str, total: int, columns: dict[str, str] | None = None) -> list[Finding]:
     """Per-example findings: schema + semantic + over the token limit."""
-    out = schema_check.check_schema([ex]) + semantic.check_example(ex)
+    out = schema_check.check_schema([ex]) + semantic.check_example(ex, columns)
     if not ex.dropped and total > limit:
         out.append(finding("warning", "over_token_limit", f"has {total:,} tokens, over the {limit:,}-token limit of {model_name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
     return out
@@ -257,7 +258,7 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     _patch_counts(counts, changed, positions, info.encoding)
     kept = [f for f in result.findings if f.example not in numbers or f.code in DATASET_CODES]
     for p, e in zip(positions, changed):
-        kept += example_findings(e, info.limit, info.name, int(counts.total[p]))
+        kept += example_findings(e, info.limit, info.name, int(counts.total[p]), result.options.get("columns"))
     kept.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)

@@ -1,4 +1,4 @@
-"""Export page panel: start an OpenAI / Azure OpenAI fine-tuning job and follow it.
+"""Export page panel: start an OpenAI / Azure OpenAI / Together AI fine-tuning job and follow it.
 
 The API key is read from a password field (or the environment) at the moment of submit and
 handed to :func:`validators.submit.submit`; this module never copies it into
@@ -12,10 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from validators import submit
+from validators import next_steps, submit
 from validators.targets import OPENAI_WIND_DOWN
 
-_LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI"}
+_LABELS = submit.LABELS
+# Each provider reads its own export: OpenAI and Azure the same chat JSONL, Together its own layouts.
+_SAME_FILE = {"openai": ("openai", "azure"), "azure": ("openai", "azure"), "together": ("together",)}
 POLL_SECONDS = 5.0  # between status checks while following a job
 
 
@@ -23,11 +25,13 @@ def render(result: Any, export_result: Any, model: str) -> None:
     """Draw the panel under the download of ``export_result`` (an :class:`export.ExportResult`)."""
     st.subheader("Start the fine-tuning job")
     target = getattr(export_result, "target", "")
-    if target not in submit.PROVIDERS:
-        st.info("Jobs can be started here on OpenAI or Azure OpenAI: choose one of those export targets. "
-                "For TRL, AutoTrain or Unsloth, use the next-step command shown with the download.")
+    family = target.split("-")[0]
+    if family not in submit.PROVIDERS:
+        st.info("Jobs can be started here on OpenAI, Azure OpenAI or Together AI: choose one of those export targets. "
+                "For the other targets, use the next-step command shown with the download.")
         return
-    provider = st.radio("Provider", submit.PROVIDERS, index=submit.PROVIDERS.index(target), format_func=_LABELS.get,
+    choices = _SAME_FILE[family]
+    provider = st.radio("Provider", choices, index=choices.index(family), format_func=_LABELS.get,
                         horizontal=True, key="submit_provider")
     if provider == "openai":
         st.warning(OPENAI_WIND_DOWN)
@@ -56,11 +60,11 @@ def _auto(value: float | int, cast: type) -> Any:
 
 def _settings_form(provider: str, model: str, export_result: Any) -> submit.JobSettings:
     is_dpo = any(e.kind == "dpo" for e in getattr(export_result, "train_examples", []))
-    base = st.text_input("Base model", value=model, key="submit_model")
+    base = st.text_input("Base model", value=next_steps.HOSTED_BASE_MODEL.get(provider, model), key=f"submit_model_{provider}")
     c1, c2, c3 = st.columns(3)
     epochs = c1.number_input("Epochs (0 = auto)", 0, 50, 0, key="submit_epochs")
     batch = c2.number_input("Batch size (0 = auto)", 0, 256, 0, key="submit_batch")
-    lr = c3.number_input("LR multiplier (0 = auto)", 0.0, 100.0, 0.0, step=0.1, key="submit_lr")
+    lr = 0.0 if provider == "together" else c3.number_input("LR multiplier (0 = auto)", 0.0, 100.0, 0.0, step=0.1, key="submit_lr")
     c4, c5 = st.columns(2)
     suffix = c4.text_input("Model suffix", value="", key="submit_suffix")
     seed = c5.number_input("Seed (0 = random)", 0, 2**31 - 1, 0, key="submit_seed")
@@ -71,6 +75,8 @@ def _settings_form(provider: str, model: str, export_result: Any) -> submit.JobS
         s.azure_endpoint = st.text_input("Azure endpoint", placeholder="https://my-resource.openai.azure.com", key="submit_azure_endpoint") or None
         s.api_version = st.text_input("API version", value=submit.DEFAULT_AZURE_API_VERSION, key="submit_api_version")
         s.training_type = st.selectbox("Training type", submit.AZURE_TRAINING_TYPES, key="submit_training_type")
+    elif provider == "together":
+        s.base_url = st.text_input("API address (empty = Together AI's own)", value="", key="submit_base_url") or None
     else:
         s.base_url = st.text_input("Base URL (OpenAI-compatible services; empty = OpenAI)", value="", key="submit_base_url") or None
     for problem in submit.check_settings(s):

@@ -93,8 +93,10 @@ def run(
     read_findings: list[Finding] | None = None,
     progress: Progress | None = None,
     signature_cache: duplicates.SignatureCache | None = None,
+    columns: dict[str, str] | None = None,
 ) -> CheckResult:
-    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price."""
+    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
+    ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns."""
     info = catalog.model(model)
     say = progress or (lambda _f, _s: None)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -113,7 +115,7 @@ def run(
         findings += schema_check.check_schema(examples)
         say(0.4, "Checking each example")
         for ex in examples:
-            findings += semantic.check_example(ex)
+            findings += semantic.check_example(ex, columns)
         findings += semantic.check_dataset(examples, prompt_replies)
         findings += personal()
         say(0.6, f"Counting tokens ({info.encoding})")
@@ -127,7 +129,7 @@ def run(
     findings += _duplicate_findings(examples, dupes)
     findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
     say(1.0, "Done")
-    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold})
+    return CheckResult(examples, info, findings, counts, est, dupes, {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {}})
 
 
 def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:
@@ -138,9 +140,10 @@ def _duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGrou
             first = by_index[group[0]]
             for other in group[1:]:
                 word = "is an exact duplicate" if kind == "exact" else "is a near duplicate"
-                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one (Duplicates page or --dedupe {kind}).", by_index[other]))
+                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one: on the Duplicates page, or leave duplicates out when you export.", by_index[other]))
     return out
 
 
 def check_dataset(ds: Dataset, **options: Any) -> CheckResult:
-    return run(ds.examples, read_findings=ds.read_findings, **options)
+    columns = semantic.column_names(ds.mapping) if ds.layout == "table" else {}
+    return run(ds.examples, read_findings=ds.read_findings, columns=columns, **options)

@@ -8,7 +8,10 @@ stderr; a traceback is a bug.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -27,6 +30,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}. Run 'python -m validators {self.prog.split()[-1]} --help' for usage.")
 
 
+def _price(text: str) -> float:
+    """USD per 1M tokens: a finite number, 0 or more (``nan`` and ``inf`` parse as floats)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of dollars") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a price: give dollars per 1M tokens, 0 or more")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="CSV, TSV, XLSX, JSON or JSONL file")
     p.add_argument("--model", default=None, help=f"model to count tokens and price for (default {catalog.default_model()})")
@@ -35,7 +49,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
     p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl", "parquet"], default=None, help="override the format guessed from the file name")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: OpenAI's auto heuristic)")
-    p.add_argument("--price", type=float, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
+    p.add_argument("--price", type=_price, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
     p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity for near duplicates (default 0.8)")
     cli_scale.add_flags(p)  # issue 13: --stream, --engine ray
 
@@ -49,8 +63,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--targets", default=None, help="'all' or a comma list: also check each export target's rules")
     e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
     _common(e)
-    e.add_argument("--to", dest="target", default="openai", help=f"target: {', '.join(targets.FAMILIES)}")
-    e.add_argument("--layout", default=None, help="layout of the target: trl messages|prompt-completion, autotrain messages|text, unsloth sharegpt|messages")
+    e.add_argument("--to", dest="target", default=None,
+                   help=f"target: {', '.join(targets.FAMILIES)} (default {catalog.default_target()}: OpenAI until its wind-down date)")
+    e.add_argument("--layout", default=None, help="layout of the target: trl messages|prompt-completion, autotrain messages|text, unsloth sharegpt|messages, "
+                   "together conversational|instruction|preference, bedrock nova|prompt-completion")
     e.add_argument("-o", "--output", required=True, help="output file")
     e.add_argument("--validation-split", type=float, default=0.0, help="fraction for a validation file, e.g. 0.1")
     e.add_argument("--dedupe", choices=export.DEDUPE_MODES, default="none", help="leave out duplicates (keep the first of each group)")
@@ -116,11 +132,14 @@ def human_summary(data: dict[str, Any]) -> str:
         lines.append(f"  … and {more} more (use --json for all)")
     for row in data.get("targets", {}).get("rows", []):
         lines.append(f"  target {row['target']:10} {'PASS' if row['pass'] else 'FAIL'} {'; '.join(row['needs'])}")
+        lines.append(f"    training price: {row['price']}")
+        if row.get("tokens"):
+            lines.append(f"    {row['tokens']}")
     return "\n".join(lines)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    args.target = targets.resolve(args.target, args.layout).name
+    args.target = targets.resolve(args.target or catalog.default_target(), args.layout).name
     if not 0 <= args.validation_split < 1:
         raise UsageError("--validation-split must be at least 0 and below 1")
     if cli_scale.wanted(args):  # large JSONL / Parquet, or --engine ray (issue 13)
@@ -129,7 +148,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = export.build(result, args.target, args.validation_split, args.dedupe, args.seed, ds.source_rows)
     if cli_scale.output_format(args) == "parquet":
         cli_scale.to_parquet(out)
-    files = export.write(out, args.output, args.report)
+    files = export.write(out, args.output, args.report, source=args.file)
     s = out.summary()
     print(f"Wrote {s['train_examples']} training example(s) to {files['train']}")
     if "validation" in files:
@@ -146,6 +165,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 1 if out.problems or result.errors else 0
 
 
+def _quiet_broken_pipe() -> int:
+    """``check … | head`` closed the pipe: stop quietly, as Unix tools do (exit 141 = SIGPIPE)."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    return 141
+
+
+def _os_error_text(exc: OSError) -> str:
+    where = exc.filename or "a file"
+    words = {errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.ENOENT: "no such file or folder",
+             errno.EISDIR: "it is a folder, not a file", errno.ENOTDIR: "a part of the path is a file, not a folder",
+             errno.ENOSPC: "the disk is full", errno.EROFS: "the disk is read-only"}
+    return f"{where}: {words.get(exc.errno, exc.strerror or str(exc))}. Check the path and its permissions, then run again."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
@@ -156,15 +191,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import cli_submit
 
             return cli_submit.cmd_submit(args, _check)
-        return {"check": cmd_check, "export": cmd_export}[args.command](args)
-    except (InputError, UsageError) as exc:
+        rc = {"check": cmd_check, "export": cmd_export}[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below, not at exit
+        return rc
+    except (InputError, UsageError, export.ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
         print("error: the file is too large to process in the memory available.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C); no file was written or changed.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as exc:  # a file or folder the user named: missing, not allowed, a folder
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - a bug must still end in a sentence, not a traceback
         if os.environ.get("FTPREP_DEBUG"):
             raise

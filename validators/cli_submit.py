@@ -1,4 +1,4 @@
-"""``python -m validators submit FILE --provider openai|azure --model M ...``.
+"""``python -m validators submit FILE --provider openai|azure|together --model M ...``.
 
 Kept apart from cli.py so the submit flow (and its API-key handling) reads in one place.
 The file goes through the same check and export as ``export --to PROVIDER``, in memory;
@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import catalog, export, submit
+from . import catalog, export, next_steps, submit
 
 
 def add_parser(sub: argparse._SubParsersAction, common: object) -> None:
     """Register the ``submit`` subcommand; ``common`` adds the shared reading options."""
-    s = sub.add_parser("submit", help="upload the data and start an OpenAI / Azure OpenAI fine-tuning job")
+    s = sub.add_parser("submit", help="upload the data and start an OpenAI / Azure OpenAI / Together AI fine-tuning job")
     common(s)  # type: ignore[operator]
-    s.add_argument("--provider", choices=submit.PROVIDERS, default="openai", help="openai or azure (key from OPENAI_API_KEY / AZURE_OPENAI_API_KEY)")
+    s.add_argument("--provider", choices=submit.PROVIDERS, default=None,
+                   help=f"openai, azure or together (key from {' / '.join(submit.KEY_ENV.values())}); default {default_provider()}")
     s.add_argument("--batch-size", type=int, default=None, help="1-256 (default auto)")
     s.add_argument("--lr-multiplier", type=float, default=None, help="learning-rate multiplier (default auto)")
     s.add_argument("--suffix", default=None, help="fine-tuned model name suffix (Azure: no '.')")
@@ -33,9 +34,20 @@ def add_parser(sub: argparse._SubParsersAction, common: object) -> None:
     s.add_argument("--poll", type=float, default=10.0, help="seconds between status checks (default 10)")
 
 
+def default_provider() -> str:
+    """OpenAI before its wind-down date, then the catalogue's next default (a provider we can submit to)."""
+    choice = catalog.default_target()
+    return choice if choice in submit.PROVIDERS else "azure"
+
+
+def default_model(provider: str) -> str:
+    """The priced OpenAI model for OpenAI / Azure; a small open model Together fine-tunes otherwise."""
+    return next_steps.HOSTED_BASE_MODEL.get(provider) or catalog.default_model()
+
+
 def settings_from(args: argparse.Namespace, is_dpo: bool) -> submit.JobSettings:
     return submit.JobSettings(
-        provider=args.provider, model=args.model or catalog.default_model(), n_epochs=args.epochs, batch_size=args.batch_size,
+        provider=args.provider, model=args.model or default_model(args.provider), n_epochs=args.epochs, batch_size=args.batch_size,
         learning_rate_multiplier=args.lr_multiplier, suffix=args.suffix, seed=args.seed, method="dpo" if is_dpo else "supervised",
         beta=args.beta, training_type=args.training_type, base_url=args.base_url, azure_endpoint=args.azure_endpoint, api_version=args.api_version,
     )
@@ -43,7 +55,8 @@ def settings_from(args: argparse.Namespace, is_dpo: bool) -> submit.JobSettings:
 
 def _prepared(args: argparse.Namespace, check: object, path: str) -> tuple[export.ExportResult, int]:
     """Check and export one file for the provider, in memory; returns the export and its error count."""
-    ns = argparse.Namespace(**{**vars(args), "file": path})
+    # Together trains open models: the OpenAI model table (token counts, price) does not apply to its model names.
+    ns = argparse.Namespace(**{**vars(args), "file": path, **({"model": None} if args.provider == "together" else {})})
     result, ds = check(ns)  # type: ignore[operator]
     out = export.build(result, args.provider, 0.0, "none", 0, ds.source_rows)
     return out, len(result.errors)
@@ -58,6 +71,7 @@ def _print_progress(p: submit.Progress) -> None:
 
 def cmd_submit(args: argparse.Namespace, check: object) -> int:
     """Exit 0 when the job was started (or succeeded when followed), 1 when it could not start or failed."""
+    args.provider = args.provider or default_provider()
     train, errors = _prepared(args, check, args.file)
     problems = list(train.problems)
     val_bytes = None

@@ -56,6 +56,12 @@ def estimate(per_example: np.ndarray, limit: int, price_per_million: float, epoc
     return Estimate(n, chosen, epochs is None, billing, charged, price_per_million, round(charged / 1e6 * price_per_million, 6))
 
 
+def base_prices(input_price: float, output_price: float, base_input: float | None, base_output: float | None) -> tuple[float, float]:
+    """USD per 1M input / output tokens of the base model (not fine-tuned) the few-shot prompt
+    would run on: the catalogue's base prices, else the fine-tuned ones (an upper bound)."""
+    return (base_input if base_input is not None else input_price, base_output if base_output is not None else output_price)
+
+
 def breakeven(
     few_shot_prompt_tokens: int, fine_tuned_prompt_tokens: int, output_tokens: int,
     base_input_price: float, base_output_price: float, ft_input_price: float, ft_output_price: float,

@@ -1,7 +1,7 @@
 """Exact and near-duplicate examples.
 
-Exact: the whole conversation after normalisation (NFKC, collapsed whitespace,
-case-folded) is identical.  Near: MinHash signatures over word 5-gram shingles, banded
+Exact: every message of the conversation (role and text) after normalisation (NFKC,
+collapsed whitespace, case-folded) is identical.  Near: MinHash signatures over word 5-gram shingles, banded
 for locality-sensitive hashing with the (bands, rows) that datasketch's ``MinHashLSH``
 picks for the threshold, so the search is sub-quadratic; candidate pairs are kept when
 their estimated Jaccard similarity reaches the threshold (0.8 by default) and joined into
@@ -42,9 +42,21 @@ class DuplicateGroups:
 
 
 def comparable_text(ex: Example, prompt_reply: tuple[str, str] | None = None) -> str:
-    """The normalised text two examples are compared on: prompt, reply (and rejected reply)."""
-    prompt, reply = prompt_reply if prompt_reply is not None else prompt_and_reply(ex)
-    text = f"{prompt} || {reply}"
+    """The normalised text two examples are compared on: every message, role and text
+    (and the rejected reply of a preference pair).
+
+    When the conversation ends with the assistant's reply, the (prompt, reply) pair the
+    semantic checks already normalised holds every message, so it is reused.  Otherwise
+    (no assistant turn, or turns after the last reply) the whole conversation is
+    normalised here: those examples used to compare equal on an empty reply.  A line break
+    marks that form; normalised text never holds one, so the two forms cannot collide.
+    """
+    msgs = [m for m in ex.messages if isinstance(m, dict)]
+    if msgs and msgs[-1].get("role") == "assistant":
+        prompt, reply = prompt_reply if prompt_reply is not None else prompt_and_reply(ex)
+        text = f"{prompt} || {reply}"
+    else:
+        text = normalise("\n".join(f"{m.get('role')}: {text_of(m.get('content'))}" for m in msgs)) + "\n(no final reply)"
     if ex.kind == "dpo" and isinstance(ex.record, dict) and isinstance(ex.record.get("non_preferred_output"), list):
         rejected = " ".join(text_of(m.get("content")) for m in ex.record["non_preferred_output"] if isinstance(m, dict))
         text += " || rejected: " + normalise(rejected)
@@ -134,8 +146,9 @@ def find(
     if len(keep) < 2:
         return result
     bands, rows = lsh_params(threshold)
-    sig = signatures([texts[i] for i in keep], [keys[i] for i in keep], cache, progress)
-    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress)
+    kept_texts = [texts[i] for i in keep]
+    sig = signatures(kept_texts, [keys[i] for i in keep], cache, progress)
+    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress, texts=kept_texts, k=SHINGLE_WORDS)
     index_of = [live[i].index for i in keep]
     result.near = sorted(sorted(index_of[p] for p in g) for g in found)
     result.similarity = {(index_of[a], index_of[b]): s for (a, b), s in sims.items()}

@@ -111,7 +111,7 @@ def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
         ex.origin = plan["origin"]
         examples.append(ex)
     info = catalog.model(plan["model"])
-    facts = [stream.analyse(examples[i : i + stream.CHUNK_EXAMPLES], info, plan["bands"], plan["rows"])
+    facts = [stream.analyse(examples[i : i + stream.CHUNK_EXAMPLES], info, plan["bands"], plan["rows"], plan["names"])
              for i in range(0, len(examples), stream.CHUNK_EXAMPLES)]
     return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad)}
 
@@ -207,7 +207,7 @@ def check(path: str | Path, fmt: str, address: str | None = None, model: str | N
     bands, rows = duplicates.lsh_params(threshold)
     plan = {"fmt": fmt, "name": reader.name, "layout": layout, "m": m, "columns": columns, "default_system": default_system,
             "origin": ingest.ORIGIN.get(fmt, "item"), "model": info.name, "bands": bands, "rows": rows,
-            "bom": reader.encoding == "utf-8-sig"}
+            "bom": reader.encoding == "utf-8-sig", "names": stream.column_names(source)}
     pieces = _pieces(text, fmt, pickle.dumps(plan), ray)
     analysed = ray.data.from_items(pieces, override_num_blocks=max(1, len(pieces))).map(_analyse_piece).materialize()
     index = Index()

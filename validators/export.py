@@ -7,8 +7,15 @@ returned: source rows = rows exported + rows reported, always.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import random
+import signal
+import tempfile
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +24,7 @@ from . import targets as targets_mod
 from .checks import CheckResult
 from .csv_safe import to_csv
 from .model import Example
-from .readers import MAX_FILE_BYTES
+from .readers import MAX_FILE_BYTES, MIB
 
 DEDUPE_MODES = ("none", "exact", "near")
 
@@ -130,10 +137,15 @@ def build(
     problems = tgt.rules(keep)
     if len(train) < tgt.min_examples:
         problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {len(train)}.")
+    if tgt.max_examples is not None and len(train) > tgt.max_examples:
+        problems.append(f"{tgt.label} takes at most {tgt.max_examples:,} training examples; this export has {len(train):,}. Split the data.")
+    if tgt.max_validation_examples is not None and len(val) > tgt.max_validation_examples:
+        problems.append(f"{tgt.label} takes at most {tgt.max_validation_examples:,} validation examples; this split has {len(val):,}. Lower the validation split.")
     train_bytes = render(train, tgt)
     val_bytes = render(val, tgt) if val else None
-    if len(train_bytes) > MAX_FILE_BYTES:
-        problems.append(f"The training file is {len(train_bytes) / 1e6:.0f} MB; the limit is 512 MB. Split the data.")
+    limit = min(MAX_FILE_BYTES, tgt.max_file_bytes or MAX_FILE_BYTES)
+    if len(train_bytes) > limit:
+        problems.append(f"The training file is {len(train_bytes) / MIB:.0f} MB; {tgt.label}'s limit is {limit / MIB:.0f} MB. Split the data.")
     left_out.sort()
     report = to_csv(["row", "reason"], left_out)
     out = ExportResult(tgt.name, train_bytes, val_bytes, report, train, val, left_out, problems)
@@ -142,9 +154,10 @@ def build(
 
 
 def render(examples: list[Example], target: targets_mod.Target) -> bytes:
-    """The JSONL bytes for ``examples``: UTF-8 without BOM, one object per line."""
+    """The JSONL bytes for ``examples``: UTF-8, one object per line; a byte-order mark first only
+    for targets whose docs ask for one (Azure OpenAI)."""
     lines = [dumps_line(target.render(e)) for e in examples]
-    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    return ("\ufeff" if target.bom else "").encode("utf-8") + ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
 def account(out: ExportResult, source_rows: tuple[int, ...]) -> None:
@@ -155,17 +168,145 @@ def account(out: ExportResult, source_rows: tuple[int, ...]) -> None:
         raise AccountingError(f"rows not accounted for: {missing}")
 
 
-def write(out: ExportResult, path: str | Path, report_path: str | Path | None = None) -> dict[str, str]:
-    """Write the train file (and ``*.validation.jsonl`` and the left-out report) to disk."""
+class ExportError(Exception):
+    """The export could not be written; nothing new was left on disk.  The message says why."""
+
+
+def output_paths(path: str | Path, report_path: str | Path | None, validation: bool) -> dict[str, Path]:
+    """Where each file of an export goes: train, validation (``*.validation.jsonl``), report."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.train)
-    files = {"train": str(path)}
-    if out.validation is not None:
-        vpath = path.with_name(path.stem + ".validation" + path.suffix)
-        vpath.write_bytes(out.validation)
-        files["validation"] = str(vpath)
-    rpath = Path(report_path) if report_path else path.with_name(path.stem + ".left-out.csv")
-    rpath.write_bytes(out.report)
-    files["report"] = str(rpath)
-    return files
+    paths = {"train": path}
+    if validation:
+        paths["validation"] = path.with_name(path.stem + ".validation" + path.suffix)
+    paths["report"] = Path(report_path) if report_path else path.with_name(path.stem + ".left-out.csv")
+    return paths
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Same file on disk: equal once symbolic links are resolved, or the same inode (hard links)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_paths(paths: dict[str, Path], source: str | Path | None = None) -> None:
+    """Refuse outputs that would overwrite the input or each other, or that are folders."""
+    names = {"train": "the output file", "validation": "the validation file", "report": "the report"}
+    items = list(paths.items())
+    for i, (kind, p) in enumerate(items):
+        if p.is_dir():
+            raise ExportError(f"{names[kind].capitalize()} {p} is a folder. Give a file name, e.g. {p / 'train.jsonl'}.")
+        if source is not None and str(source) != "-" and _same_file(p, Path(source)):
+            raise ExportError(f"{names[kind].capitalize()} {p} is the input file {source}; writing it would destroy the input. Choose another name.")
+        for other_kind, other in items[:i]:
+            if _same_file(p, other):
+                raise ExportError(f"{names[kind].capitalize()} and {names[other_kind]} would both be {p}. Give them different names.")
+
+
+def write(out: ExportResult, path: str | Path, report_path: str | Path | None = None,
+          source: str | Path | None = None) -> dict[str, str]:
+    """Write the train file (and ``*.validation.jsonl``) and the left-out report, all or nothing.
+
+    Each file is written to a temporary file in its target folder and flushed to disk;
+    only when every one is complete are they renamed into place, one after the other
+    with Ctrl-C held off.  A full disk, a missing permission, a missing folder or Ctrl-C
+    while writing leaves nothing new behind (previous files stay as they were) and raises
+    :class:`ExportError` saying why.  ``source`` (the input file) is never overwritten.
+    """
+    paths = output_paths(path, report_path, out.validation is not None)
+    check_paths(paths, source)
+    data = {"train": out.train, "validation": out.validation or b"", "report": out.report}
+    made = _make_folders(paths.values())
+    temps: dict[str, str] = {}
+    try:
+        for kind, p in paths.items():
+            temps[kind] = _write_temp(p, data[kind])
+        _rename_all(temps, paths)
+    except BaseException as exc:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(exc, OSError):
+            raise ExportError(_why(exc)) from exc
+        raise
+    return {kind: str(p) for kind, p in paths.items()}
+
+
+def _make_folders(paths: Iterable[Path]) -> list[Path]:
+    """Create missing folders of the outputs; return the ones created (removed on failure)."""
+    made: list[Path] = []
+    for p in paths:
+        missing = [d for d in [p.parent, *p.parent.parents] if not d.exists()]
+        for d in reversed(missing):
+            try:
+                d.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                for folder in reversed(made):
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                raise ExportError(_why(exc)) from exc
+            made.append(d)
+    return made
+
+
+def _write_temp(target: Path, data: bytes) -> str:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make the export private
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _rename_all(temps: dict[str, str], paths: dict[str, Path]) -> None:
+    """Rename every temporary file into place with SIGINT/SIGTERM held until all are done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        for kind, p in paths.items():
+            os.replace(temps[kind], p)
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _why(exc: OSError) -> str:
+    """A plain sentence for a failed write."""
+    where = exc.filename or "the output folder"
+    if isinstance(where, str) and os.path.basename(where).startswith(".") and where.endswith(".part"):
+        where = os.path.dirname(where) or "."
+    reasons = {
+        errno.ENOSPC: f"the disk is full (writing in {where})",
+        errno.EDQUOT: f"the disk quota is used up (writing in {where})",
+        errno.EFBIG: f"the file is larger than this system allows (writing in {where})",
+        errno.EACCES: f"permission denied for {where}",
+        errno.EPERM: f"permission denied for {where}",
+        errno.EROFS: f"{where} is on a read-only disk",
+        errno.ENOENT: f"the folder of {where} does not exist",
+        errno.ENOTDIR: f"a part of {where} is a file, not a folder",
+        errno.EISDIR: f"{where} is a folder",
+    }
+    reason = reasons.get(exc.errno, f"{exc.strerror or exc} ({where})")
+    return f"The export was not written: {reason}. Nothing new was left on disk; fix that and run the export again."

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from . import mojibake
 from .model import Example
 from .semantic import text_of
 
@@ -91,6 +92,24 @@ def drop_empty_messages(examples: list[Example]) -> FixResult:
 
     out, changed = _map_messages(examples, fn)
     return FixResult(out, changed, f"Dropped empty messages in {len(changed)} example(s).")
+
+
+def fix_mojibake(examples: list[Example]) -> FixResult:
+    """Undo mojibake (``doesnâ€™t`` → ``doesn’t``) with ftfy and remove invisible control
+    characters, in every message's text; undo restores the previous text."""
+
+    def fn(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for m in msgs:
+            if isinstance(m, dict) and isinstance(m.get("content"), str):
+                m["content"] = mojibake.repair(m["content"])
+            elif isinstance(m, dict) and isinstance(m.get("content"), list):
+                for part in m["content"]:
+                    if isinstance(part, dict) and isinstance(part.get("text"), str):
+                        part["text"] = mojibake.repair(part["text"])
+        return msgs
+
+    out, changed = _map_messages(examples, fn)
+    return FixResult(out, changed, f"Repaired garbled characters in {len(changed)} example(s).")
 
 
 def fill_default_system(examples: list[Example], prompt: str) -> FixResult:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import decoding, parquet_io
 from . import mapping as mapping_mod
-from . import parquet_io
 from .layouts import detect_layout, to_record
 from .model import Dataset, Example, Finding, finding
-from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes
+from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes, read_file
 
 Progress = Callable[[float, str], None]
 ORIGIN = {"jsonl": "line", "parquet": "row"}  # what a record's number means, by format
@@ -22,15 +22,8 @@ ORIGIN = {"jsonl": "line", "parquet": "row"}  # what a record's number means, by
 
 def load_file(path: str | Path, **options: Any) -> Dataset:
     """Read a file from disk; see :func:`load_bytes` for the options."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p} does not exist.")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder; give a file.")
-    size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{p.name} is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB. Split the file.")
-    return load_bytes(p.read_bytes(), p.name, **options)
+    data, name = read_file(path)  # size-limited; refuses FIFOs and devices; '-' is standard input
+    return load_bytes(data, name, **options)
 
 
 def load_bytes(
@@ -41,11 +34,22 @@ def load_bytes(
     mapping: dict[str, Any] | None = None,
     default_system: str | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
+    header: bool | None = None,
+    pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> Dataset:
-    """Parse ``data`` and turn it into examples, keeping each example's source rows."""
+    """Parse ``data`` and turn it into examples, keeping each example's source rows.
+
+    ``encoding`` is the text encoding the user chose; None detects it from the bytes.
+    ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
+    column names; one-column question/answer rows paired; lines cut off by a line break
+    outside quotes joined to the row above), None to guess; see ``readers.read_delimited``."""
     if fmt == "parquet" or (fmt is None and parquet_io.is_parquet(name, data[:4])):
         return from_records(parquet_io.read_records(data), name, "parquet", mapping, default_system)
-    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes)
+    encoding_choice = encoding
+    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding,
+                                   header=header, pair_rows=pair_rows, join_lines=join_lines)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
         ds = from_table(content, name, fmt_used, mapping, default_system)
@@ -53,8 +57,11 @@ def load_bytes(
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
     ds.read_findings += [Finding("warning", code, f"{name}: {text}", row=row) for code, row, text in content.warnings]
+    ds.read_findings += decoding.findings(ds, content, chosen=encoding_choice)
     if encoding == "utf-8-sig":
-        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
+        ds.read_findings.append(Finding("warning", "byte_order_mark", f"{name} starts with a UTF-8 byte-order mark. Nothing to fix: each export writes what its service asks for "
+                                                  "(Azure OpenAI with a byte-order mark, as Microsoft's docs say; the others without one, "
+                                                  "which Together's file check requires)."))
     return ds
 
 

@@ -16,5 +16,6 @@ def target_matrix(result: CheckResult, names: list[str] | None = None) -> dict[s
         needs = list(out.problems)
         if out.left_out:
             needs.append(f"{len(out.left_out)} source row(s) would be left out (see Validate)")
-        rows.append({"target": name, "label": targets.TARGETS[name].label, "pass": not out.problems, "needs": needs, "examples": len(out.train_examples)})
+        rows.append({"target": name, "label": targets.TARGETS[name].label, "pass": not out.problems, "needs": needs, "examples": len(out.train_examples),
+                     **targets.facts(name)})
     return {"rows": rows}

@@ -1,14 +1,17 @@
 """The ready next step shown beside each download: what starts training on *this* file and model.
 
 Each function returns text the user can paste: a shell command, a Python script, or an
-AutoTrain config plus its command.  Paths and model names are quoted with ``repr`` / YAML
-quoting so unusual names still paste correctly.  No key ever appears: the snippets read it
-from the environment.
+AutoTrain config plus its command.  Paths and model names are quoted for where they land:
+:func:`sh` in shell lines (a file named ``q'$(touch X)'.csv`` must stay a name, never run),
+``repr`` in Python, JSON strings in YAML.  No key ever appears: the snippets read it from
+the environment.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -16,12 +19,39 @@ from . import targets
 from .targets.unsloth import MAPPING as UNSLOTH_MAPPING
 
 Kind = Literal["sft", "dpo"]
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\U0010ffff]|[\u2028\u2029]")
+
+
+def sh(value: str) -> str:
+    """``value`` as one shell word that pastes safely: POSIX single quotes (nothing inside
+    is expanded), or bash's ``$'…'`` with escapes when it holds a newline or another control
+    character, so a snippet line never breaks in two."""
+    if not _UNPRINTABLE.search(value):
+        return shlex.quote(value)
+    out = []
+    for ch in value:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif _UNPRINTABLE.match(ch):
+            out.append(_escape(ord(ch)))
+        else:
+            out.append(ch)
+    return "$'" + "".join(out) + "'"
+
+
+def _escape(code: int) -> str:
+    """One character for bash's ``$'…'``; a surrogate-escaped byte of a non-UTF-8 file name
+    (``\\udc80``–``\\udcff``, how Python reads such names) becomes that byte again."""
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def next_step(target: str, train_path: str, model: str, validation_path: str | None = None, kind: Kind = "sft") -> str:
     """The command / snippet / config that starts training on ``train_path`` with ``model``."""
     tgt = targets.get(target)
-    make = {"openai": _openai, "azure": _azure, "trl": _trl, "autotrain": _autotrain, "unsloth": _unsloth}[tgt.family]
+    make = {"openai": _openai, "azure": _azure, "trl": _trl, "autotrain": _autotrain, "unsloth": _unsloth,
+            "together": _together, "fireworks": _fireworks, "vertex": _vertex, "bedrock": _bedrock}[tgt.family]
     return make(tgt, train_path, model, validation_path, kind)
 
 
@@ -30,13 +60,21 @@ HF_BASE_MODEL = {"trl": "Qwen/Qwen2.5-0.5B-Instruct", "autotrain": "Qwen/Qwen2.5
                  "unsloth": "unsloth/Qwen2.5-0.5B-Instruct"}
 
 
+# A base model each hosted service fine-tunes (its own model id); the user can name another.
+HOSTED_BASE_MODEL = {"together": "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+                     "fireworks": "accounts/fireworks/models/llama-v3p1-8b-instruct",
+                     "vertex": "gemini-2.5-flash",
+                     "bedrock": "amazon.nova-lite-v1:0:300k",
+                     "bedrock-prompt-completion": "meta.llama3-1-8b-instruct-v1:0:128k"}
+
+
 def base_model(target: str, openai_model: str, chosen: str | None = None) -> str:
     """The model the snippet trains: the user's choice, else the priced OpenAI model for
     OpenAI/Azure, else a small open model for the Hugging Face families."""
     if chosen:
         return chosen
-    family = targets.get(target).family
-    return HF_BASE_MODEL.get(family, openai_model)
+    tgt = targets.get(target)
+    return HOSTED_BASE_MODEL.get(tgt.name) or HOSTED_BASE_MODEL.get(tgt.family) or HF_BASE_MODEL.get(tgt.family, openai_model)
 
 
 def for_export(target: str, train_path: str, validation_path: str | None, openai_model: str, examples: list[Any],
@@ -61,10 +99,10 @@ def _upload_lines(train_path: str, validation_path: str | None) -> list[str]:
 
 def _openai(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     val = ", validation_file=valid.id" if validation_path else ""
-    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    cli_val = f" --validation-file {sh(validation_path)}" if validation_path else ""
     return "\n".join([
         f"# {targets.OPENAI_WIND_DOWN}",
-        f"# Shell: OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider openai --model {model!r}{cli_val}",
+        f"# Shell: OPENAI_API_KEY=... python -m validators submit {sh(train_path)} --provider openai --model {sh(model)}{cli_val}",
         "from openai import OpenAI",
         "",
         "client = OpenAI()  # reads OPENAI_API_KEY",
@@ -78,10 +116,10 @@ def _openai(_t: targets.Target, train_path: str, model: str, validation_path: st
 
 def _azure(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     val = ", validation_file=valid.id" if validation_path else ""
-    cli_val = f" --validation-file {validation_path!r}" if validation_path else ""
+    cli_val = f" --validation-file {sh(validation_path)}" if validation_path else ""
     return "\n".join([
-        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {train_path!r} --provider azure --model {model!r} "
-        f"--azure-endpoint $AZURE_OPENAI_ENDPOINT --training-type GlobalStandard{cli_val}",
+        f"# Shell: AZURE_OPENAI_API_KEY=... python -m validators submit {sh(train_path)} --provider azure --model {sh(model)} "
+        f'--azure-endpoint "$AZURE_OPENAI_ENDPOINT" --training-type GlobalStandard{cli_val}',
         "import os",
         "",
         "from openai import AzureOpenAI",
@@ -153,9 +191,9 @@ def to_yaml(value: Any, indent: int = 0) -> str:
 
 def _autotrain(t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
     cfg = autotrain_config(t, model, validation_path is not None, kind)
-    copy = f"mkdir -p autotrain-data && cp {train_path!r} autotrain-data/train.jsonl"
+    copy = f"mkdir -p autotrain-data && cp -- {sh(train_path)} autotrain-data/train.jsonl"
     if validation_path:
-        copy += f" && cp {validation_path!r} autotrain-data/valid.jsonl"
+        copy += f" && cp -- {sh(validation_path)} autotrain-data/valid.jsonl"
     note = "# chat_template: tokenizer uses the model's own template; chatml or zephyr force one." if t.layout != "text" else \
         "# The text column is already ChatML; chat_template stays null."
     note += "\n# quantization: int4 saves GPU memory on large models (needs bitsandbytes + a CUDA GPU)."
@@ -196,4 +234,90 @@ def _unsloth(t: targets.Target, train_path: str, model: str, validation_path: st
         f'                     args=SFTConfig({"".join(field)}per_device_train_batch_size=2, gradient_accumulation_steps=4,',
         '                                    num_train_epochs=3, learning_rate=2e-4, output_dir="outputs"))',
         "trainer.train()",
+    ])
+
+
+# --- hosted services beyond OpenAI (paths quoted with shlex.quote in shell lines, repr in Python) ---
+
+def _together(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    val_cli = f" --validation-file {sh(validation_path)}" if validation_path else ""
+    lines = [
+        f"# Shell: together files check {sh(train_path)}",
+        f"# Shell: TOGETHER_API_KEY=... python -m validators submit {sh(train_path)} --provider together --model {sh(model)}{val_cli}",
+        "from together import Together",
+        "",
+        "client = Together()  # reads TOGETHER_API_KEY",
+        f'train = client.files.upload(file={train_path!r}, purpose="fine-tune", check=True)',
+    ]
+    val = ""
+    if validation_path:
+        lines.append(f'valid = client.files.upload(file={validation_path!r}, purpose="fine-tune", check=True)')
+        val = ", validation_file=valid.id, n_evals=1"
+    method = "dpo" if kind == "dpo" else "sft"
+    return "\n".join([
+        *lines,
+        f"job = client.fine_tuning.create(training_file=train.id, model={model!r}, n_epochs=3, lora=True, training_method={method!r}{val})",
+        "print(job.id, job.status)",
+        "for event in client.fine_tuning.list_events(job.id).data:",
+        "    print(event.message)",
+    ])
+
+
+def _fireworks(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    name = "my-dataset"
+    job = "dpo-jobs" if kind == "dpo" else "sftj"
+    lines = [
+        "# pip install fireworks-ai   (or download firectl); FIREWORKS_API_KEY=... in the environment",
+        f"# 1. firectl create dataset {name} {sh(train_path)}",
+    ]
+    eval_arg = ""
+    if validation_path:
+        lines.append(f"#    firectl create dataset {name}-eval {sh(validation_path)}")
+        eval_arg = f" --evaluation-dataset {name}-eval"
+    lines.append(f"# 2. firectl create {job} --base-model {sh(model)} --dataset {name}{eval_arg} --output-model my-model --epochs 3")
+    lines.append("# 3. firectl get " + ("dpoj" if kind == "dpo" else "sftj") + " JOB_ID   (follow the job)")
+    return "\n".join(lines)
+
+
+def _vertex(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    bucket = "gs://my-bucket/tuning"
+    copy = [f"# 1. gsutil cp {sh(train_path)} {bucket}/train.jsonl"]
+    val = ""
+    if validation_path:
+        copy.append(f"#    gsutil cp {sh(validation_path)} {bucket}/validation.jsonl")
+        val = f', validation_dataset=types.TuningValidationDataset(gcs_uri="{bucket}/validation.jsonl")'
+    return "\n".join([
+        "# pip install google-genai; gcloud auth application-default login",
+        *copy,
+        "# 2. then, in Python:",
+        "from google import genai",
+        "from google.genai import types",
+        "",
+        'client = genai.Client(vertexai=True, project="my-project", location="us-central1")',
+        f'job = client.tunings.tune(base_model={model!r}, training_dataset=types.TuningDataset(gcs_uri="{bucket}/train.jsonl"),',
+        f'                         config=types.CreateTuningJobConfig(epoch_count=3, tuned_model_display_name="my-model"{val}))',
+        "print(job.name, job.state)",
+    ])
+
+
+def _bedrock(_t: targets.Target, train_path: str, model: str, validation_path: str | None, kind: Kind) -> str:
+    bucket = "s3://my-bucket/fine-tuning"
+    copy = [f"# 1. aws s3 cp {sh(train_path)} {bucket}/train.jsonl"]
+    val = ""
+    if validation_path:
+        copy.append(f"#    aws s3 cp {sh(validation_path)} {bucket}/validation.jsonl")
+        val = f'validationDataConfig={{"validators": [{{"s3Uri": "{bucket}/validation.jsonl"}}]}},\n    '
+    return "\n".join([
+        "# pip install boto3; AWS credentials in the environment; an IAM role Bedrock can assume",
+        *copy,
+        "# 2. then, in Python:",
+        "import boto3",
+        "",
+        'bedrock = boto3.client("bedrock", region_name="us-east-1")',
+        "job = bedrock.create_model_customization_job(",
+        '    jobName="my-job", customModelName="my-model", roleArn="arn:aws:iam::123456789012:role/MyBedrockRole",',
+        f'    baseModelIdentifier={model!r}, customizationType="FINE_TUNING",',
+        f'    trainingDataConfig={{"s3Uri": "{bucket}/train.jsonl"}}, outputDataConfig={{"s3Uri": "{bucket}/output/"}},',
+        f'    {val}hyperParameters={{"epochCount": "2"}})',
+        'print(bedrock.get_model_customization_job(jobIdentifier=job["jobArn"])["status"])',
     ])

@@ -12,16 +12,23 @@ import csv
 import io
 import json
 import re
+import stat
+import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
-import charset_normalizer
+from . import csv_quirks, legacy_encoding
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
-MAX_FILE_BYTES = 512 * 1024 * 1024  # OpenAI's training-file limit; the upload limit matches it
+MIB = 1024 * 1024
+MAX_FILE_BYTES = 512 * MIB  # OpenAI's training-file limit (512 MB, binary megabytes); the upload limit matches it
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_XLSX_RATIO = 200
+MAX_XLSX_CELLS = 10_000_000  # cells kept from one sheet (a row counts as one more), padding included
+MAX_XLSX_COLUMNS = 1_000  # values further right than this are noted, not read
 MAX_JSON_DEPTH = 64
 csv.field_size_limit(2**31 - 1)
 
@@ -48,6 +55,10 @@ class Table:
     rows: list[tuple[int, list[str]]]
     notes: list[tuple[int | None, str]] = field(default_factory=list)  # (row, problem)
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
+    header_guessed: bool = False  # no header row was found: columns are "Column 1", ... and the first line is row 1
+    paired_rows: bool = False  # one column of alternating question/answer rows, read as Question/Answer pairs
+    row_lines: list[int] = field(default_factory=list)  # the file line each row ends on (CSV/TSV), to name rows, not lines
+    odd_lines: list[int] = field(default_factory=list)  # file lines read in a fallback encoding (mostly-UTF-8 files)
 
 
 @dataclass
@@ -64,6 +75,7 @@ class Record:
 class Records:
     records: list[Record]
     warnings: list[tuple[str, int | None, str]] = field(default_factory=list)  # (code, row, text) met while decoding
+    odd_lines: list[int] = field(default_factory=list)  # file lines read in a fallback encoding (mostly-UTF-8 files)
 
 
 def detect_format(name: str, data: bytes) -> str:
@@ -86,10 +98,21 @@ def detect_format(name: str, data: bytes) -> str:
 
 
 def read_bytes(
-    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None, max_bytes: int = MAX_FILE_BYTES
+    data: bytes,
+    name: str,
+    fmt: str | None = None,
+    sheet: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
+    header: bool | None = None,
+    pair_rows: bool | None = None,
+    join_lines: bool = False,
 ) -> tuple[Table | Records, str]:
     """Read ``data`` (the file's bytes) as ``fmt``; return the parsed content and the encoding used.
 
+    ``encoding`` is the user's choice (None: detect it from the bytes); an Excel workbook
+    has no text encoding, so it is ignored there.  ``header``, ``pair_rows`` and
+    ``join_lines`` are the CSV/TSV reading choices of :func:`read_delimited` (None: guessed).
     ``max_bytes`` exists so tests (and a stricter deployment) can use a lower limit than
     the 512 MB the fine-tuning APIs allow without building a 512 MB file.
     """
@@ -101,40 +124,79 @@ def read_bytes(
         raise InputError(f"Unsupported format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
     if fmt == "xlsx":
         return read_xlsx(data, name, sheet), "xlsx"
-    text, encoding, bad_lines = decode_lines(data, name)
+    if encoding:
+        text, bad_lines = decode_as(data, name, encoding), []
+        encoding = codec_name(encoding)
+    else:
+        text, encoding, bad_lines = decode_lines(data, name)
     content: Table | Records
     if fmt == "json":
         content = read_json(text, name)
     elif fmt == "jsonl":
         content = read_jsonl(text)
     else:
-        content = read_delimited(text, name, "\t" if fmt == "tsv" else None)
-    content.warnings.extend(_mixed_encoding_warnings(bad_lines, encoding))
+        content = read_delimited(text, name, "\t" if fmt == "tsv" else None, header, pair_rows, join_lines)
+    content.odd_lines = bad_lines  # reported by validators.decoding, which knows the examples
     return content, encoding
 
 
 def check_size(size: int, name: str, max_bytes: int = MAX_FILE_BYTES) -> None:
     """Refuse a file over the limit before anything tries to hold or parse it."""
     if size > max_bytes:
+        shown = _size_text(size) if _size_text(size) != _size_text(max_bytes) else f"{size:,} bytes"
         raise InputError(
-            f"{name} is {_size_text(size)}; the limit is {_size_text(max_bytes)} "
+            f"{name} is {shown}; the limit is {_size_text(max_bytes)} "
             "(the most a fine-tuning job accepts). Split the file and load the parts one at a time."
         )
 
 
 def _size_text(n: int) -> str:
-    return f"{n / 1e6:.0f} MB" if n >= 10_000_000 else f"{n:,} bytes"
+    """Sizes in binary megabytes, written "MB" as Excel, browsers and the APIs' "512 MB" do."""
+    return f"{n / MIB:.0f} MB" if n >= 10 * MIB else f"{n:,} bytes"
 
 
-def _mixed_encoding_warnings(bad_lines: list[int], encoding: str) -> list[tuple[str, int | None, str]]:
-    if not bad_lines:
-        return []
-    shown = ", ".join(map(str, bad_lines[:10])) + (f" and {len(bad_lines) - 10} more" if len(bad_lines) > 10 else "")
-    text = (
-        f"the file is UTF-8 except line(s) {shown} of the file, which were read as {encoding}. "
-        "Check the accents on those lines, or save the whole file again as UTF-8."
-    )
-    return [("mixed_encoding", bad_lines[0], text)]
+def read_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
+    """The bytes of ``path`` (``-`` for standard input) and the name to show, never more
+    than ``max_bytes`` read.
+
+    A size from ``stat`` is not enough: a FIFO waits forever for a writer, ``/dev/zero``
+    never ends, a pipe has no size.  Named pipes, devices and sockets are refused before
+    they are opened; everything else is read in blocks and refused at the first byte past
+    the limit, so a stream of any length costs at most ``max_bytes`` of memory.
+    """
+    if str(path) == "-":
+        return _read_limited(sys.stdin.buffer, "standard input", max_bytes), "standard input"
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{p} does not exist.") from None
+    except NotADirectoryError:
+        raise InputError(f"{p} does not exist (a part of the path is a file, not a folder).") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{p} is a folder; give a file.")
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise InputError(f"{p} is {what}, not a file. Save the data to a file first, or pipe it in with '-' (standard input).")
+    check_size(p.stat().st_size, p.name, max_bytes)
+    with p.open("rb") as f:
+        return _read_limited(f, p.name, max_bytes), p.name
+
+
+def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """Read ``stream`` to its end, stopping with a sentence at the first byte over ``max_bytes``."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(1 << 20, max_bytes + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise InputError(
+                f"{name} is over the limit of {_size_text(max_bytes)} (the most a fine-tuning job accepts); "
+                "reading stopped there. Split the file and load the parts one at a time."
+            )
+    return b"".join(chunks)
 
 
 def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
@@ -162,12 +224,34 @@ def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
     mixed = _mostly_utf8(data)
     if mixed is not None:
         return mixed
-    for enc in _guess_encodings(data) + ["cp1252", "latin-1"]:
+    for enc in legacy_encoding.rank(data) + ["cp1252", "latin-1"]:
         try:
             return data.decode(enc), enc, []
         except (UnicodeDecodeError, LookupError):
             continue
     raise InputError(f"Could not tell which text encoding {name} uses. Save it as UTF-8 CSV and try again.")  # pragma: no cover - latin-1 decodes anything
+
+
+def codec_name(encoding: str) -> str:
+    """Python's canonical name of a codec the user named (``MacRoman`` → ``mac-roman``)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputError(f"{encoding!r} is not a text encoding this app knows. Choose one from the list, e.g. utf-8, cp1252 or mac_roman.") from exc
+
+
+def decode_as(data: bytes, name: str, encoding: str) -> str:
+    """Decode with the encoding the user chose; say where it does not fit instead of guessing."""
+    enc = codec_name(encoding)
+    enc = "utf-8-sig" if enc == "utf-8" else enc  # a byte-order mark is not part of the text
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{name} is not valid {encoding} text: line {line} of the file holds bytes that {encoding} cannot read. "
+            "Choose another encoding, or leave the choice to the automatic detection."
+        ) from exc
 
 
 def _utf16_without_bom(data: bytes) -> tuple[str, str, list[int]] | None:
@@ -191,11 +275,16 @@ def _mostly_utf8(data: bytes) -> tuple[str, str, list[int]] | None:
     bad = [i for i, line in enumerate(lines) if not _is_utf8(line)]
     if len(bad) > max(1, len(lines) // 10):
         return None
-    odd = b"\n".join(lines[i] for i in bad)
-    fallback = "cp1252" if _decodes(odd, "cp1252") else next((e for e in _guess_encodings(odd) if _decodes(odd, e)), "latin-1")
     bad_set = set(bad)
+    if not any(not line.isascii() for i, line in enumerate(lines) if i not in bad_set) and not any(_UTF8ISH.search(lines[i]) for i in bad):
+        return None  # no line is UTF-8 beyond ASCII, nor broken UTF-8: the whole file is in a legacy code page
+    odd = b"\n".join(lines[i] for i in bad)
+    fallback = next((e for e in legacy_encoding.rank(odd) if _decodes(odd, e)), "latin-1")
     out = [line.decode(fallback) if i in bad_set else line.decode("utf-8") for i, line in enumerate(lines)]
     return "\n".join(out), fallback, [i + 1 for i in bad]
+
+
+_UTF8ISH = re.compile(rb"[\xc0-\xf4][\x80-\xbf]")
 
 
 def _is_utf8(line: bytes) -> bool:
@@ -208,33 +297,6 @@ def _decodes(data: bytes, encoding: str) -> bool:
     except (UnicodeDecodeError, LookupError):
         return False
     return True
-
-
-def _guess_encodings(data: bytes) -> list[str]:
-    """charset-normalizer's candidates, best first; among equally plausible single-byte
-    code pages prefer cp1252, the one Excel on Windows writes for Western text."""
-    japanese = ["cp932"] if _looks_japanese(data) else []
-    matches = list(charset_normalizer.from_bytes(data[: 4 * 1024 * 1024]))
-    if not matches:
-        return japanese
-    best = min(m.percent_chaos for m in matches)
-    tied = [m.encoding for m in matches if m.percent_chaos <= best + 0.5]
-    ordered = (["cp1252"] if "cp1252" in tied else []) + [e for e in tied if e != "cp1252"]
-    return japanese + ordered + [m.encoding for m in matches if m.encoding not in ordered]
-
-
-_KANA = re.compile(r"[\u3040-\u30ff]")
-
-
-def _looks_japanese(data: bytes) -> bool:
-    """Shift-JIS (cp932) text that charset detection misreads as GB18030 on small files:
-    Japanese always has kana, which GB18030 decodings of the same bytes almost never do."""
-    try:
-        text = data[: 1024 * 1024].decode("cp932")
-    except UnicodeDecodeError:
-        return False
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    return non_ascii > 0 and len(_KANA.findall(text)) >= 0.2 * non_ascii
 
 
 def _reject_binary(data: bytes, name: str) -> None:
@@ -293,34 +355,105 @@ def _first_records(sample: str, delimiter: str, cut: bool, limit: int = 50) -> l
     return records
 
 
-def read_delimited(text: str, name: str, delimiter: str | None = None) -> Table:
-    """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them."""
+def read_delimited(
+    text: str, name: str, delimiter: str | None = None, header: bool | None = None, pair_rows: bool | None = None,
+    join_lines: bool = False,
+) -> Table:
+    """CSV / TSV with quoted multi-line cells; row numbers as a spreadsheet shows them.
+
+    Quoting that breaks the CSV rules is read as Excel reads it and reported per row (see
+    :mod:`validators.csv_quirks`).  ``header``: True/False says whether the first row holds
+    column names; None guesses (a first row that reads like data becomes row 1 and the
+    columns are named "Column 1", "Column 2", ...).  ``pair_rows``: read a one-column file
+    with questions and answers on alternating rows as pairs; None does so only when that
+    layout is clear.  ``join_lines``: join lines that a line break outside quotes cut off
+    from the row above (always reported, joined only when asked).
+    """
     delimiter = delimiter or sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise InputError(f"{name} is empty.") from exc
-    except csv.Error as exc:
-        raise InputError(f"{name}, row 1 (the header): {exc}. Check the quoting of the header row.") from exc
-    columns = clean_header(header)
-    rows: list[tuple[int, list[str]]] = []
-    notes: list[tuple[int | None, str]] = []
-    row_no = 1
-    try:
-        for cells in reader:
-            row_no += 1
-            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
-                notes.append((row_no, f"has {len(cells)} cells but the header has {len(columns)}; the extra cells were not read"))
-            rows.append((row_no, cells))
-    except csv.Error as exc:
+        with csv_quirks.no_gc_pauses():
+            reading = csv_quirks.read_records(text, delimiter)
+    except csv_quirks.UnclosedQuote as exc:
+        where = "the header" if exc.record == 1 else f"line {exc.line} of the file"
         raise InputError(
-            f"{name}, row {row_no + 1} (near line {reader.line_num}): {exc}. "
-            "A quote is probably not closed: check that cell, or save the file again from your spreadsheet."
-        ) from exc
+            f"{name}, row {exc.record} ({where}): a quote opened in this row is never closed, so the rest of the file "
+            "would become one cell. Close or delete that quote, or save the file again from your spreadsheet."
+        ) from None
+    records = reading.records
+    if not records:
+        raise InputError(f"{name} is empty.")
+    guessed = header is False or (header is None and csv_quirks.first_row_is_data(records))
+    first_data = 0 if guessed else 1
+    width = max(map(len, records)) if guessed else len(records[0])
+    columns = [f"Column {i}" for i in range(1, width + 1)] if guessed else clean_header(records[0])
+    with csv_quirks.no_gc_pauses():
+        rows = list(enumerate(records[first_data:], start=first_data + 1))
+    ncol = len(columns)
+    notes = [(no, f"has {len(cells)} cells but the header has {ncol}; the extra cells were not read")
+             for no, cells in rows if len(cells) > ncol and any(c.strip() for c in cells[ncol:])]
     if _CONTROL.search(text[:8192]) and sum(map(len, columns)) == 0:
         raise InputError(f"{name} does not look like a text table.")
-    return Table(columns, rows, notes)
+    table = Table(columns, rows, notes, header_guessed=guessed)
+    table.warnings.extend(("csv_quotes", no, f"row {no}{' (the header)' if no == 1 and not guessed else ''}: {why}")
+                          for no, why in reading.lenient)
+    if guessed and header is None:
+        table.warnings.append(("no_header", 1, _NO_HEADER))
+    _wrapped_lines(table, delimiter, join_lines)
+    if pair_rows is not False and len(columns) == 1:
+        _pair_alternating(table, forced=bool(pair_rows))
+    table.row_lines = reading.ends_of(table.rows)
+    return table
+
+
+def _wrapped_lines(table: Table, delimiter: str, join: bool) -> None:
+    """Report (or, when asked, join) rows that are more lines of the row above's last cell."""
+    wrapped = csv_quirks.wrapped_rows(table.rows, len(table.columns))
+    if not wrapped:
+        return
+    sep = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(delimiter, repr(delimiter))
+    if join:
+        table.rows = csv_quirks.join_wrapped(table.rows, wrapped)
+        for head in sorted(set(wrapped.values())):
+            joined = [no for no, h in wrapped.items() if h == head]
+            table.warnings.append(("wrapped_lines", head, (
+                f"row {head}: row{'s' if len(joined) > 1 else ''} {_row_list(joined)} had text in the first column only and no {sep} "
+                "on the line, so they were joined to this row's last cell, each after a line break. Check the row.")))
+        return
+    for no, head in wrapped.items():
+        table.warnings.append(("wrapped_lines", no, (
+            f"row {no} has text in the first column only and no {sep} on its line: it looks like one more line of "
+            f"row {head}'s last cell, cut off by a line break outside quotes. Choose \"join wrapped lines\" to join "
+            f"such rows to the row above, or put that cell in quotes in the file.")))
+
+
+def _row_list(nos: list[int]) -> str:
+    if len(nos) > 2 and nos[-1] - nos[0] == len(nos) - 1:
+        return f"{nos[0]} to {nos[-1]}"
+    return ", ".join(map(str, nos[:-1])) + f" and {nos[-1]}" if len(nos) > 1 else str(nos[0])
+
+
+_NO_HEADER = (
+    "the first row looks like data, not column names (its cells read like sentences, questions or numbers), "
+    "so it was kept as row 1 and the columns are named Column 1, Column 2, and so on. "
+    "If it really is a header, say that the first row holds column names, and it will be read as the header again."
+)
+
+
+def _pair_alternating(table: Table, forced: bool = False) -> None:
+    """One column with a question on one row and its answer on the next: pair the rows
+    into Question/Answer, keeping each pair's first row number (see csv_quirks)."""
+    pairs = csv_quirks.alternating_pairs(table.rows, forced)
+    if pairs is None:
+        return
+    table.columns, table.rows, table.notes, table.paired_rows = ["Question", "Answer"], pairs, [], True
+    table.warnings = [w for w in table.warnings if w[0] != "no_header"]  # the pairing says it all
+    first = pairs[0][0]
+    table.warnings.append((
+        "alternating_rows", first,
+        f"the file has one column with a question on one row and its answer on the next, so each two rows became one "
+        f"example (rows {first} and {first + 1} the first, and so on; each example keeps its question's row number). "
+        "If the rows are not question-and-answer pairs, choose one example per row.",
+    ))
 
 
 def clean_header(header: list[str]) -> list[str]:
@@ -338,10 +471,9 @@ def clean_header(header: list[str]) -> list[str]:
     return out
 
 
-def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
-    """First sheet (or ``sheet``) of an Excel workbook, refusing zip bombs before opening it."""
-    import openpyxl
-
+def _check_workbook_safe(data: bytes, name: str) -> None:
+    """Refuse, before openpyxl opens it, a workbook that is no ZIP, a zip bomb, or holds a
+    shared-string table of millions of entries (openpyxl loads that table whole)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())
@@ -356,9 +488,17 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         raise InputError(f"{name} is not a valid .xlsx workbook ({detail}). Save it again from Excel as .xlsx.") from exc
     if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
         raise InputError(
-            f"{name} would expand to {total / 1e6:.0f} MB when opened, far more than its size suggests; "
+            f"{name} would expand to {total / MIB:.0f} MB when opened, far more than its size suggests; "
             "it was not opened. Export the sheet as CSV instead."
         )
+    _check_shared_strings(data, name)
+
+
+def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
+    """First sheet (or ``sheet``) of an Excel workbook, refusing zip bombs before opening it."""
+    import openpyxl
+
+    _check_workbook_safe(data, name)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except KeyError as exc:  # a ZIP without the workbook parts
@@ -370,15 +510,149 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
         if sheet is not None and sheet not in names:
             raise InputError(f"{name} has no sheet named {sheet!r}. Sheets: {', '.join(names)}.")
         ws = wb[sheet or names[0]]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None)
-        if header is None:
-            raise InputError(f"Sheet {ws.title!r} of {name} is empty.")
-        columns = clean_header([cell_text(v) for v in header])
-        rows = [(i, [cell_text(v) for v in values]) for i, values in enumerate(it, start=2)]
+        if not hasattr(ws, "_get_source"):
+            raise InputError(f"Sheet {ws.title!r} of {name} is a chart, not a table. Choose the sheet that holds the examples.")
+        try:
+            return _sheet_table(wb, ws, name)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed sheet XML raises many types
+            raise InputError(f"Sheet {ws.title!r} of {name} could not be read ({type(exc).__name__}: {exc}). Save it again from Excel as .xlsx.") from exc
     finally:
         wb.close()
-    return Table(columns, rows)
+
+
+class _Uncalculated(str):
+    """A formula cell saved without its value (written by a program, never opened in Excel)."""
+
+
+def _sheet_parser(wb: Any, ws: Any, src: Any) -> Any:
+    """openpyxl's own streaming sheet parser (cells as they are in the XML, nothing padded),
+    told to mark formula cells that carry no calculated value instead of reading them as empty."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = super().parse_cell(element)
+            cached = element.find(VALUE_TAG)
+            empty_text = cached is not None and element.get("t") in ("str", "s")  # a formula whose result is ""
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None and not (cached is not None and cached.text) and not empty_text:
+                cell["value"] = _Uncalculated("=" + (element.findtext(FORMULA_TAG) or ""))
+            return cell
+
+    return Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                  date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+
+
+def _sheet_table(wb: Any, ws: Any, name: str) -> Table:
+    """Rows as the sheet XML holds them, bounded by the cells really present.
+
+    openpyxl's ``iter_rows`` pads every row to the width the sheet *declares* (a 1.8 KB
+    file declaring ``A1:XFD1048576`` asked for 17 billion cells), and fills rows missing
+    from the XML.  Here a row is only as long as its last value, rows absent from the XML
+    are not rows, blank rows after the last value are not examples, and the cells kept
+    (padding included) are counted against :data:`MAX_XLSX_CELLS`.
+    """
+    rows: list[tuple[int, list[str]]] = []
+    notes: list[tuple[int | None, str]] = []
+    formulas: list[tuple[int, str]] = []
+    budget = MAX_XLSX_CELLS
+    with ws._get_source() as src:
+        for row_no, cells in _sheet_parser(wb, ws, src).parse():
+            values: list[str] = []
+            far: list[int] = []
+            for cell in cells:
+                value, col = cell["value"], cell["column"]
+                if value is None or value == "":
+                    continue
+                if col > MAX_XLSX_COLUMNS:
+                    far.append(col)
+                    continue
+                if isinstance(value, _Uncalculated):
+                    formulas.append((row_no, f"{_column_letter(col)}{row_no} ({value[:60]})"))
+                    value = ""
+                values.extend([""] * (col - 1 - len(values)))
+                values.append(cell_text(value))
+            if far:
+                more = f" and {len(far) - 1:,} more" if len(far) > 1 else ""
+                notes.append((row_no, f"has a value in column {_column_letter(far[0])}{more}, past the {MAX_XLSX_COLUMNS:,} columns read; not read"))
+            budget -= len(values) + len(far) + 1
+            if budget < 0:
+                raise InputError(
+                    f"Sheet {ws.title!r} of {name} holds more than {MAX_XLSX_CELLS:,} cells; it was not read whole. "
+                    "Split it into smaller workbooks, or export the sheet as CSV."
+                )
+            if rows or any(values):
+                rows.append((row_no, values))
+    while rows and not any(v.strip() for v in rows[-1][1]):
+        rows.pop()  # blank rows after the last value (formatting, a stray cleared cell) are not examples
+    if not rows:
+        raise InputError(f"Sheet {ws.title!r} of {name} is empty.")
+    _, header = rows.pop(0)
+    width = max([len(header)] + [len(v) for _, v in rows])
+    columns = clean_header(header + [""] * (width - len(header)))
+    table = Table(columns, rows, notes)
+    table.warnings.extend(_formula_warnings(formulas))
+    return table
+
+
+def _formula_warnings(formulas: list[tuple[int, str]]) -> list[tuple[str, int | None, str]]:
+    by_row: dict[int, list[str]] = {}
+    for row, where in formulas:
+        by_row.setdefault(row, []).append(where)
+    return [
+        ("formula_not_calculated", row,
+         f"row {row}: cell {', '.join(cells[:5])} holds a formula that Excel has not calculated, so it reads as empty. "
+         "Open the workbook in Excel (or LibreOffice), let it calculate, save it, and upload it again.")
+        for row, cells in by_row.items()
+    ]
+
+
+def _column_letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col) if col <= 18278 else f"#{col}"
+
+
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[ >/]")
+
+
+def _check_shared_strings(data: bytes, name: str) -> None:
+    """openpyxl loads the whole shared-string table before the first cell: count its
+    entries first (streaming), so a table of millions of tiny strings is refused."""
+    try:
+        count = _count_shared_strings(data)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+        return  # a damaged part: openpyxl's own error names it
+    if count > MAX_XLSX_CELLS:
+        raise InputError(
+            f"{name} holds more than {MAX_XLSX_CELLS:,} distinct texts; it was not opened. "
+            "Split it into smaller workbooks, or export the sheet as CSV."
+        )
+
+
+def _count_shared_strings(data: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        part = next((n for n in zf.namelist() if n.lower().endswith("sharedstrings.xml")), None)
+        if part is None:
+            return 0
+        count, tail = 0, b""
+        with zf.open(part) as f:
+            while chunk := f.read(1 << 22):
+                block = tail + chunk
+                tail = block[-16:]
+                count += _entries(block) - _entries(tail)
+                if count > MAX_XLSX_CELLS:
+                    break
+        return count + _entries(tail)
+
+
+def _entries(xml: bytes) -> int:
+    """``<si>`` elements in a piece of the shared-string XML (bytes.count is fast; a
+    namespace prefix such as ``<x:si>``, rare, takes the regular expression)."""
+    if b":si" in xml:
+        return len(_SHARED_STRING.findall(xml))
+    return xml.count(b"<si>") + xml.count(b"<si ") + xml.count(b"<si/")
 
 
 def sheet_names(data: bytes) -> list[str]:
@@ -386,6 +660,7 @@ def sheet_names(data: bytes) -> list[str]:
     import openpyxl
 
     try:
+        _check_workbook_safe(data, "the workbook")
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     except Exception:  # noqa: BLE001 - the picker just stays empty; read_xlsx reports the error
         return []
@@ -404,7 +679,22 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return unescape_excel(text) if "_x" in text else text
+
+
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_excel(text: str) -> str:
+    """Decode Excel's ``_xHHHH_`` escapes (OOXML ST_Xstring): ``_x000D_`` is a carriage
+    return, ``_x0002_`` a control character, ``_x005F_`` the escaped underscore, so
+    ``_x005F_x000D_`` is the literal text ``_x000D_``.  openpyxl leaves them as written.
+    Escaped UTF-16 surrogate pairs are joined back into one character."""
+    out = _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in out):
+        out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
 
 
 class _StrictJSONError(ValueError):

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from . import mojibake
 from .model import Example, Finding, finding
 
 MIN_EXAMPLES = 10  # the API refuses fewer
@@ -30,16 +31,38 @@ def text_of(content: Any) -> str:
     return ""
 
 
-def check_example(ex: Example) -> list[Finding]:
-    """Semantic findings for one example."""
+def column_names(mapping: dict[str, Any] | None) -> dict[str, str]:
+    """Role (or preference key) → the user's own column holding that text, so findings on
+    an example read from a table say ``answer is empty``, not ```content` is empty``."""
+    m = mapping or {}
+    if m.get("content") and m.get("role"):  # one message per row: one text column for every speaker
+        return {role: m["content"] for role in ("system", "user", "assistant")}
+    out = {role: m[role] for role in ("system", "user", "assistant") if m.get(role)}
+    out.update({key: m[col] for key, col in (("preferred_output", "chosen"), ("non_preferred_output", "rejected")) if m.get(col)})
+    return out
+
+
+def _at(severity: Any, code: str, text: str, ex: Example, i: int | None, key: str, named: bool) -> Finding:
+    """A finding on ``key`` of message ``i``; when the text names the user's column the
+    prefix leaves the JSON key out (it stays in ``Finding.key`` for programs)."""
+    if not named:
+        return finding(severity, code, text, ex, i, key)
+    f = finding(severity, code, text, ex, i)
+    f.key = key
+    return f
+
+
+def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Finding]:
+    """Semantic findings for one example; ``names`` from :func:`column_names`."""
     if ex.dropped:
         return []
     if ex.record is None:
         what = ex.problem or "could not be read"
         code = "empty_row" if "empty" in what or "blank" in what else "unreadable"
         return [finding("error", code, f"{what}. Fix the source row or leave it out.", ex)]
+    names = names or {}
     if ex.kind == "dpo":
-        return _check_dpo(ex)
+        return _check_dpo(ex, names)
     msgs = ex.record.get("messages")
     if not isinstance(msgs, list):
         return []
@@ -55,12 +78,13 @@ def check_example(ex: Example) -> list[Finding]:
         out.append(finding("warning", "no_user", "has no user message. Add what the user said.", ex))
     if "system" in roles and roles.index("system") != 0:
         out.append(finding("warning", "system_not_first", "the system message is not first. Use the fix 'Move the system message first'.", ex, roles.index("system") + 1, "role"))
-    out.extend(_message_findings(ex, msgs))
+    out.extend(_message_findings(ex, msgs, names))
     out.extend(_tool_findings(ex, msgs))
+    out.extend(mojibake.check(ex, msgs, {i: names[m.get("role")] for i, m in enumerate(msgs, 1) if isinstance(m, dict) and m.get("role") in names}))
     return out
 
 
-def _message_findings(ex: Example, msgs: list[Any]) -> list[Finding]:
+def _message_findings(ex: Example, msgs: list[Any], names: dict[str, str]) -> list[Finding]:
     out: list[Finding] = []
     prev_role = None
     last_assistant = max((i for i, m in enumerate(msgs, 1) if isinstance(m, dict) and m.get("role") == "assistant"), default=None)
@@ -76,16 +100,20 @@ def _message_findings(ex: Example, msgs: list[Any]) -> list[Finding]:
             continue
         text = text_of(content)
         has_calls = bool(m.get("tool_calls") or m.get("function_call"))
+        column = names.get(role) if isinstance(role, str) else None
+        it = column or "`content`"
         if not text.strip() and not has_calls and not (isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content)):
             if role == "assistant" and i == last_assistant:
-                out.append(finding("error", "empty_content", "`content` is empty. Write the assistant's reply or drop the example.", ex, i, "content"))
+                out.append(_at("error", "empty_content", f"{it} is empty. Write the assistant's reply or drop the example.", ex, i, "content", bool(column)))
             else:
-                out.append(finding("warning", "empty_content", f"`content` of this {role} message is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content"))
+                what = f"{column} ({role} message)" if column else f"`content` of this {role} message"
+                out.append(_at("warning", "empty_content", f"{what} is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content", bool(column)))
             continue
         if isinstance(content, str) and content != content.strip():
-            out.append(finding("warning", "surrounding_whitespace", "`content` starts or ends with spaces or blank lines. Use the fix 'Trim whitespace'.", ex, i, "content"))
+            out.append(_at("warning", "surrounding_whitespace", f"{it} starts or ends with spaces or blank lines. Use the fix 'Trim whitespace'.", ex, i, "content", bool(column)))
         if role == "assistant" and not has_calls and len(text.strip()) < SHORT_REPLY_CHARS:
-            out.append(finding("warning", "short_reply", f"the assistant reply is only {len(text.strip())} character(s). Check it is complete.", ex, i, "content"))
+            what = column or "the assistant reply"
+            out.append(finding("warning", "short_reply", f"{what} is only {len(text.strip())} character(s). Check it is complete.", ex, i, "content"))
     return out
 
 
@@ -121,7 +149,7 @@ def _tool_findings(ex: Example, msgs: list[Any]) -> list[Finding]:
     return out
 
 
-def _check_dpo(ex: Example) -> list[Finding]:
+def _check_dpo(ex: Example, names: dict[str, str]) -> list[Finding]:
     out: list[Finding] = []
     rec = ex.record or {}
     inp = rec.get("input") if isinstance(rec.get("input"), dict) else {}
@@ -131,7 +159,8 @@ def _check_dpo(ex: Example) -> list[Finding]:
     pref, non = rec.get("preferred_output"), rec.get("non_preferred_output")
     for key, val in (("preferred_output", pref), ("non_preferred_output", non)):
         if isinstance(val, list) and len(val) == 1 and isinstance(val[0], dict) and not text_of(val[0].get("content")).strip():
-            out.append(finding("error", "empty_content", f"`{key}` is empty. Write the reply or drop the pair.", ex, None, key))
+            column = names.get(key)
+            out.append(_at("error", "empty_content", f"{column or f'`{key}`'} is empty. Write the reply or drop the pair.", ex, None, key, bool(column)))
     same = _one_reply(pref) and _one_reply(non) and text_of(pref[0].get("content")).strip() == text_of(non[0].get("content")).strip()
     if same and text_of(pref[0].get("content")).strip():
         out.append(finding("warning", "dpo_same_outputs", "the preferred and non-preferred replies are the same, so there is nothing to prefer.", ex))

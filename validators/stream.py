@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, checks, cost, duplicates, ingest, minhash, parquet_io, pii, schema_check, semantic, tokens
+from . import catalog, checks, cost, decoding, duplicates, ingest, minhash, parquet_io, pii, schema_check, semantic, tokens
 from . import mapping as mapping_mod
+from .legacy_encoding import label
 from .model import Example, Finding, finding
 from .readers import _MAGIC, InputError, Record, Records, parse_json
 from .stream_index import CONTENT, DATASET, DUPLICATES, PERSONAL, READ, TOKENS, Index
@@ -174,13 +175,16 @@ class Reader:
     def read_findings(self) -> list[Finding]:
         """The file-level warnings ingest.load_bytes gives, in its order."""
         out = []
-        if self.n_bad:
-            shown = ", ".join(map(str, self.bad_lines)) + (f" and {self.n_bad - 10} more" if self.n_bad > 10 else "")
-            text = (f"the file is UTF-8 except line(s) {shown} of the file, which were read as {self.encoding}. "
-                    "Check the accents on those lines, or save the whole file again as UTF-8.")
-            out.append(Finding("warning", "mixed_encoding", f"{self.name}: {text}", row=self.bad_lines[0]))
+        if self.n_bad:  # a JSON Lines record is one line, so example n is line n
+            bad = [Example(no, (no,), None, origin="line") for no in self.bad_lines]
+            where = decoding._where(LazyList(lambda: iter(bad), self.n_bad), [], Records([]))
+            text = (f"{self.name}: the file is UTF-8 except {where}, read as {label(self.encoding)}. "
+                    "Check the accents there, or save the whole file again as UTF-8.")
+            out.append(Finding("warning", "mixed_encoding", text, example=bad[0].index, row=bad[0].row))
         if self.encoding == "utf-8-sig":
-            out.append(Finding("warning", "byte_order_mark", f"{self.name} starts with a UTF-8 byte-order mark; the export is written without one, as the fine-tuning APIs expect."))
+            out.append(Finding("warning", "byte_order_mark", f"{self.name} starts with a UTF-8 byte-order mark. Nothing to fix: each export writes what its service asks for "
+                                                                  "(Azure OpenAI with a byte-order mark, as Microsoft's docs say; the others without one, "
+                                                                  "which Together's file check requires)."))
         return out
 
 
@@ -242,15 +246,22 @@ def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: s
 # ---------------------------------------------------------------- the checks
 
 
-def per_example(chunk: list[Example], totals: np.ndarray, info: catalog.ModelInfo) -> tuple[list[Finding], list[Finding], list[Finding]]:
+def column_names(source: Source) -> dict[str, str]:
+    """The user's own columns, for findings on table examples (as checks.check_dataset)."""
+    return semantic.column_names(source.mapping) if source.layout == "table" else {}
+
+
+def per_example(chunk: list[Example], totals: np.ndarray, info: catalog.ModelInfo,
+                names: dict[str, str] | None = None) -> tuple[list[Finding], list[Finding], list[Finding]]:
     """checks.run's per-example checks on one chunk: (format + semantics, personal data,
-    token limit).  The one place the streaming path calls them."""
+    token limit); ``names``: the user's columns (semantic.column_names).  The one place the
+    streaming path calls them."""
     if hasattr(checks, "ExampleChecks"):  # the per-example checks declared once (branch tests-rel)
         ec = checks.ExampleChecks(chunk)
         return ec.content(), ec.personal(), ec.token_limits(totals, info)
     content = schema_check.check_schema(chunk)
     for ex in chunk:
-        content += semantic.check_example(ex)
+        content += semantic.check_example(ex, names)
     limits = [finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex)
               for ex, t in zip(chunk, totals) if not ex.dropped and t > info.limit]
     return content, pii.check(chunk), limits
@@ -386,8 +397,9 @@ def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | No
     try:
         tally = _Tally()
         bands, rows_per_band = duplicates.lsh_params(threshold)
+        names = column_names(source)
         for chunk in chunks:
-            absorb(index, tally, analyse(chunk, info, bands, rows_per_band))
+            absorb(index, tally, analyse(chunk, info, bands, rows_per_band, names))
             if progress:
                 progress(chunk[-1].index)
         index.add_findings(READ, reader.read_findings())
@@ -435,10 +447,10 @@ class Facts:
     band_keys: np.ndarray  # (bands, len(band_ex)) int64 LSH keys
 
 
-def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int) -> Facts:
+def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int, names: dict[str, str] | None = None) -> Facts:
     """Every per-example check of one chunk, and its share of the whole-file indexes."""
     counts = tokens.count(chunk, info.encoding)
-    content, personal, limits = per_example(chunk, counts.total, info)
+    content, personal, limits = per_example(chunk, counts.total, info, names)
     live = [e for e in chunk if e.record is not None and not e.dropped]
     pr = semantic.prompt_replies(live)
     systems, nosystem, prompts = [], [], []

@@ -1,9 +1,10 @@
-"""Start a fine-tuning job on OpenAI or Azure OpenAI and follow it until it ends.
+"""Start a fine-tuning job on OpenAI, Azure OpenAI or Together AI and follow it until it ends.
 
 Plain Python (no Streamlit), so the CLI, the Export page and the tests share one path.
 
 The API key is held in memory only: it is passed in (or read from the environment), handed
-to the ``openai`` client, and never written anywhere.  Every message this module produces
+to the provider's client (``openai``, or Together's ``together`` SDK through
+:mod:`validators.submit_together`), and never written anywhere.  Every message this module produces
 passes through :func:`scrub`, because the SDK's exception text can echo request details and
 a provider's 401 body can quote part of the key.
 """
@@ -20,13 +21,14 @@ from typing import Any, Literal
 
 from .targets import OPENAI_WIND_DOWN
 
-Provider = Literal["openai", "azure"]
-PROVIDERS: tuple[str, ...] = ("openai", "azure")
-KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
+Provider = Literal["openai", "azure", "together"]
+PROVIDERS: tuple[str, ...] = ("openai", "azure", "together")
+KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY", "together": "TOGETHER_API_KEY"}
+LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI", "together": "Together AI"}
 AZURE_TRAINING_TYPES = ("GlobalStandard", "Standard", "developerTier")
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 TERMINAL = ("succeeded", "failed", "cancelled")
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|[A-Fa-f0-9]{32})\b")
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|tgp_v1_[A-Za-z0-9_\-*.]{4,}|[A-Fa-f0-9]{64}|[A-Fa-f0-9]{32})\b")
 _EXAMPLE_NO = re.compile(r"\b(?:Example|Line|example|line)\s+(\d+)")
 
 
@@ -85,7 +87,7 @@ def scrub(text: str, api_key: str | None) -> str:
 
 
 def key_from_env(provider: str) -> str | None:
-    """The key from OPENAI_API_KEY / AZURE_OPENAI_API_KEY, read at the moment of use only."""
+    """The key from OPENAI_API_KEY / AZURE_OPENAI_API_KEY / TOGETHER_API_KEY, read at the moment of use only."""
     return os.environ.get(KEY_ENV[provider]) or None
 
 
@@ -106,6 +108,10 @@ def check_settings(s: JobSettings) -> list[str]:
         from .targets.openai_azure import suffix_problems
 
         out.extend(suffix_problems(s.suffix, azure=s.provider == "azure"))
+        if s.provider == "together" and len(s.suffix) > 40:
+            out.append("Together AI takes a model suffix of at most 40 characters; shorten it.")
+    if s.provider == "together" and s.learning_rate_multiplier is not None:
+        out.append("Together AI takes no learning-rate multiplier (its learning rate is absolute); leave it on auto.")
     if s.provider == "azure":
         if not (s.azure_endpoint or s.base_url):
             out.append("Azure OpenAI needs the resource endpoint, e.g. https://my-resource.openai.azure.com.")
@@ -237,6 +243,8 @@ def submit(
 
 def _run(train: bytes, s: JobSettings, key: str, validation: bytes | None, on_progress: ProgressCallback | None,
          follow_job: bool, poll_interval: float, train_name: str, timeout: float | None) -> Outcome:
+    if s.provider == "together":
+        return _run_together(train, s, key, validation, on_progress, follow_job, poll_interval, train_name, timeout)
     client = make_client(s, key)
     train_id = upload(client, train_name, train)
     val_id = upload(client, train_name.replace(".jsonl", "") + ".validation.jsonl", validation) if validation else None
@@ -247,6 +255,23 @@ def _run(train: bytes, s: JobSettings, key: str, validation: bytes | None, on_pr
         job = follow(client, job.id, on_progress, poll_interval, timeout)
     err = job_error_text(job) if job.status in ("failed", "cancelled") else None
     return Outcome(job.id, job.status, train_id, val_id, job.fine_tuned_model, err)
+
+
+def _run_together(train: bytes, s: JobSettings, key: str, validation: bytes | None, on_progress: ProgressCallback | None,
+                  follow_job: bool, poll_interval: float, train_name: str, timeout: float | None) -> Outcome:
+    from . import submit_together as tg
+
+    client = tg.make_client(s, key)
+    train_id = tg.upload(client, train_name, train)
+    val_id = tg.upload(client, train_name.replace(".jsonl", "") + ".validation.jsonl", validation) if validation else None
+    job = tg.create_job(client, s, train_id, val_id)
+    if on_progress:
+        on_progress(Progress(job.id, tg.status_of(job)))
+    if follow_job:
+        job = tg.follow(client, job.id, on_progress, poll_interval, timeout)
+    status = tg.status_of(job)
+    err = tg.error_text(client, job) if status in ("failed", "cancelled") else None
+    return Outcome(job.id, status, train_id, val_id, tg.output_model(job), err)
 
 
 def _body_error(exc: Any) -> tuple[str | None, str]:
@@ -260,6 +285,10 @@ def _body_error(exc: Any) -> tuple[str | None, str]:
 
 def explain(exc: Exception, s: JobSettings) -> str:
     """The SDK exception in plain words, with what to do next."""
+    if s.provider == "together":
+        from .submit_together import explain as explain_together
+
+        return explain_together(exc)
     import openai
 
     who = "Azure OpenAI" if s.provider == "azure" else "OpenAI"
@@ -273,7 +302,7 @@ def explain(exc: Exception, s: JobSettings) -> str:
     if status == 401:
         return f"{who} refused the API key (401): it is wrong, revoked, or for another {'resource' if s.provider == 'azure' else 'organisation'}. Paste a valid key and try again."
     if status == 403 and code == "training_not_available":
-        return f"{who} will not start fine-tuning jobs for this account (403 training_not_available). {OPENAI_WIND_DOWN} Export for Azure OpenAI, TRL, AutoTrain or Unsloth instead."
+        return f"{who} will not start fine-tuning jobs for this account (403 training_not_available). {OPENAI_WIND_DOWN} Export for Azure OpenAI, Together AI or another target instead."
     if status == 403:
         return f"{who} denied access (403{', ' + code if code else ''}): this key or project may not fine-tune this model. {message}"
     if status == 400:

@@ -62,7 +62,7 @@ CREATE INDEX IF NOT EXISTS history_ws ON history(ws, seq);
 """
 
 # Options a workspace keeps; anything else passed in is ignored (so a key can never slip in).
-OPTION_KEYS = ("sheet", "mapping", "default_system", "model", "epochs", "price", "threshold")
+OPTION_KEYS = ("sheet", "mapping", "default_system", "model", "epochs", "price", "threshold", "encoding")
 
 
 @dataclass

@@ -88,6 +88,24 @@ def real_zip_bomb() -> bytes:
     return buf.getvalue()
 
 
+def xlsx_patched(dimension: str, extra_rows: str, rows: list[list[object]] | None = None) -> bytes:
+    """A small good workbook whose sheet XML declares ``dimension`` and ends with ``extra_rows``
+    (raw ``<row>`` XML): what another program, or a hostile hand, can write."""
+    good = xlsx_bytes(rows or [["question", "answer"], *[list(p) for p in good_pairs()]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                start = text.index("<dimension ref=")
+                text = text[:start] + f'<dimension ref="{dimension}"/>' + text[text.index("/>", start) + 2 :]
+                text = text.replace("</sheetData>", extra_rows + "</sheetData>")
+                data = text.encode()
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
 def build() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     j = good_jsonl_lines()
@@ -164,6 +182,12 @@ def build() -> dict[str, bytes]:
     files["json_object_no_examples.json"] = b'{"name": "my data", "version": 3}'
     files["wrong_roles_long_format.csv"] = b"conversation_id,role,content\n" + b"".join(f"c{i},customer,hi {i}\nc{i},agent,hello {i}\n".encode() for i in range(12))
     files["sharegpt_bad_from.jsonl"] = jsonl_with(4, '{"conversations": [{"from": "martian", "value": "hi"}, {"from": "gpt", "value": "yo"}]}')
+    # issue 12: the declared dimension is not the content
+    files["dimension_far_cell.xlsx"] = xlsx_patched("A1:XFD1048576", '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c></row>')
+    files["stray_last_row.xlsx"] = xlsx_patched("A1:XFD1048576", '<row r="1048576"><c r="A1048576" s="0"/><c r="B1048576" t="inlineStr"><is><t></t></is></c></row>')
+    pairs = [[q, a] for q, a in good_pairs()]
+    pairs[3][1] = '=UPPER(A5)'  # openpyxl writes the formula without a calculated value, as scripts do
+    files["formula_uncalculated.xlsx"] = xlsx_bytes([["question", "answer"], *pairs])
     return files
 
 

@@ -31,8 +31,22 @@ class Target:
     min_examples: int = 1
     notes: list[str] = field(default_factory=list)
     rules: Rules = _no_rules
-    family: str = ""  # openai, azure, trl, autotrain, unsloth
+    family: str = ""  # openai, azure, trl, autotrain, unsloth, together, fireworks, vertex, bedrock
     layout: str = "default"
+    max_examples: int | None = None  # the service refuses more training examples than this
+    max_file_bytes: int | None = None  # the service's file-size limit (None: the app's own 512 MB reading limit)
+    bom: bool = False  # write a UTF-8 byte-order mark first (Azure OpenAI's docs ask for one)
+    max_validation_examples: int | None = None  # e.g. Vertex AI's 5,000
+
+
+def service_limits(key: str) -> dict[str, Any]:
+    """``min_examples`` / ``max_examples`` / ``max_file_bytes`` / ``max_validation_examples`` of a service, from the catalogue,
+    so the limits live in one editable file with their source."""
+    from ..catalog import service
+
+    info = service(key)
+    return {"min_examples": info.min_examples, "max_examples": info.max_examples, "max_file_bytes": info.max_file_bytes,
+            "max_validation_examples": info.max_validation_examples}
 
 
 def some(indices: list[int], limit: int = 5) -> str:

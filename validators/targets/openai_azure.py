@@ -1,18 +1,28 @@
-"""OpenAI and Azure OpenAI: the chat JSONL line (or the DPO preference line) as it is."""
+"""OpenAI and Azure OpenAI: the chat JSONL line (or the DPO preference line) as it is.
+
+Azure OpenAI's fine-tuning docs say training and validation files "must be encoded in UTF-8
+and include a byte-order mark (BOM)", so the Azure export writes one (Microsoft's own tutorial
+uploads files without it, and both are accepted in practice; we follow the docs).
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from ..catalog import catalog
 from ..model import Example
-from .base import Target, count_rule
+from .base import Target, count_rule, service_limits
 
+_END = date.fromisoformat(catalog()["openai_wind_down"])
 OPENAI_WIND_DOWN = (
     "OpenAI is winding down self-serve fine-tuning: since May 2026 organisations that never fine-tuned "
-    "cannot create jobs, and new jobs stop in January 2027 (403 training_not_available). "
-    "Azure OpenAI, Hugging Face TRL, AutoTrain and Unsloth carry on."
+    f"cannot create jobs, and from {_END.day} {_END:%B %Y} no one can start new jobs (403 training_not_available). "
+    "The app still exports for it. Azure OpenAI, Together AI, Fireworks AI, Google Vertex AI, Amazon Bedrock, "
+    "Hugging Face TRL, AutoTrain and Unsloth carry on."
 )
-AZURE_NOTE = "Azure OpenAI reads the same chat JSONL (UTF-8, under 512 MB, at least 10 examples). A model suffix cannot contain '.'."
+AZURE_NOTE = ("Azure OpenAI reads the same chat JSONL (under 512 MB, at least 10 examples). The file is written as UTF-8 with a "
+              "byte-order mark, as Microsoft's fine-tuning docs ask. A model suffix cannot contain '.'.")
 
 
 def openai_record(ex: Example) -> dict[str, Any]:
@@ -29,7 +39,7 @@ def openai_rules(examples: list[Example]) -> list[str]:
     return []
 
 
-def _not_utf8(ex: Example) -> bool:
+def not_utf8(ex: Example) -> bool:
     """A string that cannot be encoded as UTF-8 (a lone surrogate from a broken source)."""
     try:
         str(ex.record).encode("utf-8")
@@ -39,9 +49,9 @@ def _not_utf8(ex: Example) -> bool:
 
 
 def azure_rules(examples: list[Example]) -> list[str]:
-    """Azure's own demands on top of OpenAI's: UTF-8 text (the export writes UTF-8 without BOM)."""
+    """Azure's own demands on top of OpenAI's: text that can be written as UTF-8."""
     out = openai_rules(examples)
-    out += count_rule(examples, _not_utf8, "text that cannot be written as UTF-8 (lone surrogates); Azure OpenAI needs UTF-8. Retype or remove those characters.")
+    out += count_rule(examples, not_utf8, "text that cannot be written as UTF-8 (lone surrogates); Azure OpenAI needs UTF-8. Retype or remove those characters.")
     return out
 
 
@@ -58,6 +68,8 @@ def suffix_problems(suffix: str, azure: bool = True) -> list[str]:
 
 
 TARGETS = [
-    Target("openai", "OpenAI", openai_record, min_examples=10, notes=[OPENAI_WIND_DOWN], rules=openai_rules, family="openai", layout="chat"),
-    Target("azure", "Azure OpenAI", openai_record, min_examples=10, notes=[AZURE_NOTE], rules=azure_rules, family="azure", layout="chat"),
+    Target("openai", "OpenAI", openai_record, notes=[OPENAI_WIND_DOWN], rules=openai_rules, family="openai", layout="chat",
+           **service_limits("openai")),
+    Target("azure", "Azure OpenAI", openai_record, notes=[AZURE_NOTE], rules=azure_rules, family="azure", layout="chat", bom=True,
+           **service_limits("azure")),
 ]
