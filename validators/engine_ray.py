@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, duplicates, ingest, minhash, parquet_io, stream
+from . import catalog, duplicates, ingest, parquet_io, stream
 from . import mapping as mapping_mod
 from .readers import InputError, Record
 from .stream_index import READ, Index
@@ -256,13 +256,4 @@ def _near_groups(analysed: Any, repeats: np.ndarray, index: Index, threshold: fl
     if not parts:
         return []
     both = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], axis=1), axis=0)
-    a, b = both[:, 0], both[:, 1]
-    sig = index.signatures()
-    sims = (sig[a - 1] == sig[b - 1]).mean(axis=1)
-    ok = sims >= threshold
-    a, b = a[ok], b[ok]
-    if not a.size:
-        return []
-    nodes = np.unique(np.concatenate([a, b]))
-    found = minhash.groups(len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))
-    return sorted(sorted(int(nodes[p]) for p in g) for g in found)
+    return stream.confirm(index, both[:, 0], both[:, 1], threshold)

@@ -445,6 +445,7 @@ class Facts:
     sig: np.ndarray  # one signature per example of the chunk (zeros: not compared)
     band_ex: np.ndarray  # examples with a signature
     band_keys: np.ndarray  # (bands, len(band_ex)) int64 LSH keys
+    compared: list[tuple[int, str]]  # (example, normalised text) of the examples with shingles
 
 
 def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int, names: dict[str, str] | None = None) -> Facts:
@@ -476,10 +477,13 @@ def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int
     if compared:
         s = minhash.all_signatures([t for _, t in compared], duplicates.NUM_PERM, duplicates.SHINGLE_WORDS)
         sig[ids - chunk[0].index] = s
+        shingled = s.any(axis=1)  # under five words: no shingle, never a candidate (minhash.near_duplicates)
+        ids, s = ids[shingled], s[shingled]
+        compared = [c for c, ok in zip(compared, shingled.tolist()) if ok]
         keys = band_keys(s, bands, rows)
     return Facts([(CONTENT, content), (PERSONAL, personal), (TOKENS, limits)], counts.total, counts.assistant, counts.counted,
                  np.fromiter((e.row for e in chunk), dtype=np.int64, count=len(chunk)), n_sft, n_with, systems, nosystem, prompts,
-                 [(_digest(t), e.index) for e, t in zip(live, texts)], sig, ids, keys)
+                 [(_digest(t), e.index) for e, t in zip(live, texts)], sig, ids, keys, compared)
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -512,31 +516,50 @@ def absorb(index: Index, tally: _Tally, facts: Facts, duplicates_too: bool = Tru
     if duplicates_too:
         index.db.executemany("INSERT INTO texts VALUES (?,?)", facts.texts)
         index.add_bands(facts.band_ex, facts.band_keys)
+    index.db.executemany("INSERT INTO fulltext VALUES (?,?)", facts.compared)
     index.add_signatures(facts.sig)
     index.commit()
 
 
 def _near_groups(index: Index, exact: list[list[int]], threshold: float) -> list[list[int]]:
-    """Candidate pairs from the band index, kept when their signatures agree enough, joined
-    into groups (minhash.groups on the examples that have an edge)."""
-    sig = index.signatures()
+    """Candidate pairs from the band index, confirmed and grouped by :func:`confirm`."""
     repeats = {i for g in exact for i in g[1:]}
-    edges_a, edges_b = [], []
-    for a, b in index.candidate_pairs(repeats):
-        sims = np.empty(a.size)
-        for s in range(0, a.size, 50_000):
-            sims[s : s + 50_000] = (sig[a[s : s + 50_000] - 1] == sig[b[s : s + 50_000] - 1]).mean(axis=1)
-        ok = sims >= threshold
-        edges_a.append(a[ok])
-        edges_b.append(b[ok])
-    if not edges_a:
+    parts = list(index.candidate_pairs(repeats))
+    if not parts:
         return []
-    a, b = np.concatenate(edges_a), np.concatenate(edges_b)
+    return confirm(index, np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts]), threshold)
+
+
+def confirm(index: Index, a: np.ndarray, b: np.ndarray, threshold: float) -> list[list[int]]:
+    """minhash.near_duplicates' second half on candidate pairs (a < b, example numbers):
+    exact Jaccard of the texts (read back from the index), groups around a representative,
+    the rescue of texts left alone.  Only the texts of candidates are loaded."""
     if not a.size:
         return []
     nodes = np.unique(np.concatenate([a, b]))
-    found = minhash.groups(len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))
-    return sorted(sorted(int(nodes[p]) for p in g) for g in found)
+    texts = [t for _, t in _texts_of(index, nodes)]
+    ca, cb = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
+    k = duplicates.SHINGLE_WORDS
+    sims = minhash.exact_jaccard(texts, ca, cb, k)
+    ok = sims >= threshold
+    ca, cb, sims = ca[ok], cb[ok], sims[ok]
+    found, kept = minhash.representative_groups(ca, cb, sims)
+    minhash._rescue(texts, ca, cb, found, kept, threshold, k)
+    groups: dict[int, list[int]] = {}
+    for member, rep in found.items():
+        groups.setdefault(rep, [rep]).append(member)
+    return sorted(sorted(int(nodes[i]) for i in g) for g in groups.values())
+
+
+def _texts_of(index: Index, nodes: np.ndarray) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for s in range(0, nodes.size, 500):
+        part = nodes[s : s + 500].tolist()
+        rows = index.db.execute(f"SELECT ex, text FROM fulltext WHERE ex IN ({','.join('?' * len(part))}) ORDER BY ex", part).fetchall()
+        out += rows
+    if len(out) != nodes.size:
+        raise AssertionError("a candidate's text is missing from the index")
+    return out
 
 
 def _dataset_findings(result: StreamResult, tally: _Tally) -> None:

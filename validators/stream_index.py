@@ -25,6 +25,7 @@ from .model import Finding
 SCHEMA = """
 CREATE TABLE findings (sev INTEGER, ex INTEGER, mi INTEGER, stage INTEGER, seq INTEGER, data TEXT);
 CREATE TABLE texts (digest BLOB, ex INTEGER);
+CREATE TABLE fulltext (ex INTEGER PRIMARY KEY, text TEXT);
 CREATE TABLE bands (band INTEGER, key INTEGER, ex INTEGER);
 CREATE TABLE prompts (prompt BLOB, reply BLOB, ex INTEGER, row INTEGER);
 CREATE TABLE systems (digest BLOB);
