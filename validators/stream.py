@@ -517,7 +517,6 @@ def absorb(index: Index, tally: _Tally, facts: Facts, duplicates_too: bool = Tru
         index.db.executemany("INSERT INTO texts VALUES (?,?)", facts.texts)
         index.add_bands(facts.band_ex, facts.band_keys)
     index.db.executemany("INSERT INTO fulltext VALUES (?,?)", facts.compared)
-    index.add_signatures(facts.sig)
     index.commit()
 
 

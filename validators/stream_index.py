@@ -2,8 +2,8 @@
 
 One SQLite file in a temporary folder holds what the whole-file checks need to see at
 once: content digests (exact duplicates), MinHash band keys (near-duplicate candidates),
-normalised prompts and replies (conflicting answers), system prompts, and every finding
-with its sort key.  MinHash signatures go to a flat binary file read back by memory map.
+normalised prompts and replies (conflicting answers), system prompts, the normalised texts
+that near-duplicate candidates are confirmed on, and every finding with its sort key.
 Memory stays bounded whatever the size of the file: SQLite sorts and groups on disk.
 """
 
@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from .duplicates import NUM_PERM
 from .model import Finding
 
 SCHEMA = """
@@ -48,13 +47,8 @@ class Index:
         self.db.executescript(SCHEMA)
         self.db.execute("BEGIN")
         self.seq = 0
-        self.sig_path = self.dir / "signatures.u32"
-        self._sig = open(self.sig_path, "wb")  # noqa: SIM115 - closed in finish_signatures/close
-        self.n_sig = 0
 
     def close(self) -> None:
-        if not self._sig.closed:
-            self._sig.close()
         self.db.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -66,11 +60,6 @@ class Index:
             rows.append((f.severity != "error", f.example or 0, f.message_index or 0, stage, self.seq, json.dumps(f.to_dict(), ensure_ascii=False)))
         self.db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", rows)
 
-    def add_signatures(self, sig: np.ndarray) -> None:
-        """Signatures of consecutive examples (zeros for those not compared)."""
-        self._sig.write(np.ascontiguousarray(sig, dtype=np.uint32).tobytes())
-        self.n_sig += len(sig)
-
     def add_bands(self, ex: np.ndarray, keys: np.ndarray) -> None:
         """LSH band keys (``keys[band, i]`` for example ``ex[i]``)."""
         for band in range(keys.shape[0]):
@@ -81,13 +70,6 @@ class Index:
         self.db.execute("BEGIN")
 
     # ------------------------------------------------------------ reading
-    def signatures(self) -> np.ndarray:
-        if not self._sig.closed:
-            self._sig.close()
-        if self.n_sig == 0:
-            return np.zeros((0, NUM_PERM), dtype=np.uint32)
-        return np.memmap(self.sig_path, dtype=np.uint32, mode="r", shape=(self.n_sig, NUM_PERM))
-
     def exact_groups(self) -> list[list[int]]:
         """Examples with the same digest, each group in file order, groups by first member."""
         self.db.execute("CREATE INDEX texts_by_digest ON texts (digest, ex)")
