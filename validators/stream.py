@@ -442,7 +442,6 @@ class Facts:
     nosystem: list[tuple[int, int]]
     prompts: list[tuple[bytes, bytes, int, int]]
     texts: list[tuple[bytes, int]]
-    sig: np.ndarray  # one signature per example of the chunk (zeros: not compared)
     band_ex: np.ndarray  # examples with a signature
     band_keys: np.ndarray  # (bands, len(band_ex)) int64 LSH keys
     compared: list[tuple[int, str]]  # (example, normalised text) of the examples with shingles
@@ -470,20 +469,18 @@ def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int
         if prompt:
             prompts.append((_digest(prompt), _digest(reply), e.index, e.row))
     texts = [duplicates.comparable_text(e, pr.get(e.index)) for e in live]
-    sig = np.zeros((len(chunk), duplicates.NUM_PERM), dtype=np.uint32)
     compared = [(e.index, t) for e, t in zip(live, texts) if t]
     ids = np.array([i for i, _ in compared], dtype=np.int64)
     keys = np.zeros((bands, 0), dtype=np.int64)
     if compared:
         s = minhash.all_signatures([t for _, t in compared], duplicates.NUM_PERM, duplicates.SHINGLE_WORDS)
-        sig[ids - chunk[0].index] = s
         shingled = s.any(axis=1)  # under five words: no shingle, never a candidate (minhash.near_duplicates)
         ids, s = ids[shingled], s[shingled]
         compared = [c for c, ok in zip(compared, shingled.tolist()) if ok]
         keys = band_keys(s, bands, rows)
     return Facts([(CONTENT, content), (PERSONAL, personal), (TOKENS, limits)], counts.total, counts.assistant, counts.counted,
                  np.fromiter((e.row for e in chunk), dtype=np.int64, count=len(chunk)), n_sft, n_with, systems, nosystem, prompts,
-                 [(_digest(t), e.index) for e, t in zip(live, texts)], sig, ids, keys, compared)
+                 [(_digest(t), e.index) for e, t in zip(live, texts)], ids, keys, compared)
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
