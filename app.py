@@ -37,5 +37,6 @@ START = st.Page(_start, title="Start", url_path="start", default=True, visibilit
 
 page = st.navigation([START, *PAGES])
 state.ws_id()  # put the workspace id back into the URL after a page switch
-page.run()
-sidebar.render()  # after the page, so the summary already includes this run's edits
+state.pending_problem()
+state.plainly(page.run)
+state.plainly(sidebar.render)  # after the page, so the summary already includes this run's edits

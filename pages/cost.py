@@ -10,7 +10,7 @@ import streamlit as st
 from ui import state
 from ui.entry import through_app
 from ui.live import Live
-from validators import catalog, cost
+from validators import catalog, cost, open_tokenizers
 
 through_app()  # a fresh server's first run must go through app.py
 
@@ -18,24 +18,34 @@ through_app()  # a fresh server's first run must go through app.py
 def settings(live: Live) -> None:
     names = list(catalog.models())
     now = live.model().name
+    if now not in names:
+        names.append(now)  # an open base model chosen on the Tokens page
     a, b, c = st.columns(3)
     pick = a.selectbox("Model", names, index=names.index(now) if now in names else 0, key="cost_model")
     epochs_now = live.options.get("epochs")
     auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto",
                     help="An epoch is one pass of training over every example; each pass is billed.")
     epochs = None if auto else int(b.number_input("Epochs", min_value=1, max_value=50, value=int(epochs_now or 3), step=1, key="cost_epochs"))
-    info = catalog.model(pick)
+    info = live.model() if pick == now else catalog.model(pick)
     price_now = live.options.get("price")
     price = c.number_input("Training price, USD per 1M tokens", min_value=0.0, value=float(price_now if price_now is not None else info.training),
-                           step=0.5, format="%.2f", key=f"cost_price_{pick}", help=f"Catalogue price for {pick}: ${info.training:.2f}")
+                           step=0.5, format="%.2f", key=f"cost_price_{pick}",
+                           help="No per-token price: an open model trains on your own hardware. Enter a hosted service's price to compare."
+                           if open_tokenizers.is_open(pick) and pick not in catalog.models() else f"Catalogue price for {pick}: ${info.training:.2f}")
     price_opt = None if pick != now or abs(price - info.training) < 1e-9 else price
     if (pick, epochs, price_opt) != (now, epochs_now, price_now):
         live.set_options(model=pick, epochs=epochs, price=price_opt)
 
 
 def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
-    """Each model priced on its own tokenizer's counts (cached per workspace version)."""
+    """Each model priced on its own tokenizer's counts (cached per workspace version); an
+    active open base model first, with its own tokenizer's counts and the price set above."""
     rows = []
+    res = state.result(live)
+    if res.counts.is_open:
+        est = res.estimate
+        rows.append({"model": res.model.name, "USD per 1M training tokens": est.price_per_million, "epochs": est.epochs,
+                     "billed tokens": est.billing_tokens, "cost USD": round(est.cost_usd, 2)})
     for name, info in catalog.models().items():
         est = cost.estimate(state.live_counts(live, info.encoding), info.limit, info.training, epochs)
         rows.append({"model": name, "USD per 1M training tokens": info.training, "epochs": est.epochs,
@@ -43,15 +53,21 @@ def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def other_services(charged_tokens: int) -> None:
+def other_services(charged_tokens: int, open_model: str | None = None) -> None:
     """Every hosted service's training price from the catalogue, with its source and date."""
     st.subheader("Other services")
-    st.caption("Training prices from the catalogue, each with the page it was read from and the date. "
-               "The estimate applies a service's price to the charged tokens above (same epochs). Those tokens are "
-               "counted with OpenAI's tokenizer; every service here but Azure OpenAI counts with its own, "
-               "so for those the counts, the per-example limits and the estimate are approximate, not exact. "
-               "A dash means no price is copied here; the 'what it covers' column says why.")
+    if open_model:
+        counted = (f"The estimate applies a service's price to the charged tokens above, counted with {open_model}'s own tokenizer "
+                   "and chat template: exact for a service that trains that same base model, an estimate for the others. ")
+    else:
+        counted = ("The estimate applies a service's price to the charged tokens above (same epochs). Those tokens are "
+                   "counted with OpenAI's tokenizer; every service here but Azure OpenAI counts with its own, "
+                   "so for those the counts, the per-example limits and the estimate are approximate, not exact. ")
+    st.caption("Training prices from the catalogue, each with the page it was read from and the date. " + counted
+               + "A dash means no price is copied here; the 'what it covers' column says why.")
     rows = pd.DataFrame(catalog.service_rows(charged_tokens))
+    if open_model:
+        rows["token counts"] = f"{open_model}'s tokenizer"
     for col in ("USD per 1M training tokens", "estimate USD", "storage USD per month"):
         rows[col] = rows[col].map(dollars)
     st.dataframe(rows, hide_index=True, width="stretch", column_config={"source": st.column_config.LinkColumn("source")})
@@ -74,7 +90,7 @@ def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     few = a.number_input("Few-shot prompt tokens per request", min_value=0, value=1500, step=100, key="be_few")
     short = b.number_input("Fine-tuned prompt tokens per request", min_value=0, value=200, step=50, key="be_short")
     out = c.number_input("Output tokens per request", min_value=0, value=150, step=50, key="be_out")
-    base_name = a.selectbox("Base model for the few-shot prompt", names, index=names.index(model.name), key="be_base")
+    base_name = a.selectbox("Base model for the few-shot prompt", names, index=names.index(model.name) if model.name in names else 0, key="be_base")
     base = models[base_name]
     cat_in, cat_out = cost.base_prices(base.input, base.output, base.base_input, base.base_output)
     base_in = b.number_input("Base model input, USD per 1M tokens", min_value=0.0, value=float(cat_in), step=0.05, format="%.3f", key=f"be_in_{base_name}")
@@ -109,9 +125,15 @@ def main() -> None:
     st.code(est.arithmetic(), language=None, wrap_lines=True)
     if est.epochs_auto:
         st.caption(f"Auto epochs: {est.epochs} for {est.examples:,} examples (OpenAI's rule: aim at ~3 passes, 100–25,000 example-passes).")
+    if res.counts.is_open:
+        st.caption(f"{res.model.name} trains on your own hardware, so it has no price per token: the figure is its own tokenizer's count, "
+                   f"each example cut at {res.model.limit:,} tokens, times the epochs. Enter a hosted service's price above to compare.")
     st.subheader("The same data on every model")
     st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
-    other_services(est.charged_tokens)
+    other_services(est.charged_tokens, res.model.name if res.counts.is_open else None)
+    if res.counts.is_open:
+        st.info("The break-even against a few-shot prompt needs the model's prices per request; pick an OpenAI model above to see it.")
+        return
     breakeven(est.cost_usd, res.model)
 
 

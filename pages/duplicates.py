@@ -11,7 +11,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ui import state, views
-from ui.dup_choice import DUP_CHOICE, DUP_REASON
+from ui.dup_choice import DUP_CHOICE, DUP_CODE, DUP_REASON
 from ui.entry import through_app
 from ui.live import Live
 from validators import fixes
@@ -57,7 +57,7 @@ def apply_keep(live: Live, groups: list[tuple[str, int, list[int]]], keep_one: b
     """Keep the chosen example of each group and leave out the rest, or bring all back."""
     st.session_state[DUP_CHOICE] = "keep_one" if keep_one else "keep_all"  # the Export page starts from it
     if not keep_one:
-        back = {e.index for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON)}
+        back = {e.index for e in live.examples if e.dropped and e.dropped_code == DUP_CODE}
         fix = fixes.restore(live.examples, back)
         live.apply_fix(fix, "Keep all duplicates")
         return fix.summary
@@ -69,7 +69,7 @@ def apply_keep(live: Live, groups: list[tuple[str, int, list[int]]], keep_one: b
             if n != chosen:
                 drop.setdefault(n, f"{DUP_REASON} {kept.index} (row {kept.row})")
     changed = [n for n in drop if not live.example(n).dropped]
-    new = [replace(live.example(n), dropped=drop[n]) for n in changed]
+    new = [replace(live.example(n), dropped=drop[n], dropped_code=DUP_CODE) for n in changed]
     if new:
         live.apply(new, "Keep one per duplicate group", f"Left out {len(new)} duplicate example(s).")
     return f"Left out {len(new)} duplicate example(s); kept one per group."
@@ -94,7 +94,7 @@ def main() -> None:
     if note:
         st.success(note)
     groups = [("exact", i, g) for i, g in enumerate(dupes.exact)] + [("near", i, g) for i, g in enumerate(dupes.near)]
-    dropped_dupes = sum(1 for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON))
+    dropped_dupes = sum(1 for e in live.examples if e.dropped and e.dropped_code == DUP_CODE)
     mode = st.radio("What to do", ["Keep one per group (the chosen one)", "Keep all"], horizontal=True, key="dup_mode")
     if st.button("Apply", type="primary", key="dup_apply", disabled=not groups and not dropped_dupes):
         st.session_state["dup_flash"] = apply_keep(live, groups, mode.startswith("Keep one"))

@@ -14,7 +14,7 @@ import streamlit as st
 
 from ui import live as live_mod
 from ui import state
-from ui.dup_choice import DUP_CHOICE, DUP_REASON
+from ui.dup_choice import DUP_CHOICE, DUP_CODE, DUP_REASON
 from ui.entry import through_app
 from ui.live import Live
 from validators import catalog, export, next_steps, targets
@@ -33,7 +33,7 @@ def dedupe_default(live: Live) -> tuple[str, str]:
     "Keep one per group" there left out the other examples of every exact and near group,
     so the export starts from leaving out exact and near duplicates; "Keep all" (or no
     choice yet) starts from keeping them."""
-    left = sum(1 for e in live.examples if e.dropped and e.dropped.startswith(DUP_REASON))
+    left = sum(1 for e in live.examples if e.dropped and e.dropped_code == DUP_CODE)
     choice = st.session_state.get(DUP_CHOICE)
     if choice == "keep_all":
         return "none", "As chosen on the Duplicates page: keep all duplicates."

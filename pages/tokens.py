@@ -1,4 +1,6 @@
-"""Tokens: tokens per example against the model's limit, with the usual statistics."""
+"""Tokens: tokens per example against the model's limit, with the usual statistics; for an
+open base model, counted with its own tokenizer and chat template, cut at the trainer's max
+sequence length, and what is trained."""
 
 from __future__ import annotations
 
@@ -7,22 +9,63 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import state, views
+from ui import state, trained_view, views
 from ui.entry import through_app
 from ui.live import Live
-from validators import catalog, tokens
+from validators import catalog, fixes, open_tokenizers, reserved_tokens, tokens
+from validators.checks import CheckResult
 
 through_app()  # a fresh server's first run must go through app.py
+
+OTHER = "Another open model (tokenizer folder)…"
+
+
+def model_names(now: str) -> list[str]:
+    names = list(catalog.models()) + list(open_tokenizers.OFFLINE)
+    if now not in names:
+        names.append(now)
+    return [*names, OTHER]
 
 
 def model_picker(live: Live, key: str) -> None:
     """The active model for the whole workspace (tokens, limit, prices); changing it re-counts."""
-    names = list(catalog.models())
-    now = live.model().name
+    now = live.options.get("model") or catalog.default_model()
+    names = model_names(now)
     pick = st.selectbox("Model", names, index=names.index(now) if now in names else 0, key=key,
-                        help="The tokenizer, the token limit and the prices come from this model.")
+                        help="OpenAI models are counted as OpenAI bills them. Open base models (for TRL, Unsloth, AutoTrain) "
+                             "are counted with their own tokenizer and chat template, as the trainer sees each example.")
+    if pick == OTHER:
+        folder = st.text_input("Folder holding the model's tokenizer files (tokenizer.json, tokenizer_config.json)", key=f"{key}_folder")
+        if st.button("Count with this tokenizer", key=f"{key}_use") and folder.strip():
+            use_model(live, folder.strip())
+        return
     if pick != now:
-        live.set_options(model=pick)
+        use_model(live, pick)
+
+
+def use_model(live: Live, name: str) -> None:
+    """Switch the workspace's model after checking its tokenizer can be loaded here."""
+    if open_tokenizers.is_open(name) and name not in catalog.models():
+        try:
+            with st.spinner("Loading the tokenizer…"):
+                open_tokenizers.load(name)
+        except open_tokenizers.OpenTokenizerError as exc:
+            st.error("This model's tokenizer is not available.", icon=":material/error:")
+            st.text(str(exc))
+            return
+    live.set_options(model=name)
+    st.rerun()
+
+
+def seq_length(live: Live) -> None:
+    """The trainer's max_seq_length: where an example is cut."""
+    now = int(live.options.get("max_seq_length") or open_tokenizers.DEFAULT_MAX_SEQ_LENGTH)
+    value = int(st.number_input("Max sequence length (tokens the trainer keeps per example)", min_value=16, max_value=1_048_576,
+                                value=now, step=256, key="tok_seq",
+                                help="Set it to the max_seq_length / max_length you give TRL, Unsloth or AutoTrain. TRL's default is 1,024."))
+    if value != now:
+        live.set_options(max_seq_length=value)
+        st.rerun()
 
 
 def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
@@ -50,12 +93,98 @@ def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
     return alt.layer(bars, rule, label)
 
 
-def stats_table(total: np.ndarray, assistant: np.ndarray) -> pd.DataFrame:
+def stats_table(total: np.ndarray, assistant: np.ndarray, second: str = "Assistant per example") -> pd.DataFrame:
     rows = []
-    for name, values in (("Total per example", total), ("Assistant per example", assistant)):
+    for name, values in (("Total per example", total), (second, assistant)):
         s = tokens.stats(values)
         rows.append({"": name, "min": s["min"], "mean": round(s["mean"], 1), "p10": s["p10"], "p90": s["p90"], "max": s["max"]})
     return pd.DataFrame(rows).set_index("")
+
+
+def run_fix(live: Live, name: str) -> None:
+    """A one-click fix for the active model's limit or control tokens."""
+    res = live.check()
+    info = res.model
+    if name == "drop":
+        fix = fixes.drop_over_limit(live.examples, [int(t) for t in res.counts.total], info.limit)
+        label = "Drop examples over the limit"
+    elif name == "trim":
+        fix = fixes.trim_over_limit(live.examples, lambda e: tokens.count_one(e, info.encoding), info.limit)
+        label = "Trim examples over the limit"
+    else:
+        fix = fixes.break_control_tokens(live.examples, reserved_tokens.special_tokens(info))
+        label = "Break control tokens"
+    live.apply_fix(fix, label)
+    st.session_state["tok_flash"] = f"{label}: {fix.summary}"
+
+
+def over_limit(live: Live, res: CheckResult, over: list[int]) -> None:
+    info = res.model
+    word = "max sequence length" if res.counts.is_open else "limit"
+    st.subheader(f"Examples over the {word}")
+    if not over:
+        st.success(f"Every example fits in {info.limit:,} tokens.")
+        return
+    pos = {e.index: p for p, e in enumerate(res.examples)}
+    tok = open_tokenizers.load(info.name) if res.counts.is_open else None
+    rows = []
+    for n in over[:500]:
+        ex = live.example(n)
+        row = {"example": n, "row": ex.row, "tokens": int(res.counts.total[pos[n]])}
+        if tok is not None:
+            msgs, tools = open_tokenizers.example_messages(ex)
+            k = open_tokenizers.cut_message(tok, msgs, info.limit, tools)
+            row["cut in message"] = "" if k is None else f"{k} ({msgs[k - 1].get('role', '?')})"
+        row["user"] = views.cells(ex)["user"][:200]
+        rows.append(row)
+    st.caption(f"{len(over):,} example(s) are longer than {info.limit:,} tokens: the trainer keeps the first {info.limit:,} and drops the rest.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    a, b = st.columns(2)
+    a.button("Drop examples over the limit", key="tok_fix_drop", on_click=run_fix, args=(live, "drop"), width="stretch")
+    b.button("Trim their earliest turns", key="tok_fix_trim", on_click=run_fix, args=(live, "trim"), width="stretch")
+
+
+def control_tokens(live: Live, res: CheckResult) -> None:
+    st.subheader("Control tokens in your text")
+    rows = reserved_tokens.by_target(res.examples, res.model)
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "example numbers"} for r in rows])
+    table["examples"] = [("not checked" if r["examples"] is None else f"{r['examples']:,}") for r in rows]
+    st.caption("Text that a destination's tokenizer or service reads as a control token (end of turn, new turn…) instead of words: "
+               "the turn ends early, or the file is refused.")
+    st.dataframe(table, hide_index=True, width="stretch")
+    found = [f for f in res.findings if f.code == "reserved_token"]
+    if not found:
+        return
+    st.warning(f"{len({f.example for f in found}):,} example(s) contain text that {res.model.name}'s tokenizer reads as a control token "
+               "(end of turn, new turn…), not as words.", icon=":material/warning:")
+    st.dataframe(pd.DataFrame([{"where": f.message.split(":")[0], "found": f.message} for f in found[:200]]), hide_index=True, width="stretch")
+    st.button("Break control tokens (insert an invisible space)", key="tok_fix_break", on_click=run_fix, args=(live, "break"))
+
+
+def trained_preview(live: Live, res: CheckResult) -> None:
+    """One example through the chat template with the loss-carrying tokens highlighted."""
+    st.subheader("What is trained")
+    info = res.model
+    tok = open_tokenizers.load(info.name)
+    usable = [e.index for e in res.examples if not e.dropped and e.record is not None]
+    if not usable:
+        st.info("No example to show.")
+        return
+    number = int(st.selectbox("Example", usable, key="tok_preview"))
+    msgs, tools = open_tokenizers.example_messages(live.example(number))
+    try:
+        rendered = tok.render(msgs, tools)
+    except Exception as exc:  # noqa: BLE001 - the template's refusal is shown, not raised
+        st.warning("This example cannot be formatted with the model's chat template.", icon=":material/warning:")
+        st.text(str(exc))
+        return
+    if not rendered.markers:
+        st.warning("This model's chat template does not mark the assistant's replies, so assistant-only loss cannot tell "
+                   "the replies from the prompt: trainers that ignore this train on every token (shown here), and TRL "
+                   "swaps in its own training template for models it knows, or stops with an error.", icon=":material/warning:")
+    st.caption(f"As the trainer sees it, with {tok.source}: only the assistant's replies carry the loss "
+               "(assistant-only loss); a reply marked weight 0 does not. " + trained_view.summary(rendered))
+    st.html(trained_view.to_html(rendered.pieces, rendered.trained, set(tok.special_tokens)))
 
 
 def main() -> None:
@@ -65,27 +194,41 @@ def main() -> None:
     st.title("Tokens")
     model_picker(live, "tok_model")
     res = state.result(live)
+    counts = res.counts
+    if counts.is_open:
+        seq_length(live)
+    if msg := st.session_state.pop("tok_flash", None):
+        st.success(msg)
     mask = res.usable_mask()
-    total, assistant = res.counts.total[mask], res.counts.assistant[mask]
+    total, assistant = counts.total[mask], counts.assistant[mask]
     limit = res.model.limit
-    st.caption(f"Counted with {res.counts.encoding} for {res.model.name}; the training limit is {limit:,} tokens per example.")
+    if counts.is_open:
+        tok = open_tokenizers.load(res.model.name)
+        st.caption(f"Counted with {tok.source}, offline: each example through the model's chat template, with the special tokens "
+                   f"it adds, exactly as the trainer formats it. Examples are cut at {limit:,} tokens.")
+    else:
+        st.caption(f"Counted with {counts.encoding} for {res.model.name}; the training limit is {limit:,} tokens per example.")
     a, b, c = st.columns(3)
     a.metric("Total tokens", f"{int(total.sum()):,}")
-    b.metric("Assistant tokens", f"{int(assistant.sum()):,}")
+    b.metric("Trained tokens" if counts.is_open else "Assistant tokens", f"{int(assistant.sum()):,}")
     over = res.over_limit()
-    c.metric("Over the limit", f"{len(over):,}")
+    c.metric("Over the max sequence length" if counts.is_open else "Over the limit", f"{len(over):,}")
+    if counts.is_open and counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
+        st.info(f"{lost:,} image(s) are not counted: each open vision model has its own image tokens; the figures are the text's.",
+                icon=":material/image:")
+    elif counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
+        st.info(f"{lost:,} image(s) at web addresses are not counted: their size is unknown without downloading them "
+                "(OpenAI's rule counts 85 tokens for a low-detail image, more by size for high detail).", icon=":material/image:")
+    if counts.problems:
+        st.warning(f"{len(counts.problems):,} example(s) cannot be formatted with this model's chat template and are not counted; "
+                   "the Validate page lists them.", icon=":material/warning:")
     st.altair_chart(histogram(total, limit), width="stretch")
     st.subheader("Statistics")
-    st.dataframe(stats_table(total, assistant), width="stretch")
-    st.subheader("Examples over the limit")
-    if not over:
-        st.success(f"Every example fits in {limit:,} tokens.")
-        return
-    pos = {e.index: p for p, e in enumerate(res.examples)}
-    rows = [{"example": n, "row": live.example(n).row, "tokens": int(res.counts.total[pos[n]]), "user": views.cells(live.example(n))["user"][:200]} for n in over[:500]]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption("Drop or trim them with the one-click fixes on the Validate page.")
-    st.page_link("pages/validate.py", label="Go to Validate", icon=":material/fact_check:")
+    st.dataframe(stats_table(total, assistant, "Trained per example" if counts.is_open else "Assistant per example"), width="stretch")
+    over_limit(live, res, over)
+    control_tokens(live, res)
+    if counts.is_open:
+        trained_preview(live, res)
 
 
 main()

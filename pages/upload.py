@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
-from ui import encoding, safe, state, views
+from ui import encoding, reading, safe, state, views
 from ui import live as live_mod
+from ui import mapping_editor as editor
 from ui.entry import through_app
-from validators import ingest, mapping
+from validators import ingest
 from validators.readers import InputError, sheet_names
 
 through_app()  # a fresh server's first run must go through app.py
 
 SAMPLES = ["support_desk.csv", "multi_turn.csv", "tool_calls.jsonl"]
 TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]
-MAP_ROLES = [r for r in mapping.ROLES]
 
 
 def start(name: str, data: bytes) -> None:
@@ -34,7 +36,9 @@ def start(name: str, data: bytes) -> None:
     live = state.current()
     if live is not None:
         state.result(live)  # check now, with its own progress bar, so the next pages are instant
-    st.session_state["flash"] = f"Loaded {name}: {len(ds):,} examples."
+    problem = ds.detection.get("problem")
+    st.session_state["flash"] = (f"Loaded {name}: {len(ds):,} rows. Its columns were not recognised: choose below which column is the question and which the answer."
+                                 if problem else f"Loaded {name}: {len(ds):,} examples.")
     st.rerun()
 
 
@@ -54,53 +58,52 @@ def uploader() -> None:
 
 
 def preview(live: live_mod.Live) -> None:
-    st.subheader("2. Check the preview")
-    st.text(f"{live.name}: {len(live.examples):,} examples ({live.meta.get('format', '?')}, {live.meta.get('layout', '?')} layout)")
+    st.subheader("3. Check the examples")
+    st.text(f"{live.name}: {len(live.examples):,} examples ({live.meta.get('format', '?')} file)")
     st.dataframe(pd.DataFrame(views.preview_rows(live.examples)), hide_index=True, width="stretch")
 
 
-def mapping_editor(live: live_mod.Live) -> None:
-    st.subheader("3. Column mapping")
-    columns: list[str] = live.meta.get("columns") or []
+def mapping_section(live: live_mod.Live) -> None:
+    """Step 2: which column is what.  Always shown for a file with columns, so a file whose
+    columns were not recognised is one choice away from working, never a dead end."""
+    st.subheader("2. Which column is what")
+    sheet = _sheet_picker(live)
+    opts = reading.load_options(live.options)
+    table, sug = editor._table(live.id, sheet, opts["encoding"], opts["header"], opts["join_lines"], live)
+    if table is None or sug is None:
+        st.caption("This file is already in a chat layout (a list of conversations); there are no columns to choose.")
+        return
     current = dict(live.options.get("mapping") or live.meta.get("mapping") or {})
-    if not columns:
-        st.caption(f"This file is already in a chat layout ({live.meta.get('layout')}); no columns to map.")
-    sheet = None
-    if live.meta.get("format") == "xlsx":
-        names = sheet_names(live.data())
-        if names:
-            now = live.options.get("sheet") or names[0]
-            sheet = st.selectbox("Sheet", names, index=names.index(now) if now in names else 0, key=f"map_sheet_{live.id}")
-    chosen: dict[str, str | None] = {}
-    if columns:
-        st.caption("Which column holds what. Leave a role empty if your file has no such column.")
-        grid = st.columns(4)
-        for i, role in enumerate(MAP_ROLES):
-            opts = ["", *columns]  # "" = not used
-            value = current.get(role)
-            pick = grid[i % 4].selectbox(
-                ROLE_LABELS.get(role, role), opts, index=opts.index(value) if value in opts else 0,
-                format_func=lambda c: c or "— not used —", key=f"map_{role}_{live.id}_{live.version}",
-            )
-            chosen[role] = pick or None  # None un-maps a detected column
+    detected = {k: v for k, v in sug.mapping.to_dict().items() if k != "default_system"}
+    detection = sug.to_dict() if detected == {k: v for k, v in current.items() if k != "default_system"} else {"confidence": "chosen"}
+    editor.confidence(detection)
+    editor.column_overview(table, sug, current)
+    chosen = editor.role_pickers(live, table.columns, current)
+    spk = editor.speaker_editor(live, table, chosen, current)
+    if spk is not None:
+        chosen["speakers"] = spk
     default_system = st.text_input("Default system prompt (used where a row has none)", value=current.get("default_system") or "",
                                    key=f"map_sys_{live.id}_{live.version}")
-    if st.button("Apply mapping and re-check", key="map_apply", type="primary"):
+    editor.first_example_preview(table, chosen, default_system)
+    if st.button("Apply these choices and re-check", key="map_apply", type="primary"):
         reread(live, chosen, default_system, sheet)
 
 
-ROLE_LABELS = {
-    "system": "System prompt", "user": "User / question", "assistant": "Assistant / answer", "context": "Extra input (Alpaca)",
-    "weight": "Assistant weight", "chosen": "Preferred answer (DPO)", "rejected": "Rejected answer (DPO)",
-    "conversation": "Conversation id (multi-turn)", "turn": "Turn number (multi-turn)", "role": "Role (one message per row)",
-    "content": "Message text (one message per row)",
-}
+def _sheet_picker(live: live_mod.Live) -> str | None:
+    if live.meta.get("format") != "xlsx":
+        return None
+    names = sheet_names(live.data())
+    if not names:
+        return None
+    now = live.options.get("sheet") or names[0]
+    return st.selectbox("Sheet", names, index=names.index(now) if now in names else 0, key=f"map_sheet_{live.id}")
 
 
-def reread(live: live_mod.Live, chosen: dict[str, str | None], default_system: str, sheet: str | None) -> None:
-    say, bar = state.progress_bar("Reading the file again with the new mapping…")
+def reread(live: live_mod.Live, chosen: dict[str, Any], default_system: str, sheet: str | None) -> None:
+    say, bar = state.progress_bar("Reading the file again with your choices…")
     try:
-        ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None)
+        ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None,
+                               **reading.load_options(live.options))
     except InputError as err:
         bar.empty()
         safe.error("That mapping does not work for this file; nothing was changed.", str(err))
@@ -110,7 +113,8 @@ def reread(live: live_mod.Live, chosen: dict[str, str | None], default_system: s
     live_mod.remap(live, ds, options)
     bar.empty()
     state.result(live)
-    st.success(f"Re-read with the new mapping: {len(ds):,} examples. Edits made before were replaced.")
+    st.session_state["flash"] = f"Re-read with your choices: {len(ds):,} examples. Edits made before were replaced."
+    st.rerun()
 
 
 def main() -> None:
@@ -118,14 +122,15 @@ def main() -> None:
     st.caption("Turn a spreadsheet of examples into a fine-tuning file: upload, check, fix, export. Your work is saved at this page's URL.")
     flash = st.session_state.pop("flash", None)
     if flash:
-        st.success("File loaded.")
+        st.success("Mapping applied." if flash.startswith("Re-read") else "File loaded.")
         st.text(flash)
     uploader()
     ws = state.current()
     if ws is not None:
-        preview(ws)
         encoding.picker(ws)
-        mapping_editor(ws)
+        reading.choices(ws)
+        mapping_section(ws)
+        preview(ws)
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
 
 

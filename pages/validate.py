@@ -5,11 +5,15 @@ widget state, write them to the workspace (committed before the page confirms) a
 the findings.  The editor's key includes the workspace version, so after each edit a
 fresh editor is drawn from the saved data: stale ``edited_rows`` can never be re-applied
 to rows that moved (the edit-loss bugs of streamlit issues 7749 / 11679 / 8426).
+
+Every edit also carries the version (etag) of each example as it was drawn.  When another
+tab or window changed that example in between (merged its turns, say), the edit is
+refused with a plain message and the example is drawn again as it is now: it is never
+written by position onto messages that moved.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +25,7 @@ from ui.entry import through_app
 from ui.live import Live
 from validators import fixes, pii, tokens
 from validators.checks import CheckResult
+from validators.workspace import StaleEdit
 
 through_app()  # a fresh server's first run must go through app.py
 
@@ -28,27 +33,57 @@ PAGE_SIZE = 50
 COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220, "issues": 250}  # px; fits a laptop screen
 MULTI_PAGE_SIZE = 10
 ROLE_NAMES = {"system", "user", "assistant", "tool", "function", "developer"}
+NO_ROLE = "(no role)"
+BEHIND = ("The workspace was changed elsewhere (another tab, window or server) while this page was open, so nothing "
+          "was changed. The page now shows the latest data: click again if you still want this.")
 
 
-def flash(text: str) -> None:
-    st.session_state["val_flash"] = text
+def flash(text: str, kind: str = "success") -> None:
+    st.session_state["val_flash"] = (kind, text)
+    if kind == "success":
+        st.session_state.pop("val_fresh", None)  # examples kept on show after a refused edit
 
 
-def on_table_edit(key: str, live: Live, numbers: list[int]) -> bool:
+def refused(err: StaleEdit, unsaved: str = "") -> None:
+    """Say that an edit was made on an older version and was not saved; the page then
+    draws the example as it is now (its editor key moved on with the version)."""
+    numbers = ", ".join(str(e.index) for e in err.fresh)
+    st.session_state["val_fresh"] = [e.index for e in err.fresh]
+    if numbers:
+        flash(f"Example {numbers} was changed in another tab or window after this page showed it, so your edit was "
+              "not saved (saving it would have overwritten that change). It is shown below as it is now: make your change again.",
+              "warning")
+    else:
+        flash("The file was read again (another tab or window changed the column mapping) after this page showed it, "
+              "so your edit was not saved. Find the example in the list below and make your change again.", "warning")
+    if unsaved.strip():
+        st.session_state["val_unsaved"] = unsaved
+
+
+@state.guarded
+def on_table_edit(key: str, live: Live, numbers: list[int], tags: dict[int, str] | None = None) -> bool:
     """Apply every edited cell of this editor page to the workspace, in one saved step;
-    True when something was saved."""
+    True when something was saved.  ``tags``: each example's version when the grid was drawn."""
+    st.session_state["val_grid_done"] = key
     edits: dict[Any, dict[str, Any]] = (st.session_state.get(key) or {}).get("edited_rows", {})
-    new = []
-    for row, values in edits.items():
-        r = int(row)
-        if 0 <= r < len(numbers):
-            new.append(views.with_cells(live.example(numbers[r]), values))
-    if new:
-        live.apply(new, f"Edited example {', '.join(str(e.index) for e in new)}")
-        flash(f"Saved your edit to example {', '.join(str(e.index) for e in new)} and checked it again.")
-    return bool(new)
+    rows = {int(r): values for r, values in edits.items() if 0 <= int(r) < len(numbers)}
+    if any(not live.has(numbers[r]) for r in rows):
+        refused(StaleEdit([]), "\n\n".join(str(v) for values in rows.values() for v in values.values() if v))
+        return False
+    new = [views.with_cells(live.example(numbers[r]), values) for r, values in rows.items()]
+    if not new:
+        return False
+    base = {e.index: tags[e.index] for e in new if e.index in tags} if tags else None
+    try:
+        live.apply(new, f"Edited example {', '.join(str(e.index) for e in new)}", base=base)
+    except StaleEdit as err:
+        refused(err, "\n\n".join(str(v) for values in edits.values() for v in values.values() if v))
+        return False
+    flash(f"Saved your edit to example {', '.join(str(e.index) for e in new)} and checked it again.")
+    return True
 
 
+@state.guarded
 def run_fix(live: Live, name: str) -> None:
     """One bulk fix over the whole workspace; only what it changed is saved."""
     res = live.check()
@@ -71,12 +106,21 @@ def run_fix(live: Live, name: str) -> None:
         fix = fn(examples, tokens_of, info.limit)
     else:
         fix = fn(examples)
-    live.apply_fix(fix, label)
+    try:
+        live.apply_fix(fix, label)
+    except StaleEdit:
+        flash(BEHIND, "warning")
+        return
     flash(f"{label}: {fix.summary}")
 
 
+@state.guarded
 def run_undo(live: Live) -> None:
-    done = live.undo()
+    try:
+        done = live.undo()
+    except StaleEdit:
+        flash(BEHIND, "warning")
+        return
     flash(f"Undone: {done}." if done else "Nothing to undo.")
 
 
@@ -116,14 +160,28 @@ def page_of(numbers: list[int], size: int, key: str) -> list[int]:
     return numbers[start:start + size]
 
 
+def seeded_grid_edit(live: Live) -> None:
+    """Edits that arrived without the callback (state seeded before the run, as AppTest
+    does): saved (or refused) with the versions the grid was drawn with, then redrawn."""
+    prior = st.session_state.get("val_grid_prior")
+    if not prior or prior[0] == st.session_state.get("val_grid_done"):
+        return
+    if (st.session_state.get(prior[0]) or {}).get("edited_rows"):
+        on_table_edit(prior[0], live, prior[1], prior[2])
+        st.rerun()
+
+
 def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> None:
+    seeded_grid_edit(live)
     shown = page_of(numbers, PAGE_SIZE, "val_page_single")
     rows = [{"example": n, "row": live.example(n).row, **views.cells(live.example(n)), "issues": views.issue_text(by.get(n, []))} for n in shown]
     frame = pd.DataFrame(rows, columns=["example", "row", "system", "user", "assistant", "issues"])
     key = f"ed_{live.id}_{shown[0] if shown else 0}_{live.version}"
+    tags = live.etags(shown)
+    st.session_state["val_grid_prior"] = (key, shown, tags)
     st.data_editor(
         frame, key=key, hide_index=True, width="stretch", num_rows="fixed", disabled=["example", "row", "issues"],
-        on_change=on_table_edit, args=(key, live, shown),
+        on_change=on_table_edit, args=(key, live, shown, tags),
         column_config={
             "example": st.column_config.NumberColumn("Example", width=COL_WIDTHS["example"]),
             "row": st.column_config.NumberColumn("Source row", width=COL_WIDTHS["row"]),
@@ -133,10 +191,6 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
             "issues": st.column_config.TextColumn("Issues (why it is flagged)", width=COL_WIDTHS["issues"]),
         },
     )
-    if on_table_edit(key, live, shown):
-        # Edits that arrived without the callback (state seeded before the run, as AppTest
-        # does): saved now, then redrawn from the saved data under the new version's key.
-        st.rerun()
     st.caption("Double-click a cell to edit it; the change is saved and re-checked as soon as you leave the cell.")
     reasons = [f"Example {n} (row {live.example(n).row})\n" + "\n".join("  " + line for line in views.issue_text(by[n]).splitlines())
                for n in shown if by.get(n)]
@@ -145,30 +199,70 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
             st.text("\n\n".join(reasons))  # user-derived text: plain text only
 
 
-def save_messages(live: Live, number: int, key: str) -> None:
-    """The per-message editor's form was submitted: write its texts and weights back."""
+@state.guarded
+def save_messages(live: Live, number: int, key: str, tag: str | None = None, shown: tuple[Any, ...] = ()) -> None:
+    """The per-message editor's form was submitted: write its roles, texts and weights
+    back, leave out the messages marked for removal and add the new one, as one step that
+    Undo reverses.  ``tag``: the example's version when the form was drawn; ``shown``:
+    the texts it showed (to hand back only what the user typed if the save is refused)."""
+    get = st.session_state.get
+    drawn = range(len(shown)) if shown else range(len(live.example(number).messages) if live.has(number) else 0)
+    texts = {i: get(f"{key}_c{i}") for i in drawn if isinstance(get(f"{key}_c{i}"), str)}
+    added = (get(f"{key}_nr") or "assistant", get(f"{key}_nc") or "")
+    typed = "\n\n".join([*(t for i, t in texts.items() if i >= len(shown) or t != shown[i]), added[1]])
+    if not live.has(number):
+        refused(StaleEdit([]), typed)
+        return
     ex = live.example(number)
-    msgs = copy.deepcopy(ex.record["messages"])
-    for i, m in enumerate(msgs):
-        if isinstance(m, dict) and isinstance(m.get("content"), str):
-            m["content"] = st.session_state.get(f"{key}_c{i}", m["content"])
-        if isinstance(m, dict) and m.get("role") == "assistant":
-            w = st.session_state.get(f"{key}_w{i}", "—")
-            if w == "—":
-                m.pop("weight", None)
-            else:
-                m["weight"] = int(w)
-    live.apply([replace(ex, record={**ex.record, "messages": msgs})], f"Edited example {number}")
+    if tag and live.etags([number])[number] != tag:
+        refused(StaleEdit([ex]), typed)  # before reading the form against messages that moved
+        return
+    msgs = ex.record["messages"]
+    roles = {i: get(f"{key}_r{i}") for i in drawn if get(f"{key}_r{i}") in ROLE_NAMES}
+    weights = {i: get(f"{key}_w{i}") for i in drawn if get(f"{key}_w{i}")}
+    removed = {i for i in drawn if get(f"{key}_x{i}")}
+    new = views.edited_messages(msgs, texts, roles, weights, removed, added)
+    try:
+        live.apply([replace(ex, record={**ex.record, "messages": new})], f"Edited example {number}",
+                   base={number: tag} if tag else None)
+    except StaleEdit as err:
+        refused(err, typed)
+        return
     flash(f"Saved your edit to example {number} and checked it again.")
 
 
-def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> None:
+def message_fields(key: str, i: int, m: Any) -> None:
+    """One message: its role, its text (plain text only), its weight, and "remove"."""
+    role = m.get("role") if isinstance(m, dict) else None
+    if not isinstance(m, dict) or not isinstance(m.get("content"), str):
+        st.caption(f"{i + 1}. {role if role in ROLE_NAMES else 'message'} (not plain text, shown read-only)")
+        st.code(str(m), language=None, wrap_lines=True)
+        st.checkbox("Remove this message", key=f"{key}_x{i}")
+        return
+    # An unknown role stays as it is unless the user picks another (saving never changes it silently).
+    now = role if isinstance(role, str) else NO_ROLE
+    roles = list(views.EDIT_ROLES) + ([now] if now not in views.EDIT_ROLES else [])
+    left, right = st.columns([1, 4])
+    with left:
+        st.selectbox(f"{i + 1}. Role", roles, index=roles.index(now), key=f"{key}_r{i}",
+                     help="Who says this: the system prompt, the user, or the assistant (the reply the model learns)")
+        if role == "assistant":
+            w = m.get("weight")
+            opts = [views.NO_WEIGHT, "1", "0"]
+            st.selectbox("Train on this reply (weight)", opts, index=opts.index(str(w)) if str(w) in opts else 0, key=f"{key}_w{i}",
+                         help="1: the model learns from this turn; 0: it is context only; —: not set (trained on)")
+        st.checkbox("Remove this message", key=f"{key}_x{i}")
+    with right:
+        st.text_area(f"Message {i + 1} ({role if role in ROLE_NAMES else 'no role'})", value=m["content"], key=f"{key}_c{i}")
+
+
+def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]], fresh: set[int]) -> None:
     shown = page_of(numbers, MULTI_PAGE_SIZE, "val_page_multi")
     for n in shown:
         ex = live.example(n)
         found = by.get(n, [])
         errs = sum(f.severity == "error" for f in found)
-        with st.expander(f"Example {n} (row {ex.row}) — {errs} error(s), {len(found) - errs} warning(s)", expanded=errs > 0):
+        with st.expander(f"Example {n} (row {ex.row}) — {errs} error(s), {len(found) - errs} warning(s)", expanded=errs > 0 or n in fresh):
             st.text(views.issue_text(found) or "No issues.")
             msgs = ex.record.get("messages") if isinstance(ex.record, dict) else None
             if ex.kind != "sft" or not isinstance(msgs, list):
@@ -178,19 +272,13 @@ def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> 
             key = f"mm_{live.id}_{n}_{live.version}"
             with st.form(key):
                 for i, m in enumerate(msgs):
-                    role = m.get("role") if isinstance(m, dict) else None
-                    label = f"{i + 1}. {role if role in ROLE_NAMES else 'message'}"
-                    if isinstance(m, dict) and isinstance(m.get("content"), str):
-                        st.text_area(label, value=m["content"], key=f"{key}_c{i}")
-                    else:
-                        st.caption(f"{label} (not plain text, shown read-only)")
-                        st.code(str(m), language=None, wrap_lines=True)
-                    if role == "assistant":
-                        w = m.get("weight")
-                        opts = ["—", "1", "0"]
-                        st.selectbox("Train on this reply (weight)", opts, index=opts.index(str(w)) if str(w) in opts else 0, key=f"{key}_w{i}",
-                                     help="1: the model learns from this turn; 0: it is context only; —: not set (trained on)")
-                st.form_submit_button("Save this example", on_click=save_messages, args=(live, n, key))
+                    message_fields(key, i, m)
+                st.divider()
+                a, b = st.columns([1, 4])
+                a.selectbox("Add a message: role", list(views.EDIT_ROLES), index=2, key=f"{key}_nr")
+                b.text_area("Add a message at the end (left empty: nothing is added)", value="", key=f"{key}_nc")
+                st.form_submit_button("Save this example", on_click=save_messages, args=(live, n, key, live.etags([n])[n], tuple(m.get("content") if isinstance(m, dict) else None for m in msgs)))
+            st.caption("Changing a role, removing or adding a message is saved as one step: “↩ Undo last change” puts it back.")
 
 
 def dataset_notes(res: CheckResult) -> None:
@@ -206,7 +294,12 @@ def main() -> None:
     st.title("Validate")
     note = st.session_state.pop("val_flash", None)
     if note:
-        st.success(note)
+        kind, text = note if isinstance(note, tuple) else ("success", note)
+        (st.warning if kind == "warning" else st.success)(text)
+    unsaved = st.session_state.pop("val_unsaved", None)
+    if unsaved:
+        st.caption("The text you typed, not saved (copy it if you need it):")
+        st.code(unsaved, language=None, wrap_lines=True)
     res = state.result(live)
     by = views.issues_by_example(res.findings)
     errors_in = len(res.error_examples())
@@ -223,8 +316,14 @@ def main() -> None:
         numbers = [e.index for e in live.examples if not e.dropped]
     else:
         numbers = views.flagged(live.examples, res.findings, errors_only=show == "Only errors")
+    # After a refused edit, the examples concerned are shown first, as they are now, even
+    # when the other tab's change fixed them (until the next saved edit).
+    fresh = [n for n in st.session_state.get("val_fresh") or [] if live.has(n) and not live.example(n).dropped]
+    first = set(fresh)
+    numbers = fresh + [n for n in numbers if n not in first]
     single = [n for n in numbers if views.is_single_turn(live.example(n))]
-    multi = [n for n in numbers if n not in set(single)]
+    one_row = set(single)  # built once: rebuilding it per element made "All examples" quadratic
+    multi = [n for n in numbers if n not in one_row]
     if not numbers:
         st.success("Nothing flagged. Go on to Export.")
         st.page_link("pages/export.py", label="Export →", icon=":material/download:")
@@ -237,7 +336,7 @@ def main() -> None:
             st.caption("No single-turn examples here.")
     with tab2:
         if multi:
-            message_editor(live, multi, by)
+            message_editor(live, multi, by, set(fresh))
         else:
             st.caption("No multi-turn examples here.")
 

@@ -1,4 +1,10 @@
-"""Shared pieces of the real-browser tests: Debian's Chromium, a real `streamlit run app.py`."""
+"""Shared pieces of the real-browser tests: Debian's Chromium, a real `streamlit run app.py`.
+
+The tests must pass on a busy two-core machine, so they wait for the page's own state
+(``IDLE``: the attributes Streamlit's own end-to-end tests wait on; the text a step shows
+when it is done) and never for a fixed time.  Screenshots are written to a temporary folder,
+or to ``docs/screenshots`` when ``FTPREP_SCREENSHOTS=1`` (to refresh the README's images).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,11 +33,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def settle(page) -> None:
-    """Wait until the script run is over (the "Running…" widget is gone)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-    page.wait_for_timeout(400)
+# True when the browser is connected and no script run is going on or requested.
+IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+# Resolves after the browser has painted twice: a resized canvas grid has redrawn.
+PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+STEP_MS = 120_000  # the longest one step may take on a loaded machine before the test fails
+
+
+def settle(page, timeout: int = STEP_MS) -> None:
+    """Wait until the app is idle.  After an action, also wait for what it shows when done
+    (its confirmation text, the new page's heading): a run may not have started yet."""
+    page.wait_for_function(IDLE, timeout=timeout)
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/screenshots only when asked, so tests leave a checkout clean."""
+    folder = ROOT / "docs" / "screenshots" if os.environ.get("FTPREP_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``check`` until it is true (for state outside a page: a server, a file).  The
+    only place in the tests that pauses, and only between polls."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.05
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what} after {timeout_s:.0f} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 class Server:
@@ -66,16 +101,20 @@ def running_app(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iter
              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                pytest.fail("streamlit exited: " + log_path.read_text(errors="replace")[-2000:])
             try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
+                return urllib.request.urlopen(f"{url}/_stcore/health", timeout=5).read() == b"ok"
             except OSError:
-                time.sleep(0.3)
-        else:
+                return False
+
+        try:
+            wait_until(healthy, 180, "the streamlit server to start")
+        except BaseException:
             proc.kill()
-            pytest.fail("streamlit did not start: " + log_path.read_text(errors="replace")[-2000:])
+            raise
         try:
             yield Server(url, proc, log_path)
         finally:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, running_app, settle
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, PAINTED, running_app, settle
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 PAGES = ["Validate", "Tokens", "Cost", "Duplicates", "Export"]
@@ -102,7 +102,7 @@ def test_hostile_text_renders_inert_on_every_page(tmp_path: Path, pixel: tuple[s
             page.get_by_role("heading", name=title).first.wait_for()
             settle(page)
             page.mouse.wheel(0, 4000)
-            page.wait_for_timeout(300)
+            page.evaluate(PAINTED)  # the scrolled-to part has been drawn
             assert_inert(page, title)
             if title == "Duplicates":  # user text shown here as DOM text: visible, and only text
                 assert "<script>window.__pwned=1</script>" in page.locator('[data-testid="stMain"]').inner_text()
@@ -157,3 +157,9 @@ def test_canary_key_through_the_browser_submit_flow(tmp_path: Path) -> None:
     for f in written:
         text = f.read_bytes().decode("utf-8", "replace")
         assert canary not in text and canary[-12:] not in text, f"the key reached {f}"
+    from validators import workspace
+
+    db = next(f for f in written if f.name == "ws.sqlite3")
+    stored = "\n".join(workspace.all_text(workspace.connect(db)))  # inside the compressed chunks too
+    assert len(stored) > 1000, "the store's text was read"
+    assert canary not in stored and canary[-12:] not in stored, "the key reached the workspace store"

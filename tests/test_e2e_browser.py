@@ -2,7 +2,8 @@
 
 Upload a CSV, fix a flagged row in the grid editor, reload, see the fix, download the JSONL
 and check it with the project's own validator.  Takes a full-page screenshot of every page
-into docs/screenshots/.
+(into a temporary folder; into docs/screenshots/ with ``FTPREP_SCREENSHOTS=1``).  Every step
+waits for what the page shows when it is done, never for a fixed time.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
+from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, PAINTED, ROOT, STEP_MS, running_app, settle, shots_dir
 
-SHOTS = ROOT / "docs" / "screenshots"
 ANSWER = "Yes, we ship to Norway within 5 working days."
 COLUMN_PX = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220}  # pages/validate.py COL_WIDTHS
 ROW_PX = 35
@@ -32,15 +32,15 @@ def server(tmp_path: Path) -> Iterator[str]:
         yield app.url
 
 
-def shot(page, name: str) -> None:
+def shot(page, folder: Path, name: str) -> None:
     """Full-page screenshot: Streamlit scrolls inside its main section, so grow the viewport."""
     height = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]'); return m ? m.scrollHeight : 1000 }")
     page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 6000))})
-    page.wait_for_timeout(500)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    settle(page)
+    page.evaluate(PAINTED)  # the grids have redrawn at the new size
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
-    page.wait_for_timeout(200)
+    page.evaluate(PAINTED)
 
 
 def open_page(page, title: str) -> None:
@@ -49,9 +49,12 @@ def open_page(page, title: str) -> None:
     settle(page)
 
 
-def main_metric(page, label: str) -> str:
+def expect_metric(page, label: str, value: str) -> None:
+    """The main area's metric ``label`` shows ``value`` (waits while a run updates it)."""
+    from playwright.sync_api import expect
+
     metric = page.locator('[data-testid="stMain"] [data-testid="stMetric"]').filter(has_text=label).first
-    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+    expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(value, timeout=STEP_MS)
 
 
 def edit_first_row(page, column: str, text: str) -> None:
@@ -74,39 +77,42 @@ def edit_first_row(page, column: str, text: str) -> None:
                 raise
     page.keyboard.type(text, delay=5)
     expect(editor).to_have_value(text)
-    page.wait_for_timeout(200)
     page.keyboard.press("Enter")
-    settle(page)
+    expect(editor).to_have_count(0)  # the editor closed: the grid has the new value
 
 
 def test_upload_fix_reload_export(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    shots = shots_dir(tmp_path)
+    expect.set_options(timeout=STEP_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(STEP_MS)  # a loaded machine: each wait is for a state, bounded generously
         page.goto(f"{server}/upload")
         page.get_by_role("heading", name="Upload").first.wait_for()
         page.locator("input[type=file]").set_input_files(str(ROOT / "sample_data" / "support_desk.csv"))
-        page.get_by_text("File loaded.").wait_for(timeout=60_000)
+        page.get_by_text("File loaded.").wait_for()
         settle(page)
         assert "ws=" in page.url and "/upload" in page.url
-        shot(page, "upload")
+        shot(page, shots, "upload")
 
         open_page(page, "Validate")
-        assert main_metric(page, "Errors") == "2"
-        shot(page, "validate")
+        expect_metric(page, "Errors", "2")
+        shot(page, shots, "validate")
         edit_first_row(page, "assistant", ANSWER)  # example 4 (row 5): the empty answer
-        page.get_by_text("Saved your edit to example 4").wait_for(timeout=60_000)
-        assert main_metric(page, "Errors") == "1"
+        page.get_by_text("Saved your edit to example 4").wait_for()
+        settle(page)
+        expect_metric(page, "Errors", "1")
 
         page.reload()  # a reload is a new session: the URL alone brings the workspace back
         page.get_by_role("heading", name="Validate").first.wait_for()
         settle(page)
-        assert main_metric(page, "Errors") == "1"
+        expect_metric(page, "Errors", "1")
         page.get_by_text("All examples").click()
+        expect(page.get_by_text(ANSWER).first).to_be_attached()  # the grid lists the saved answer
         settle(page)
-        assert page.get_by_text(ANSWER).count() >= 1
 
         for title in ("Tokens", "Cost", "Duplicates"):
             open_page(page, title)
@@ -114,20 +120,22 @@ def test_upload_fix_reload_export(server: str, tmp_path: Path) -> None:
             if title == "Duplicates":  # show the near-duplicate groups, with their marked words
                 page.get_by_role("tab", name="Near (2)").click()
                 page.get_by_text("similarity").first.wait_for()
-            shot(page, title.lower())
+            shot(page, shots, title.lower())
 
         open_page(page, "Export")
-        assert main_metric(page, "Rows left out") == "1"  # the empty row 32; row 5 was fixed
-        shot(page, "export")
+        expect_metric(page, "Rows left out", "1")  # the empty row 32; row 5 was fixed
+        shot(page, shots, "export")
         with page.expect_download() as info:
             page.get_by_role("button", name="Download JSONL").click()
         path = tmp_path / "export.jsonl"
         info.value.save_as(path)
         browser.close()
 
+    # one full-page screenshot per page (docs/screenshots also holds other tests' images when FTPREP_SCREENSHOTS=1)
+    assert {f"{n}.png" for n in ("upload", "validate", "tokens", "cost", "duplicates", "export")} <= {f.name for f in shots.iterdir()}
     lines = path.read_text("utf-8").splitlines()
     assert len(lines) == 60 and any(ANSWER in line for line in lines)
-    check = subprocess.run([sys.executable, "-m", "validators", "check", "--json", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    check = subprocess.run([sys.executable, "-m", "validators", "check", "--json", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     report = json.loads(check.stdout)
     assert report["errors"] == [], report["errors"]
     assert report["examples"] == 60

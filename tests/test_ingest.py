@@ -68,9 +68,10 @@ def test_mapping_to_a_missing_column_is_a_plain_error():
         _load("q,a\nx,y\n", mapping={"assistant": "Reply"})
 
 
-def test_no_assistant_column_is_a_plain_error():
-    with pytest.raises(InputError, match="assistant"):
-        _load("text,label\nx,y\n")
+def test_no_assistant_column_keeps_every_row_and_says_why():
+    ds = _load("text,label\nx,y\n")  # never refused: the rows wait for the user's mapping
+    assert "assistant" in ds.detection["problem"] and "--map" not in ds.detection["problem"]
+    assert ds.examples[0].record is None and "text: x" in ds.examples[0].raw
 
 
 def test_blank_rows_are_kept_as_examples_to_report():

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import live as live_mod
-from ui import safe
+from ui import reading, safe
 from validators import decoding, ingest
 from validators.legacy_encoding import CHOICES, label
 from validators.readers import InputError
@@ -71,7 +71,7 @@ def _reread(live: live_mod.Live, encoding: str) -> None:
     opts = live.options
     try:
         ds = ingest.load_bytes(live.data(), live.name, sheet=opts.get("sheet"), mapping=opts.get("mapping") or None,
-                               default_system=opts.get("default_system") or None, encoding=encoding)
+                               default_system=opts.get("default_system") or None, **{**reading.load_options(opts), "encoding": encoding})
     except InputError as err:
         safe.error(f"The file could not be read as {label(encoding)}; nothing was changed.", str(err))
         return

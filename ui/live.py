@@ -10,42 +10,62 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 
 from __future__ import annotations
 
+import json
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from validators import catalog, checks, cost, duplicates, schema_check, semantic, tokens
+from validators import catalog, checks, codes, cost, duplicates, open_tokenizers, semantic, tokens
 from validators import workspace as store
 from validators.fixes import FixResult
-from validators.model import Example, Finding, finding
+from validators.model import Example, Finding
 
 INCREMENTAL_MIN = 5000  # below this many examples a full re-check is fast enough and exact
-# Findings that depend on the whole dataset (semantic.check_dataset and the duplicate search).
-DATASET_CODES = {
-    "conflicting_answers", "exact_duplicate", "near_duplicate", "too_few_examples", "few_examples", "no_system_prompt",
-    "missing_system", "many_system_prompts",
-}
 
 Progress = Callable[[float, str], None]
 
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
 _DB_LOCK = threading.RLock()
-_CONNS: dict[str, Any] = {}
+_CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
+
+
+class StoreMissing(Exception):
+    """The database file was deleted or replaced while the server was running."""
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 @contextmanager
 def db() -> Iterator[Any]:
-    """One shared connection per database file, used by one thread at a time."""
+    """One shared connection per database file, used by one thread at a time.
+
+    If the file was deleted (or swapped) under the running server, the old connection would
+    go on writing into a file nobody can see, and every edit from then on would vanish at
+    the next restart: instead the connection is dropped and :class:`StoreMissing` raised,
+    so the page can say what happened; the next request starts a fresh, empty store."""
     path = str(store.db_path().resolve())
     with _DB_LOCK:
-        conn = _CONNS.get(path)
-        if conn is None:
-            conn = _CONNS[path] = store.connect(path)
-        yield conn
+        held = _CONNS.get(path)
+        if held is not None and _identity(path) != held[1]:
+            del _CONNS[path]
+            held[0].close()
+            raise StoreMissing(path)
+        if held is None:
+            conn = store.connect(path)
+            held = _CONNS[path] = (conn, _identity(path) or (0, 0))
+        yield held[0]
 
 
 def findings_from(meta: dict[str, Any]) -> list[Finding]:
@@ -71,6 +91,9 @@ class Live:
         self.meta = ws.meta
         self.version = ws.version
         self.examples = ws.examples
+        # Rough size in memory, check result included, for the cache's budget: measured ~1 KB of
+        # objects per example plus about twice its text, doubled once the check has run.
+        self.approx_bytes = 4 * ws.stored_chars + 2000 * len(ws.examples)
         self.result: checks.CheckResult | None = None
         self.stale = False
         self.lock = threading.RLock()
@@ -92,7 +115,7 @@ class Live:
         return ws.data if ws else b""
 
     def model(self) -> catalog.ModelInfo:
-        return catalog.model(self.options.get("model"))
+        return open_tokenizers.model_info(self.options.get("model"), self.options.get("max_seq_length"))
 
     def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
         """The current check result.  A full run happens the first time, after an option
@@ -104,6 +127,7 @@ class Live:
                     price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
                     columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
+                    max_seq_length=self.options.get("max_seq_length"),
                 )
                 self.stale = False
                 self._warm_other_encodings()
@@ -167,24 +191,42 @@ class Live:
         say(0.3, "Looking for duplicates")
         dupes = duplicates.find(self.examples, self.options.get("threshold") or 0.8, True, None, pr, self._sigs)
         say(0.9, "Checking the dataset as a whole")
-        found = [f for f in res.findings if f.code not in DATASET_CODES]
-        found += semantic.check_dataset(self.examples, pr) + checks._duplicate_findings(self.examples, dupes)
-        found.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+        found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
+        found += semantic.check_dataset(self.examples, pr) + checks.duplicate_findings(self.examples, dupes)
+        checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
 
     def example(self, index: int) -> Example:
         return self.examples[self._pos[index]]
 
+    def has(self, index: int) -> bool:
+        return index in self._pos
+
     # -- changing -----------------------------------------------------------------------
-    def apply(self, new: list[Example], label: str, summary: str = "") -> int:
-        """Persist the changed examples (with undo) in one transaction, then patch the result."""
+    def apply(self, new: list[Example], label: str, summary: str = "", base: Mapping[int, str] | None = None) -> int:
+        """Persist the changed examples (with undo) in one transaction, then patch the result.
+
+        ``base`` maps each example index to the :func:`~validators.workspace.etag` of the
+        example the user edited (taken when the page was drawn).  If any of them has changed
+        since (another tab merged turns, say), :class:`~validators.workspace.StaleEdit` is
+        raised and nothing is written: an edit is never applied by position to newer data."""
         with self.lock:
             before = [self.example(e.index) for e in new]
+            if base:
+                if any(i not in self._pos for i in base):
+                    raise store.StaleEdit([])  # the example is gone (the file was read again)
+                stale = [self.example(i) for i, tag in base.items() if store.etag(self.example(i)) != tag]
+                if stale:
+                    raise store.StaleEdit(stale)
             with db() as conn:
-                self.version = store.update_examples(conn, self.id, new, before, label, summary)
+                self.version = store.update_examples(conn, self.id, new, before, label, summary, base, self.version)
             self._replace(new)
             return len(new)
+
+    def etags(self, numbers: list[int]) -> dict[int, str]:
+        """The current version of each of these examples, to send along with an edit."""
+        return {n: store.etag(self.example(n)) for n in numbers}
 
     def apply_fix(self, fix: FixResult, label: str) -> int:
         """A bulk fix's result: only the examples it changed are written and re-checked."""
@@ -194,7 +236,7 @@ class Live:
 
     def undo(self) -> str | None:
         with self.lock, db() as conn:
-            done = store.undo(conn, self.id)
+            done = store.undo(conn, self.id, self.version)
             if done is None:
                 return None
             self.version = store.version(conn, self.id) or self.version
@@ -239,32 +281,38 @@ def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions:
         counts.total[p] = fresh.total[k]
         counts.assistant[p] = fresh.assistant[k]
         counts.counted[p] = fresh.counted[k]
-
-
-def example_findings(ex: Example, limit: int, model_name: str, total: int, columns: dict[str, str] | None = None) -> list[Finding]:
-    """Per-example findings: schema + semantic + over the token limit."""
-    out = schema_check.check_schema([ex]) + semantic.check_example(ex, columns)
-    if not ex.dropped and total > limit:
-        out.append(finding("warning", "over_token_limit", f"has {total:,} tokens, over the {limit:,}-token limit of {model_name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex))
-    return out
+        if counts.images_uncounted is not None and fresh.images_uncounted is not None:
+            counts.images_uncounted[p] = fresh.images_uncounted[k]
+    for e in changed:  # an open model's template may now accept (or refuse) an edited example
+        counts.problems.pop(e.index, None)
+    counts.problems.update(fresh.problems)
 
 
 def patch(result: checks.CheckResult, examples: list[Example], positions: list[int], price: float | None) -> checks.CheckResult:
-    """``result`` with the examples at ``positions`` re-checked and re-counted."""
+    """``result`` with the examples at ``positions`` re-checked and re-counted: their
+    per-example findings come from :func:`validators.checks.check_examples`, the same path
+    a full check takes; findings from reading the file and dataset-wide ones are kept (the
+    latter are refreshed when a page needs them)."""
     info = result.model
     changed = [examples[p] for p in positions]
     numbers = {e.index for e in changed}
     counts = result.counts
     _patch_counts(counts, changed, positions, info.encoding)
-    kept = [f for f in result.findings if f.example not in numbers or f.code in DATASET_CODES]
-    for p, e in zip(positions, changed):
-        kept += example_findings(e, info.limit, info.name, int(counts.total[p]), result.options.get("columns"))
-    kept.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+    kept = [f for f in result.findings if f.example not in numbers or not codes.is_per_example(f.code)]
+    kept += checks.check_examples(changed, counts, positions, info, result.options.get("columns"))
+    checks.sort_findings(kept)
     est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
 
 
+_FRESH: OrderedDict[str, Live] = OrderedDict()  # just created, not yet opened: handed over, not re-read
+
+
 def open_workspace(ws_id: str) -> Live | None:
+    with _DB_LOCK:
+        fresh = _FRESH.pop(ws_id, None)
+    if fresh is not None and current_version(ws_id) == fresh.version:
+        return fresh
     with db() as conn:
         ws = store.load(conn, ws_id, with_data=False)  # the upload is read only when a page needs it
     return Live(ws) if ws else None
@@ -276,8 +324,18 @@ def current_version(ws_id: str) -> int | None:
 
 
 def create_workspace(name: str, data: bytes, ds: Any, options: dict[str, Any]) -> str:
+    """Store a new workspace.  Its examples are handed to the first :func:`open_workspace`
+    as they are, instead of being read back from the store: a second copy of a large upload
+    in memory was most of the upload's peak."""
     with db() as conn:
-        return store.create(conn, name, data, ds.examples, options, meta_of(ds))
+        wid = store.create(conn, name, data, ds.examples, options, meta_of(ds))
+    same = json.loads(json.dumps([store.clean_options(options), meta_of(ds)]))  # exactly what a reload would give
+    ws = store.Workspace(wid, name, b"", same[0], same[1], 0, ds.examples, stored_chars=len(data))
+    with _DB_LOCK:
+        _FRESH[wid] = Live(ws)
+        while len(_FRESH) > 2:
+            _FRESH.popitem(last=False)
+    return wid
 
 
 def remap(live: Live, ds: Any, options: dict[str, Any]) -> None:
@@ -303,3 +361,63 @@ def history(ws_id: str) -> list[dict[str, Any]]:
 
 def sample_path(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "sample_data" / name
+
+
+# ---------------------------------------------------------------- memory and disk bounds
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+class LiveCache:
+    """The workspaces held in memory, least recently used evicted first.
+
+    Bounded by count (``FTPREP_CACHE_WORKSPACES``, default 8) and by approximate size
+    (``FTPREP_CACHE_MB``, default 2048): without a bound every workspace ever opened stayed
+    in memory until the server stopped.  An evicted workspace is simply read again from the
+    store when a page next asks for it; the one just used is always kept."""
+
+    def __init__(self, max_count: int | None = None, max_mb: int | None = None) -> None:
+        self.max_count = max_count or _env_int("FTPREP_CACHE_WORKSPACES", 8)
+        self.max_bytes = (max_mb or _env_int("FTPREP_CACHE_MB", 2048)) * 1_000_000
+        self._items: OrderedDict[tuple[str, str], Live] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Live | None:
+        with self._lock:
+            live = self._items.get(key)
+            if live is not None:
+                self._items.move_to_end(key)
+            return live
+
+    def put(self, key: tuple[str, str], live: Live) -> None:
+        with self._lock:
+            self._items[key] = live
+            self._items.move_to_end(key)
+            while len(self._items) > 1 and (len(self._items) > self.max_count or self.total_bytes() > self.max_bytes):
+                self._items.popitem(last=False)
+
+    def pop(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return {k[1] for k in self._items}
+
+    def total_bytes(self) -> int:
+        return sum(live.approx_bytes for live in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def tidy_store(keep: set[str]) -> list[str]:
+    """Apply the operator's retention policy (age, total size); ``keep`` is never deleted."""
+    with db() as conn:
+        return store.enforce_retention(conn, store.Retention.from_env(), keep)

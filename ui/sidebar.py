@@ -58,6 +58,7 @@ def _controls(live: live_mod.Live | None) -> None:
     if st.button("New workspace", key="sb_new", width="stretch", help="Start again with another file; this one stays saved at its URL"):
         state.leave()
         st.switch_page("pages/upload.py")
+    st.caption(live_mod.store.Retention.from_env().describe())
     mine = [w for w in st.session_state.get(state.MINE, []) if live is None or w != live.id]
     if mine:
         with live_mod.db() as conn:

@@ -3,29 +3,110 @@
 The workspace id lives in the URL (``?ws=…``) so a reload, a new tab or a server restart
 brings the same workspace back; session state only remembers it across page switches
 (Streamlit drops query parameters when the page changes) and lists the workspaces this
-browser session created.  The :class:`~ui.live.Live` object per workspace is cached with
-``st.cache_resource`` and keyed by workspace id and its version counter in the database.
+browser session created.  The :class:`~ui.live.Live` object per workspace is held in a
+bounded LRU cache (:class:`~ui.live.LiveCache`, one per server via ``st.cache_resource``)
+and re-read when its version counter in the database moved on or it was evicted.
 """
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
 from ui import live as live_mod
 from ui.live import Live
-from validators import checks
+from validators import catalog, checks, open_tokenizers
 from validators import workspace as store
 
 MINE = "my_workspaces"
+PROBLEM = "store_problem"
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What went wrong with the workspace database, in words: (what happened, what to do).
+_GONE = ("The workspace database was deleted while the app was running, so the workspaces in it are gone from this server.",
+         "Upload your file again to start over. Whoever runs this app: keep the database file in place while the app runs.")
+_READ_ONLY = ("The server cannot save your work: its workspace database is read-only.",
+              "Your last change was not saved. Whoever runs this app: make the database file and its folder writable, then reload this page.")
+_NO_FOLDER = ("The server cannot open its workspace database: the folder for it is missing, is not a folder, or cannot be written.",
+              "Nothing was saved. Whoever runs this app: point FTPREP_DB at a file in a writable folder, then reload this page.")
+_FULL = ("The server's disk is full, so your work could not be saved.",
+         "Your last change was not saved. Whoever runs this app: free some disk space (or lower FTPREP_MAX_STORE_MB), then try again.")
+_BUSY = ("The workspace database is busy (another program is holding it).", "Wait a moment and try again.")
+_BROKEN = ("The server's workspace database is damaged or cannot be read.",
+           "Your last change may not have been saved. Whoever runs this app: restore the database file from a backup or move it away, then reload this page.")
+
+
+def store_problem(err: BaseException) -> tuple[str, str] | None:
+    """The plain sentences for a database failure, or None when ``err`` is something else."""
+    if isinstance(err, live_mod.StoreMissing):
+        return _GONE
+    if isinstance(err, sqlite3.Error):
+        text = str(err).lower()
+        for words, said in (("readonly", _READ_ONLY), ("read-only", _READ_ONLY), ("full", _FULL), ("locked", _BUSY),
+                            ("busy", _BUSY), ("unable to open", _NO_FOLDER)):
+            if words in text:
+                return said
+        return _BROKEN
+    if isinstance(err, PermissionError | NotADirectoryError | FileExistsError | FileNotFoundError):
+        return _NO_FOLDER
+    if isinstance(err, OSError) and err.errno == 28:  # ENOSPC
+        return _FULL
+    return None
+
+
+def show_problem(said: tuple[str, str]) -> None:
+    st.error(said[0], icon=":material/database:")
+    st.caption(said[1])
+
+
+def guarded(fn: F) -> F:
+    """For widget callbacks: a database failure becomes a sentence shown by the next run
+    (see :func:`pending_problem`) instead of a traceback; anything else is raised as before."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (sqlite3.Error, OSError, live_mod.StoreMissing) as err:
+            said = store_problem(err)
+            if said is None:
+                raise
+            st.session_state[PROBLEM] = said
+            return None
+
+    return run  # type: ignore[return-value]
+
+
+def plainly(step: Callable[[], object]) -> None:
+    """Run a page step; a database failure (folder, read-only file, file deleted while
+    running) is shown as a sentence saying what happened and what to do, never as a traceback."""
+    try:
+        step()
+    except (sqlite3.Error, OSError, live_mod.StoreMissing) as err:
+        said = store_problem(err)
+        if said is None:
+            raise
+        show_problem(said)
+
+
+def pending_problem() -> None:
+    """Show (once) the database problem a callback met."""
+    said = st.session_state.pop(PROBLEM, None)
+    if said:
+        show_problem(tuple(said))
 
 
 @st.cache_resource(show_spinner=False)
-def _registry() -> dict[tuple[str, str], Live]:
-    """One Live per (database, workspace id), shared by every session on this server."""
-    return {}
+def _registry() -> live_mod.LiveCache:
+    """One Live per (database, workspace id), shared by every session on this server; the
+    least recently used are evicted (see LiveCache).  Old workspaces are tidied on start."""
+    cache = live_mod.LiveCache()
+    live_mod.tidy_store(set())
+    return cache
 
 
 def ws_id() -> str | None:
@@ -54,7 +135,8 @@ def current() -> Live | None:
             opened = live_mod.open_workspace(wid)
         if opened is None:
             return None
-        reg[key] = cached = opened
+        reg.put(key, opened)
+        cached = opened
     return cached
 
 
@@ -65,12 +147,13 @@ def adopt(wid: str) -> None:
     mine = st.session_state.setdefault(MINE, [])
     if wid not in mine:
         mine.append(wid)
+    live_mod.tidy_store(_registry().ids() | {wid})  # the retention policy, applied as work arrives
 
 
 def forget(wid: str) -> None:
     """Delete a workspace for good and drop it from this session."""
     live_mod.delete_workspace(wid)
-    _registry().pop((str(store.db_path().resolve()), wid), None)
+    _registry().pop((str(store.db_path().resolve()), wid))
     st.session_state[MINE] = [w for w in st.session_state.get(MINE, []) if w != wid]
     leave()
 
@@ -97,7 +180,15 @@ def result(live: Live, full: bool = False) -> checks.CheckResult:
     if live.result is not None and not (full and live.stale):
         return live.result
     say, bar = progress_bar("Checking the examples…")
-    out = live.check(progress=say, full=full)
+    try:
+        out = live.check(progress=say, full=full)
+    except open_tokenizers.OpenTokenizerError as exc:  # e.g. a tokenizer folder deleted since it was chosen
+        fallback = catalog.default_model()
+        st.warning(f"The chosen base model's tokenizer is not available any more, so this workspace counts with {fallback} "
+                   "again; choose a base model on the Tokens page.", icon=":material/warning:")
+        st.text(str(exc))
+        live.set_options(model=fallback)
+        out = live.check(progress=say, full=full)
     bar.empty()
     return out
 
@@ -108,6 +199,7 @@ def need_workspace() -> Live | None:
     if live is None:
         if ws_id():
             st.warning("This workspace does not exist (it may have been deleted). Start a new one on the Upload page.")
+            st.caption(store.Retention.from_env().describe())
         else:
             st.info("No data yet. Upload a file or try a sample first.")
         st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
@@ -123,7 +215,7 @@ def live_counts(live: Live, encoding: str) -> Any:
     return counts.total[res.usable_mask()]
 
 
-@st.cache_resource(show_spinner="Building the export…", max_entries=8)
+@st.cache_resource(show_spinner="Building the export…", max_entries=8, ttl=900)  # bounded: memory must not only grow
 def _export(ws: str, version: int, target: str, split: float, dedupe: str, _live: Live) -> Any:
     from validators import export
 
@@ -137,7 +229,7 @@ def export_for(live: Live, target: str, split: float, dedupe: str) -> Any:
     return _export(live.id, live.version, target, split, dedupe, live)
 
 
-@st.cache_resource(show_spinner="Checking every target…", max_entries=8)
+@st.cache_resource(show_spinner="Checking every target…", max_entries=8, ttl=900)
 def _matrix(ws: str, version: int, _live: Live) -> Any:
     from validators import matrix
 

@@ -112,3 +112,37 @@ def _join(words: list[str]) -> str:
 def conversation_text(ex: Example) -> str:
     """The conversation as "role: text" lines, for side-by-side comparison."""
     return "\n".join(f"{m.get('role')}: {text_of(m.get('content'))}" for m in ex.messages if isinstance(m, dict))
+
+
+EDIT_ROLES = ("system", "user", "assistant")
+NO_WEIGHT = "—"
+
+
+def edited_messages(
+    msgs: list[Any], texts: dict[int, str], roles: dict[int, str], weights: dict[int, str],
+    removed: set[int], added: tuple[str, str] | None = None,
+) -> list[Any]:
+    """The per-message editor's result: texts, roles and weights written into copies of the
+    messages, the removed ones left out, a new message appended (when it has text).  A
+    ``weight`` is kept only on assistant messages (the API rejects it elsewhere)."""
+    out: list[Any] = []
+    for i, m in enumerate(msgs):
+        if i in removed:
+            continue
+        if not isinstance(m, dict):
+            out.append(m)
+            continue
+        m = dict(m)
+        if roles.get(i):
+            m["role"] = roles[i]
+        if isinstance(m.get("content"), str) and i in texts:
+            m["content"] = texts[i]
+        w = weights.get(i, str(m.get("weight", NO_WEIGHT)))
+        if m.get("role") != "assistant" or w == NO_WEIGHT:
+            m.pop("weight", None)
+        elif w in ("0", "1"):
+            m["weight"] = int(w)
+        out.append(m)
+    if added and added[1].strip():
+        out.append({"role": added[0], "content": added[1]})
+    return out

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, cli_scale, export, ingest, mapping, next_steps, targets
+from . import catalog, checks, cli_scale, export, ingest, mapping, next_steps, open_tokenizers, targets
 from .readers import InputError
 
 
@@ -45,12 +45,20 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="CSV, TSV, XLSX, JSON or JSONL file")
     p.add_argument("--model", default=None, help=f"model to count tokens and price for (default {catalog.default_model()})")
     p.add_argument("--map", action="append", default=[], metavar="ROLE=COLUMN", help="map a column to a role: system, user, assistant, context, weight, chosen, rejected, conversation, turn, role, content")
+    p.add_argument("--speaker", action="append", default=[], metavar="LABEL=ROLE", help="one message per row: what a speaker label is (user, assistant, system, tool, ignore), e.g. --speaker SYSTEM=assistant --speaker USER=user")
+    p.add_argument("--encoding", default=None, metavar="NAME", help="text encoding of a CSV/TSV/JSON file, e.g. mac_roman or cp1252 (default: detected from the bytes)")
+    p.add_argument("--header", choices=["yes", "no"], default=None,
+                   help="CSV/TSV: does the first row hold column names? (default: guessed; 'no' names the columns Column 1, Column 2, ...)")
+    p.add_argument("--join-lines", action="store_true",
+                   help="CSV/TSV: join lines that a line break outside quotes cut off to the row above (they are reported either way)")
     p.add_argument("--system", default=None, metavar="TEXT", help="default system prompt for examples that have none")
     p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
     p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl", "parquet"], default=None, help="override the format guessed from the file name")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: OpenAI's auto heuristic)")
     p.add_argument("--price", type=_price, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
     p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity for near duplicates (default 0.8)")
+    p.add_argument("--max-seq-length", type=int, default=None, metavar="N",
+                   help=f"with an open --base-model: the trainer's max_seq_length, where examples are cut (default {open_tokenizers.DEFAULT_MAX_SEQ_LENGTH}, TRL's)")
     cli_scale.add_flags(p)  # issue 13: --stream, --engine ray
 
 
@@ -61,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--targets", default=None, help="'all' or a comma list: also check each export target's rules")
+    c.add_argument("--base-model", default=None, metavar="MODEL",
+                   help="open base model to count with its own tokenizer and chat template (e.g. mistralai/Mistral-7B-Instruct-v0.3, "
+                        "meta-llama/Meta-Llama-3-8B-Instruct, or a local tokenizer folder)")
     e = sub.add_parser("export", help="write a JSONL file ready for a fine-tuning job")
     _common(e)
     e.add_argument("--to", dest="target", default=None,
@@ -83,8 +94,40 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    overrides = mapping.parse_map_args(args.map)
-    return ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system)
+    overrides: dict[str, Any] = dict(mapping.parse_map_args(args.map))
+    chosen_speakers = mapping.parse_speaker_args(getattr(args, "speaker", []))
+    if chosen_speakers:
+        overrides["speakers"] = chosen_speakers
+    ds = ingest.load_file(args.file, fmt=args.fmt, sheet=args.sheet, mapping=overrides or None, default_system=args.system,
+                          encoding=getattr(args, "encoding", None), header={"yes": True, "no": False}.get(args.header or ""),
+                          join_lines=args.join_lines)
+    problem = ds.detection.get("problem")
+    if problem:  # the browser shows the mapping editor; here the flags are the editor
+        raise InputError(f"{problem} {map_hint(ds.columns)}")
+    return ds
+
+
+def map_hint(columns: list[str]) -> str:
+    """The flags that would map this file, with its own column names."""
+    q, a = (columns + ["Question", "Answer"])[:2] if len(columns) >= 2 else ("Question", "Answer")
+    return f"Map them, e.g. --map user={q!r} --map assistant={a!r}."
+
+
+def _counting_model(args: argparse.Namespace) -> str | None:
+    """The model whose tokenizer counts: ``--base-model`` when it names an open model.  For
+    ``check`` its tokenizer must load (an error otherwise); for ``export``, where the flag
+    also names the next step's model, an unavailable tokenizer is said and --model counts."""
+    base = getattr(args, "base_model", None)
+    if not base or not open_tokenizers.is_open(base) or base in catalog.models():
+        return args.model
+    if args.command == "check":
+        return base
+    try:
+        open_tokenizers.load(base)
+        return base
+    except open_tokenizers.OpenTokenizerError as exc:
+        print(f"note: {exc} Token counts use {catalog.model(args.model).name}'s encoding instead.", file=sys.stderr)
+        return args.model
 
 
 def _check(args: argparse.Namespace) -> checks.CheckResult:
@@ -92,8 +135,14 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
         raise UsageError("--epochs must be between 1 and 50")
     if not 0 < args.threshold <= 1:
         raise UsageError("--threshold must be above 0 and at most 1")
+    if args.max_seq_length is not None and args.max_seq_length < 1:
+        raise UsageError("--max-seq-length must be at least 1")
+    model = _counting_model(args)
+    if args.max_seq_length is not None and not (model and open_tokenizers.is_open(model) and model not in catalog.models()):
+        raise UsageError("--max-seq-length applies to an open --base-model (an OpenAI model's limit is fixed)")
     ds = _load(args)
-    return checks.check_dataset(ds, model=args.model, epochs=args.epochs, price=args.price, threshold=args.threshold), ds
+    return checks.check_dataset(ds, model=model, epochs=args.epochs, price=args.price, threshold=args.threshold,
+                                max_seq_length=args.max_seq_length), ds
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -101,7 +150,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return cli_scale.cmd_check(args)
     result, ds = _check(args)
     data = result.to_json()
-    data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping}
+    data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping,
+                      "confidence": ds.detection.get("confidence"), "reasons": ds.detection.get("reasons", []),
+                      "speaker_counts": ds.detection.get("speaker_counts", {})}
     if args.targets:
         from .matrix import target_matrix
 
@@ -116,15 +167,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if result.errors else 0
 
 
+def mapping_line(source: dict[str, Any]) -> str | None:
+    """``  columns: user=Question, assistant=Answer (sure)``: what was read as what, and how sure."""
+    m = {k: v for k, v in (source.get("mapping") or {}).items() if k not in ("default_system", "speakers")}
+    if not m:
+        return None
+    speakers = (source.get("mapping") or {}).get("speakers") or {}
+    text = ", ".join(f"{k}={v}" for k, v in m.items())
+    if speakers:
+        text += "; speakers " + ", ".join(f"{k}={v}" for k, v in speakers.items())
+    return f"  columns: {text} ({source.get('confidence') or 'chosen'}; change with --map ROLE=COLUMN / --speaker LABEL=ROLE)"
+
+
 def human_summary(data: dict[str, Any]) -> str:
     t = data["tokens"]
     lines = [
         f"{data['source']['file']}: {data['examples']} examples ({data['source']['format']}, {data['source']['layout']}), model {data['model']}",
         f"  errors: {len(data['errors'])}   warnings: {len(data['warnings'])}",
-        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}",
-        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}",
+        f"  tokens ({t['encoding']}): total {t['total']:,}, billed {t['billing']:,}, over the {t['limit']:,} limit: {len(t['over_limit'])}"
+        + (f", trained (assistant-only loss) {t['assistant_total']:,}" if t["encoding"].startswith(open_tokenizers.PREFIX) else "")
+        + ("; its chat template has no generation markers, so assistant-only loss cannot mask the prompts (every token counted as trained)"
+           if t.get("generation_markers") is False else ""),
+        f"  epochs {data['epochs']} → {data['charged_tokens']:,} charged tokens ≈ ${data['cost_usd']:.2f}"
+        + (" (your own hardware: no price per token; --price compares a hosted service)" if t["encoding"].startswith(open_tokenizers.PREFIX) else ""),
         f"  duplicates: {len(data['duplicates']['exact'])} exact group(s), {len(data['duplicates']['near'])} near group(s)",
     ]
+    mapped = mapping_line(data["source"])
+    if mapped:
+        lines.insert(1, mapped)
     for f in (data["errors"] + data["warnings"])[:50]:
         lines.append(f"  {f['severity'].upper():7} {f['code']}: {f['message']}")
     more = len(data["errors"]) + len(data["warnings"]) - 50

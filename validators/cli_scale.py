@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import mapping, next_steps, parquet_io, stream, stream_export
+from .readers import InputError
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -52,9 +53,37 @@ def wanted(args: argparse.Namespace) -> bool:
     return args.stream or stream.size_of(path, fmt) > stream.STREAM_ABOVE_BYTES
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--map and --speaker, as cli._load passes them to ingest."""
+    overrides: dict[str, Any] = dict(mapping.parse_map_args(args.map))
+    chosen_speakers = mapping.parse_speaker_args(getattr(args, "speaker", []))
+    if chosen_speakers:
+        overrides["speakers"] = chosen_speakers
+    return overrides or None
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"model": args.model, "epochs": args.epochs, "price": args.price, "threshold": args.threshold,
-            "overrides": mapping.parse_map_args(args.map) or None, "default_system": args.system}
+    from .cli import _counting_model
+
+    return {"model": _counting_model(args), "epochs": args.epochs, "price": args.price, "threshold": args.threshold,
+            "overrides": _overrides(args), "default_system": args.system, "max_seq_length": getattr(args, "max_seq_length", None)}
+
+
+def _refuse_reading_flags(args: argparse.Namespace, fmt: str) -> None:
+    """The CSV/TSV reading choices do not apply to a streamed JSONL or Parquet file: said
+    plainly rather than ignored.  A streamed JSONL file is read as UTF-8 (lines that are not
+    are read as Windows-1252 and reported), Parquet stores its own text encoding."""
+    from .cli import UsageError
+
+    what = "JSONL" if fmt == "jsonl" else "Parquet"
+    if getattr(args, "header", None) is not None:
+        raise UsageError(f"--header applies to CSV/TSV files; a {what} file has no header row. Leave --header out.")
+    if getattr(args, "join_lines", False):
+        raise UsageError(f"--join-lines applies to CSV/TSV files, not to a {what} file. Leave --join-lines out.")
+    enc = getattr(args, "encoding", None)
+    if enc and not (fmt == "jsonl" and enc.lower().replace("_", "-") in ("utf-8", "utf8")):
+        raise UsageError(f"--encoding is not available for a large or streamed {what} file: it is read as UTF-8. "
+                         "Save the file as UTF-8, or check it without --stream if it is small enough.")
 
 
 def _run_check(args: argparse.Namespace) -> stream.StreamResult:
@@ -64,16 +93,41 @@ def _run_check(args: argparse.Namespace) -> stream.StreamResult:
         raise UsageError("--epochs must be between 1 and 50")
     if not 0 < args.threshold <= 1:
         raise UsageError("--threshold must be above 0 and at most 1")
+    _check_max_seq_length(args)
     if getattr(args, "targets", None):
         raise UsageError("--targets is not available for a streamed file; check a sample of it without --stream")
     fmt = stream.format_of(args.file, args.fmt)
     if fmt is None:
         raise UsageError("--engine ray reads JSONL or Parquet files; convert the file first")
+    _refuse_reading_flags(args, fmt)
     if args.engine == "ray":
         from . import engine_ray
 
-        return engine_ray.check(args.file, fmt, address=args.ray_address, **_options(args))
-    return stream.check(args.file, fmt, **_options(args))
+        result = engine_ray.check(args.file, fmt, address=args.ray_address, **_options(args))
+    else:
+        result = stream.check(args.file, fmt, **_options(args))
+    problem = result.source.detection.get("problem")
+    if problem:  # as cli._load: the flags are the mapping editor
+        from .cli import map_hint
+
+        result.close()
+        raise InputError(f"{problem} {map_hint(result.source.columns)}")
+    return result
+
+
+def _check_max_seq_length(args: argparse.Namespace) -> None:
+    """cli._check's rules for --max-seq-length."""
+    from . import catalog, open_tokenizers
+    from .cli import UsageError, _counting_model
+
+    n = getattr(args, "max_seq_length", None)
+    if n is None:
+        return
+    if n < 1:
+        raise UsageError("--max-seq-length must be at least 1")
+    model = _counting_model(args)
+    if not (model and open_tokenizers.is_open(model) and model not in catalog.models()):
+        raise UsageError("--max-seq-length applies to an open --base-model (an OpenAI model's limit is fixed)")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -82,8 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     result = _run_check(args)
     try:
         data = result.to_json()
-        s = result.source
-        data["source"] = {"file": s.file, "format": s.format, "encoding": s.encoding, "layout": s.layout, "mapping": s.mapping}
+        data["source"] = result.source.to_json()
         if args.json:
             json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
@@ -98,7 +151,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     result = _run_check(args)
     try:
         out = stream_export.export(result, args.file, args.output, args.target, args.validation_split, args.dedupe, args.seed,
-                            args.report, output_format(args), _options(args)["overrides"], args.system)
+                            args.report, output_format(args), _overrides(args), args.system)
         n_errors = result.n_errors()
     finally:
         result.close()

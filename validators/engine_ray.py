@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, duplicates, ingest, parquet_io, stream
-from . import mapping as mapping_mod
+from . import duplicates, ingest, open_tokenizers, parquet_io, stream
 from .readers import InputError, Record
 from .stream_index import READ, Index
 
@@ -107,10 +106,10 @@ def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
         records = _parquet_records(piece["path"], piece["group"], piece["first_line"])
     examples = []
     for rec in records:
-        ex = ingest._record_example(rec.row, rec, plan["layout"], plan["m"], plan["columns"], plan["default_system"])
+        ex = ingest.record_example(rec.row, rec, plan["layout"], plan["m"], plan["columns"], plan["default_system"], plan["detection"])
         ex.origin = plan["origin"]
         examples.append(ex)
-    info = catalog.model(plan["model"])
+    info = open_tokenizers.model_info(plan["model"], plan["max_seq_length"])
     facts = [stream.analyse(examples[i : i + stream.CHUNK_EXAMPLES], info, plan["bands"], plan["rows"], plan["names"])
              for i in range(0, len(examples), stream.CHUNK_EXAMPLES)]
     return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad)}
@@ -185,7 +184,7 @@ def _pieces(path: str, fmt: str, plan_blob: bytes, ray: Any) -> list[dict[str, A
 
 def check(path: str | Path, fmt: str, address: str | None = None, model: str | None = None, epochs: int | None = None,
           price: float | None = None, threshold: float = duplicates.DEFAULT_THRESHOLD, overrides: dict[str, Any] | None = None,
-          default_system: str | None = None) -> stream.StreamResult:
+          default_system: str | None = None, max_seq_length: int | None = None) -> stream.StreamResult:
     """The streaming check, its chunks and duplicate grouping run by Ray Data."""
     try:
         import ray
@@ -197,15 +196,14 @@ def check(path: str | Path, fmt: str, address: str | None = None, model: str | N
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # the CLI prints results, not Ray's progress
-    info = catalog.model(model)
+    info = open_tokenizers.model_info(model, max_seq_length)
     text = str(path)
     reader = stream.Reader(text, fmt)
     source, _ = stream.examples(reader, overrides, default_system)  # the plan, from the head of the file
-    layout = source.layout
-    columns = source.columns
-    m = mapping_mod.resolve(columns, overrides, default_system) if layout == "table" else None
+    layout, columns, m = source.layout, source.columns, source.plan  # the head's mapping, not re-resolved
     bands, rows = duplicates.lsh_params(threshold)
     plan = {"fmt": fmt, "name": reader.name, "layout": layout, "m": m, "columns": columns, "default_system": default_system,
+            "detection": source.detection, "max_seq_length": max_seq_length,
             "origin": ingest.ORIGIN.get(fmt, "item"), "model": info.name, "bands": bands, "rows": rows,
             "bom": reader.encoding == "utf-8-sig", "names": stream.column_names(source)}
     pieces = _pieces(text, fmt, pickle.dumps(plan), ray)

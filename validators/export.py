@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import codes
 from . import targets as targets_mod
 from .checks import CheckResult
 from .csv_safe import to_csv
@@ -75,7 +76,8 @@ def apply_dedupe(result: CheckResult, mode: str) -> list[Example]:
         first = by_index[g[0]]
         for other in g[1:]:
             reason.setdefault(other, f"duplicate of example {first.index} (row {first.row})")
-    return [replace(e, dropped=reason[e.index]) if e.index in reason and not e.dropped else e for e in result.examples]
+    dup = codes.LeftOut.DUPLICATE.value
+    return [replace(e, dropped=reason[e.index], dropped_code=dup) if e.index in reason and not e.dropped else e for e in result.examples]
 
 
 def split(examples: list[Example], fraction: float, groups: list[list[int]], seed: int = 0) -> tuple[list[Example], list[Example]]:

@@ -129,11 +129,11 @@ def fill_default_system(examples: list[Example], prompt: str) -> FixResult:
     return FixResult(out, changed, f"Filled the default system prompt in {len(changed)} example(s).")
 
 
-def drop_examples(examples: list[Example], numbers: set[int], reason: str) -> FixResult:
+def drop_examples(examples: list[Example], numbers: set[int], reason: str, code: str | None = None) -> FixResult:
     out, changed = [], []
     for ex in examples:
         if ex.index in numbers and not ex.dropped:
-            out.append(replace(ex, dropped=reason))
+            out.append(replace(ex, dropped=reason, dropped_code=code))
             changed.append(ex.index)
         else:
             out.append(ex)
@@ -183,9 +183,30 @@ def restore(examples: list[Example], numbers: set[int]) -> FixResult:
     out, changed = [], []
     for ex in examples:
         if ex.index in numbers and ex.dropped:
-            out.append(replace(ex, dropped=None))
+            out.append(replace(ex, dropped=None, dropped_code=None))
             changed.append(ex.index)
         else:
             out.append(ex)
     return FixResult(out, changed, f"Brought back {len(changed)} example(s).")
 
+
+
+def break_control_tokens(examples: list[Example], tokens: tuple[str, ...]) -> FixResult:
+    """Break every control token of the target's tokenizer found in message text with a
+    zero-width space, so the tokenizer reads it as plain text (see reserved_tokens)."""
+    from .reserved_tokens import break_tokens
+
+    def fn(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for m in msgs:
+            if not isinstance(m, dict):
+                continue
+            if isinstance(m.get("content"), str):
+                m["content"] = break_tokens(m["content"], tokens)
+            elif isinstance(m.get("content"), list):
+                for part in m["content"]:
+                    if isinstance(part, dict) and isinstance(part.get("text"), str):
+                        part["text"] = break_tokens(part["text"], tokens)
+        return msgs
+
+    out, changed = _map_messages(examples, fn)
+    return FixResult(out, changed, f"Broke control tokens in {len(changed)} example(s) with an invisible space.")

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from . import decoding, parquet_io
+from . import headers as h
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
-from .model import Dataset, Example, Finding, finding
+from .model import Dataset, Example, Finding, compact, finding
 from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes, read_file
 
 Progress = Callable[[float, str], None]
@@ -41,6 +42,9 @@ def load_bytes(
 ) -> Dataset:
     """Parse ``data`` and turn it into examples, keeping each example's source rows.
 
+    Never refuses a file that parses: when no column can be mapped, every row becomes an
+    example that says so (``ds.detection["problem"]``), and the user maps the columns.
+    ``mapping`` holds the user's choices; those are checked and a wrong one raises.
     ``encoding`` is the text encoding the user chose; None detects it from the bytes.
     ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
     column names; one-column question/answer rows paired; lines cut off by a line break
@@ -48,11 +52,11 @@ def load_bytes(
     if fmt == "parquet" or (fmt is None and parquet_io.is_parquet(name, data[:4])):
         return from_records(parquet_io.read_records(data), name, "parquet", mapping, default_system)
     encoding_choice = encoding
-    content, encoding = read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding,
-                                   header=header, pair_rows=pair_rows, join_lines=join_lines)
+    content, encoding = read(data, name, fmt, sheet, max_bytes, encoding,
+                             header=header, pair_rows=pair_rows, join_lines=join_lines)
     fmt_used = fmt or _fmt_of(name, content)
     if isinstance(content, Table):
-        ds = from_table(content, name, fmt_used, mapping, default_system)
+        ds = from_table(content, name, fmt_used, mapping, default_system, header)
     else:
         ds = from_records(content, name, fmt_used, mapping, default_system)
     ds.encoding = encoding
@@ -65,6 +69,40 @@ def load_bytes(
     return ds
 
 
+def read(
+    data: bytes, name: str, fmt: str | None = None, sheet: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES, encoding: str | None = None, **csv_choices: Any,
+) -> tuple[Table | Records, str]:
+    """:func:`readers.read_bytes` with the user's reading choices (encoding, CSV quirks)."""
+    return read_bytes(data, name, fmt, sheet, max_bytes, encoding=encoding, **csv_choices)
+
+
+def as_table(content: Table | Records) -> Table | None:
+    """The file as columns and rows (JSON objects with no chat layout count as rows); None
+    for a chat-layout JSON file, which has no columns to map."""
+    if isinstance(content, Table):
+        return header_as_row(content)[0]
+    parsed = [r for r in content.records if r.error is None]
+    layouts = [detect_layout(r.value) for r in parsed[:200]]
+    if not layouts or max(set(layouts), key=layouts.count) != "table":
+        return None
+    columns = _columns_of(parsed)
+    rows = [(r.row, [_scalar_text(r.value.get(c)) for c in columns]) for r in parsed if isinstance(r.value, dict)]
+    return Table(columns=columns, rows=rows)
+
+
+def first_example(table: Table, overrides: dict[str, Any] | None, default_system: str | None = None) -> Example:
+    """What the first example becomes with these choices (read from the first rows only),
+    for the page to show before the user applies them.  Raises InputError like a re-read."""
+    small = Table(columns=table.columns, rows=table.rows[:PREVIEW_ROWS])
+    ds = from_table(small, "preview", "csv", overrides, default_system)
+    good = [e for e in ds.examples if e.record is not None]
+    return good[0] if good else ds.examples[0]
+
+
+PREVIEW_ROWS = 400
+
+
 def _fmt_of(name: str, content: Table | Records) -> str:
     return detect_format(name, b"[" if isinstance(content, Records) else b"")
 
@@ -73,14 +111,35 @@ def _fmt_of(name: str, content: Table | Records) -> str:
 
 
 def from_table(
-    table: Table, name: str, fmt: str, overrides: dict[str, Any] | None, default_system: str | None
+    table: Table, name: str, fmt: str, overrides: dict[str, Any] | None, default_system: str | None,
+    header: bool | None = None,
 ) -> Dataset:
+    """``header``: the user's word on the first row (True: it holds column names, so it is
+    never taken back as an example); None lets a first row that reads like data be row 1."""
     if not table.rows:
         raise InputError(f"{name} has a header row but no data rows. Add at least one example below the header.")
-    m = mapping_mod.resolve(table.columns, overrides, default_system)
+    guess = header is None and (not overrides or any(c not in table.columns for c in _named(overrides)))
+    table, headerless = header_as_row(table) if guess else (table, False)
+    rows = [cells for _, cells in table.rows]
+    sug = mapping_mod.suggest(table.columns, rows)
+    if overrides:
+        m = mapping_mod.resolve(table.columns, overrides, default_system, rows, sug)
+        detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None,
+                     "speaker_counts": mapping_mod.speaker_plan(m, table.columns, rows)[1]}
+    else:
+        m = sug.mapping
+        if default_system is not None:
+            m.default_system = default_system or None
+        detection = sug.to_dict()
     index = {c: i for i, c in enumerate(table.columns)}
     read_findings = [Finding("warning", "ragged_row", f"Row {r}: {text}.", row=r) for r, text in table.notes]
-    if m.conversation:
+    if headerless:
+        detection["reasons"] = ["the first row looks like an example, not column names: it is read as row 1 of the data", *detection["reasons"]]
+    if detection["problem"]:
+        examples = [_unmapped(i, row_no, cells, table.columns, detection["problem"]) for i, (row_no, cells) in enumerate(table.rows, start=1)]
+    elif m.alternating and not (m.user or m.assistant):
+        examples = _alternating(table, index[m.alternating])
+    elif m.conversation or m.long_format:
         examples = _multi_turn(table, m, index, read_findings)
     else:
         examples = [_single_row(i, row_no, cells, m, index) for i, (row_no, cells) in enumerate(table.rows, start=1)]
@@ -93,7 +152,53 @@ def from_table(
         mapping=m.to_dict(),
         read_findings=read_findings,
         source_rows=tuple(r for r, _ in table.rows),
+        detection=detection,
     )
+
+
+def header_as_row(table: Table) -> tuple[Table, bool]:
+    """A file with no header row: its first line is an example.  When no header cell names
+    a role and one reads like a sentence (ends with "?", or is long), the first line becomes
+    row 1 and the columns are called "column 1", "column 2"… (True when so)."""
+    cols = table.columns
+    if any(h.id_like(c) or any(h.match(c, r) for r in mapping_mod.ROLES if r != "alternating") for c in cols):
+        return table, False
+    sentence = any(c.endswith(("?", "？", "؟")) or len(c) > 50 or len(c.split()) >= 6 for c in cols)
+    if not sentence:
+        return table, False
+    names = [f"column {i}" for i in range(1, len(cols) + 1)]
+    return Table(columns=names, rows=[(1, list(cols)), *table.rows], notes=table.notes, warnings=table.warnings), True
+
+
+def _named(overrides: dict[str, Any]) -> list[str]:
+    return [v for k, v in overrides.items() if isinstance(v, str) and k in mapping_mod.ROLES]
+
+
+def _alternating(table: Table, col: int) -> list[Example]:
+    """Question on one row, its answer on the next: each pair of filled rows is an example."""
+    filled = [(r, cells[col].strip() if col < len(cells) else "") for r, cells in table.rows]
+    examples: list[Example] = []
+    pending: tuple[int, str] | None = None
+    for row_no, text in filled:
+        if not text:
+            examples.append(Example(len(examples) + 1, (row_no,), None, raw="", problem="the row is empty"))
+        elif pending is None:
+            pending = (row_no, text)
+        else:
+            msgs = [{"role": "user", "content": pending[1]}, {"role": "assistant", "content": text}]
+            examples.append(Example(len(examples) + 1, (pending[0], row_no), {"messages": msgs}, kind="sft"))
+            pending = None
+    if pending is not None:
+        examples.append(Example(len(examples) + 1, (pending[0],), None, raw=pending[1], problem="a question with no answer row below it"))
+    return examples
+
+
+def _unmapped(i: int, row_no: int, cells: list[str], columns: list[str], why: str) -> Example:
+    """A row kept whole while no column is mapped: it says why and waits for the mapping."""
+    if not any(c.strip() for c in cells):
+        return Example(i, (row_no,), None, raw="", problem="the row is empty")
+    raw = " | ".join(f"{c}: {v}" for c, v in zip(columns, cells) if v.strip())
+    return Example(i, (row_no,), None, raw=raw, problem=f"not turned into an example yet. {why}")
 
 
 def _cell(cells: list[str], index: dict[str, int], col: str | None) -> str | None:
@@ -144,16 +249,10 @@ def _single_row(i: int, row_no: int, cells: list[str], m: mapping_mod.Mapping, i
     return Example(i, (row_no,), {"messages": msgs}, kind="sft")
 
 
-def _turn_key(value: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(value), "")
-    except ValueError:
-        return (1, 0.0, value)
-
-
 def _multi_turn(table: Table, m: mapping_mod.Mapping, index: dict[str, int], notes: list[Finding]) -> list[Example]:
     groups: dict[str, list[tuple[int, list[str]]]] = {}
     blank: list[int] = []
+    ignored: dict[str, list[int]] = {}
     for row_no, cells in table.rows:
         if not any(c.strip() for c in cells):
             blank.append(row_no)
@@ -162,26 +261,34 @@ def _multi_turn(table: Table, m: mapping_mod.Mapping, index: dict[str, int], not
     examples: list[Example] = []
     for conv_id, rows in groups.items():
         if m.turn:
-            rows = sorted(rows, key=lambda rc: _turn_key(_cell(rc[1], index, m.turn) or ""))
+            rows = sorted(rows, key=lambda rc: mapping_mod.turn_key(_cell(rc[1], index, m.turn) or ""))
         ex = Example(len(examples) + 1, tuple(sorted(r for r, _ in rows)), None, kind="sft")
-        ex.record = {"messages": _conversation(rows, m, index)}
+        ex.record = {"messages": _conversation(rows, m, index, ignored)}
         if conv_id == "":
             notes.append(finding("warning", "missing_conversation_id", "these rows have no conversation id, so they were grouped together. Fill the id column.", ex))
         examples.append(ex)
+    for label, nos in ignored.items():
+        shown = ", ".join(str(n) for n in sorted(nos)[:20]) + (", …" if len(nos) > 20 else "")
+        notes.append(Finding("warning", "speaker_ignored", f"{len(nos):,} row(s) with speaker “{label}” were left out of the conversations, as chosen for that speaker (rows {shown}).", row=min(nos)))
     for row_no in blank:
         examples.append(Example(len(examples) + 1, (row_no,), None, raw="", problem="the row is empty"))
     return examples
 
 
-def _conversation(rows: list[tuple[int, list[str]]], m: mapping_mod.Mapping, index: dict[str, int]) -> list[dict[str, Any]]:
+def _conversation(
+    rows: list[tuple[int, list[str]]], m: mapping_mod.Mapping, index: dict[str, int], ignored: dict[str, list[int]]
+) -> list[dict[str, Any]]:
     msgs: list[dict[str, Any]] = []
     system = next((s for _, c in rows if (s := _cell(c, index, m.system)) and s.strip()), None) or m.default_system
     if system:
         msgs.append({"role": "system", "content": system})
-    for _, cells in rows:
+    for row_no, cells in rows:
         if m.long_format:
-            role = (_cell(cells, index, m.role) or "").strip().lower()
-            role = {"human": "user", "gpt": "assistant", "bot": "assistant"}.get(role, role)
+            label = (_cell(cells, index, m.role) or "").strip()
+            role = _speaker_role(label, m.speakers or {})
+            if role == "ignore":
+                ignored.setdefault(label, []).append(row_no)
+                continue
             if role == "system" and msgs and msgs[0].get("role") == "system" and len(msgs) == 1:
                 msgs[0]["content"] = _cell(cells, index, m.content)
                 continue
@@ -204,6 +311,16 @@ def _conversation(rows: list[tuple[int, list[str]]], m: mapping_mod.Mapping, ind
     return msgs
 
 
+def _speaker_role(label: str, chosen: dict[str, str]) -> str:
+    """The role of a speaker label: the chosen one, else the label itself (``human``/``gpt``
+    read as user/assistant); an unknown label stays as written so the checks name it."""
+    if label in chosen:
+        return chosen[label]
+    role = label.lower()
+    role = {"human": "user", "gpt": "assistant", "bot": "assistant"}.get(role, role)
+    return role if role in ("system", "user", "assistant", "tool", "function") else label
+
+
 # ---------------------------------------------------------------- JSON records
 
 
@@ -215,18 +332,11 @@ def from_records(
         first = records.records[0] if records.records else None
         why = f" Line {first.row}: {first.error}." if first else ""
         raise InputError(f"{name} holds no readable examples.{why}")
-    layouts = [detect_layout(r.value) for r in parsed[:200]]
-    layout = max(set(layouts), key=layouts.count)
-    m: mapping_mod.Mapping | None = None
-    columns: list[str] = []
-    if layout == "table" or overrides:
-        columns = _columns_of(parsed)
-        m = mapping_mod.resolve(columns, overrides, default_system)
-        layout = "table"
+    layout, m, columns, detection = plan(parsed, overrides, default_system)
     examples: list[Example] = []
     origin = ORIGIN.get(fmt, "item")
     for i, rec in enumerate(records.records, start=1):
-        ex = _record_example(i, rec, layout, m, columns, default_system)
+        ex = record_example(i, rec, layout, m, columns, default_system, detection)
         ex.origin = origin
         examples.append(ex)
     return Dataset(
@@ -237,7 +347,49 @@ def from_records(
         columns=columns,
         mapping=m.to_dict() if m else ({"default_system": default_system} if default_system else {}),
         source_rows=tuple(r.row for r in records.records),
+        detection=detection,
     )
+
+
+def plan(
+    parsed: list[Record], overrides: dict[str, Any] | None, default_system: str | None
+) -> tuple[str, mapping_mod.Mapping | None, list[str], dict[str, Any]]:
+    """The layout of the readable records, and for a table its columns, the column mapping
+    (suggested from the content of every row given, or the user's) and how sure it is.  The
+    streaming path (validators/stream.py) takes this plan from the head of a large file."""
+    layouts = [detect_layout(r.value) for r in parsed[:200]]
+    layout = max(set(layouts), key=layouts.count)
+    m: mapping_mod.Mapping | None = None
+    columns: list[str] = []
+    detection: dict[str, Any] = {}
+    if layout == "table" or overrides:
+        table = as_table(Records(parsed))
+        if table is None:  # a chat layout mapped by hand: read its keys as columns
+            columns = _columns_of(parsed)
+            table = Table(columns=columns, rows=[(r.row, [_scalar_text(r.value.get(c)) for c in columns]) for r in parsed if isinstance(r.value, dict)])
+        columns = table.columns
+        rows = [cells for _, cells in table.rows]
+        sug = mapping_mod.suggest(columns, rows)
+        if overrides:
+            m = mapping_mod.resolve(columns, overrides, default_system, rows, sug)
+            detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None, "speaker_counts": {}}
+        else:
+            m, detection = sug.mapping, sug.to_dict()
+            if default_system is not None:
+                m.default_system = default_system or None
+        layout = "table"
+    return layout, m, columns, detection
+
+
+def record_example(
+    i: int, rec: Record, layout: str, m: mapping_mod.Mapping | None, columns: list[str],
+    default_system: str | None, detection: dict[str, Any],
+) -> Example:
+    """Example ``i`` from one record under :func:`plan`'s answer: kept whole and unmapped
+    while the mapping has a problem, else turned into an example."""
+    if detection.get("problem") and rec.error is None and isinstance(rec.value, dict):
+        return _unmapped(i, rec.row, [_scalar_text(rec.value.get(c)) for c in columns], columns, detection["problem"])
+    return _record_example(i, rec, layout, m, columns, default_system)
 
 
 def _columns_of(records: list[Record]) -> list[str]:
@@ -273,7 +425,7 @@ def _record_example(
         msgs = record.get("messages")
         if isinstance(msgs, list) and not any(isinstance(x, dict) and x.get("role") == "system" for x in msgs):
             record = {**record, "messages": [{"role": "system", "content": default_system}, *msgs]}
-    return Example(i, (rec.row,), record, kind=kind)
+    return Example(i, (rec.row,), compact(record), kind=kind)
 
 
 def _scalar_text(value: Any) -> str:

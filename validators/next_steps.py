@@ -74,6 +74,8 @@ def base_model(target: str, openai_model: str, chosen: str | None = None) -> str
     if chosen:
         return chosen
     tgt = targets.get(target)
+    if tgt.family in HF_BASE_MODEL and "/" in openai_model and not openai_model.startswith(("/", ".", "~")):
+        return openai_model  # the open base model the tokens were counted with (a Hugging Face id)
     return HOSTED_BASE_MODEL.get(tgt.name) or HOSTED_BASE_MODEL.get(tgt.family) or HF_BASE_MODEL.get(tgt.family, openai_model)
 
 

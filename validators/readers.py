@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import csv_quirks, legacy_encoding
+from .errors import MAX_FILE_BYTES, InputError  # declared in errors.py; importable from here too
 
 FORMATS = ("csv", "tsv", "xlsx", "json", "jsonl")
 MIB = 1024 * 1024
-MAX_FILE_BYTES = 512 * MIB  # OpenAI's training-file limit (512 MB, binary megabytes); the upload limit matches it
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_XLSX_RATIO = 200
 MAX_XLSX_CELLS = 10_000_000  # cells kept from one sheet (a row counts as one more), padding included
@@ -41,10 +41,6 @@ _MAGIC = {
     b"\x1f\x8b": "a gzip archive",
     b"SQLite format 3": "a SQLite database",
 }
-
-
-class InputError(ValueError):
-    """The file cannot be read at all; the message says why and what to do."""
 
 
 @dataclass

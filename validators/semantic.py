@@ -58,7 +58,7 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
         return []
     if ex.record is None:
         what = ex.problem or "could not be read"
-        code = "empty_row" if "empty" in what or "blank" in what else "unreadable"
+        code = "empty_row" if not (ex.raw or "").strip() else "unreadable"  # by the source text, not the wording
         return [finding("error", code, f"{what}. Fix the source row or leave it out.", ex)]
     names = names or {}
     if ex.kind == "dpo":
@@ -107,7 +107,7 @@ def _message_findings(ex: Example, msgs: list[Any], names: dict[str, str]) -> li
                 out.append(_at("error", "empty_content", f"{it} is empty. Write the assistant's reply or drop the example.", ex, i, "content", bool(column)))
             else:
                 what = f"{column} ({role} message)" if column else f"`content` of this {role} message"
-                out.append(_at("warning", "empty_content", f"{what} is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content", bool(column)))
+                out.append(_at("warning", "empty_message", f"{what} is empty. Write it or use the fix 'Drop empty messages'.", ex, i, "content", bool(column)))
             continue
         if isinstance(content, str) and content != content.strip():
             out.append(_at("warning", "surrounding_whitespace", f"{it} starts or ends with spaces or blank lines. Use the fix 'Trim whitespace'.", ex, i, "content", bool(column)))

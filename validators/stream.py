@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, checks, cost, decoding, duplicates, ingest, minhash, parquet_io, pii, schema_check, semantic, tokens
+from . import catalog, checks, cost, decoding, duplicates, ingest, minhash, open_tokenizers, parquet_io, reserved_tokens, semantic, tokens
 from . import mapping as mapping_mod
 from .legacy_encoding import label
-from .model import Example, Finding, finding
+from .model import Example, Finding
 from .readers import _MAGIC, InputError, Record, Records, parse_json
 from .stream_index import CONTENT, DATASET, DUPLICATES, PERSONAL, READ, TOKENS, Index
 
@@ -198,7 +198,8 @@ def _looks_utf16(head: bytes) -> bool:
 
 @dataclass
 class Source:
-    """What the CLI reports about the input (``source`` in ``check --json``)."""
+    """What the CLI reports about the input (``source`` in ``check --json``), and the plan
+    the head of the file gave (``ingest.plan``), which every later chunk follows."""
 
     file: str
     format: str
@@ -206,12 +207,32 @@ class Source:
     layout: str
     mapping: dict[str, Any]
     columns: list[str] = field(default_factory=list)  # the columns the mapping chose from (table layout)
+    detection: dict[str, Any] = field(default_factory=dict)  # how sure the mapping is, why, what stops it
+    plan: mapping_mod.Mapping | None = None  # the head's mapping object (table layout)
+
+    @property
+    def confidence(self) -> str | None:
+        return self.detection.get("confidence")
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.detection.get("reasons", [])
+
+    @property
+    def speaker_counts(self) -> dict[str, int]:
+        return self.detection.get("speaker_counts", {})
+
+    def to_json(self) -> dict[str, Any]:
+        """``source`` as cli.cmd_check writes it for the in-memory path."""
+        return {"file": self.file, "format": self.format, "encoding": self.encoding, "layout": self.layout, "mapping": self.mapping,
+                "confidence": self.confidence, "reasons": self.reasons, "speaker_counts": self.speaker_counts}
 
 
 def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: str | None,
              size: int = CHUNK_EXAMPLES) -> tuple[Source, Iterator[list[Example]]]:
     """The file's examples in chunks, numbered and mapped exactly as ``ingest`` does: the
-    layout and the mapping come from ``ingest.from_records`` on the head of the file."""
+    layout and the mapping are ``ingest.plan``'s answer on the head of the file, and every
+    record, head or not, becomes an example through ``ingest.record_example``."""
     batches = reader.batches(size)
     head: list[Record] = []
     parsed = 0
@@ -222,25 +243,25 @@ def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: s
             break
     if not head:
         raise InputError(f"{reader.name} holds no readable examples.")
-    ds = ingest.from_records(Records(head), reader.name, reader.fmt, overrides, default_system)
-    m = mapping_mod.resolve(ds.columns, overrides, default_system) if ds.layout == "table" else None
+    readable = [r for r in head if r.error is None]
+    if not readable:
+        ingest.from_records(Records(head), reader.name, reader.fmt, overrides, default_system)  # raises its sentence
+    layout, m, columns, detection = ingest.plan(readable, overrides, default_system)
     origin = ingest.ORIGIN.get(reader.fmt, "item")
 
-    def rest() -> Iterator[Example]:
-        i = len(ds.examples)
-        for batch in batches:
-            for rec in batch:
-                i += 1
-                ex = ingest._record_example(i, rec, ds.layout, m, ds.columns, default_system)
-                ex.origin = origin
-                yield ex
+    def every() -> Iterator[Example]:
+        for i, rec in enumerate(chain(head, chain.from_iterable(batches)), start=1):
+            ex = ingest.record_example(i, rec, layout, m, columns, default_system, detection)
+            ex.origin = origin
+            yield ex
 
     def chunks() -> Iterator[list[Example]]:
-        it = chain(ds.examples, rest())
+        it = every()
         while chunk := list(islice(it, size)):
             yield chunk
 
-    return Source(reader.name, reader.fmt, reader.encoding, ds.layout, ds.mapping, ds.columns), chunks()
+    shown = m.to_dict() if m else ({"default_system": default_system} if default_system else {})
+    return Source(reader.name, reader.fmt, reader.encoding, layout, shown, columns, detection, m), chunks()
 
 
 # ---------------------------------------------------------------- the checks
@@ -251,20 +272,14 @@ def column_names(source: Source) -> dict[str, str]:
     return semantic.column_names(source.mapping) if source.layout == "table" else {}
 
 
-def per_example(chunk: list[Example], totals: np.ndarray, info: catalog.ModelInfo,
+def per_example(chunk: list[Example], counts: tokens.TokenCounts, info: catalog.ModelInfo,
                 names: dict[str, str] | None = None) -> tuple[list[Finding], list[Finding], list[Finding]]:
-    """checks.run's per-example checks on one chunk: (format + semantics, personal data,
-    token limit); ``names``: the user's columns (semantic.column_names).  The one place the
+    """checks.run's per-example checks on one chunk, through the same ``checks.ExampleChecks``:
+    (format + semantics, personal data, token findings); ``counts``: the chunk's own token
+    counts; ``names``: the user's columns (semantic.column_names).  The one place the
     streaming path calls them."""
-    if hasattr(checks, "ExampleChecks"):  # the per-example checks declared once (branch tests-rel)
-        ec = checks.ExampleChecks(chunk)
-        return ec.content(), ec.personal(), ec.token_limits(totals, info)
-    content = schema_check.check_schema(chunk)
-    for ex in chunk:
-        content += semantic.check_example(ex, names)
-    limits = [finding("warning", "over_token_limit", f"has {int(t):,} tokens, over the {info.limit:,}-token limit of {info.name}; the end would be cut off in training. Drop it or trim its earliest turns.", ex)
-              for ex, t in zip(chunk, totals) if not ex.dropped and t > info.limit]
-    return content, pii.check(chunk), limits
+    ec = checks.ExampleChecks(chunk, names)
+    return ec.content(), ec.personal(), ec.token_findings(counts, range(len(chunk)), info)
 
 
 def _duplicate_findings(members: list[Example], kind: str, group: list[int]) -> list[Finding]:
@@ -318,6 +333,7 @@ class StreamResult:
     near: list[list[int]]
     estimate: cost.Estimate
     options: dict[str, Any] = field(default_factory=dict)
+    token_extras: dict[str, Any] = field(default_factory=dict)  # _token_extras
 
     @property
     def n(self) -> int:
@@ -362,6 +378,7 @@ class StreamResult:
                 "limit": limit,
                 "over_limit": (np.flatnonzero(self.counted & (self.total > limit)) + 1).tolist(),
                 "stats": tokens.stats(live),
+                **self.token_extras,
             },
             "epochs": self.estimate.epochs,
             "charged_tokens": self.estimate.charged_tokens,
@@ -384,13 +401,18 @@ class _Tally:
     rows: list[np.ndarray] = field(default_factory=list)
     n_sft: int = 0
     n_with_system: int = 0
+    control: list[Control | None] | None = None
+    images: int | None = None
+    problems: list[int] = field(default_factory=list)
 
 
 def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | None = None, price: float | None = None,
           threshold: float = duplicates.DEFAULT_THRESHOLD, overrides: dict[str, Any] | None = None,
-          default_system: str | None = None, progress: Callable[[int], None] | None = None) -> StreamResult:
-    """Check the file chunk by chunk; see the module docstring."""
-    info = catalog.model(model)
+          default_system: str | None = None, progress: Callable[[int], None] | None = None,
+          max_seq_length: int | None = None) -> StreamResult:
+    """Check the file chunk by chunk; see the module docstring.  ``model`` may name an open
+    base model (then ``max_seq_length`` is the limit), as for checks.run."""
+    info = open_tokenizers.model_info(model, max_seq_length)
     reader = Reader(path, fmt)
     source, chunks = examples(reader, overrides, default_system)
     index = Index()
@@ -409,6 +431,19 @@ def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | No
         raise
 
 
+def _token_extras(info: catalog.ModelInfo, tally: _Tally, assistant: np.ndarray, counted: np.ndarray) -> dict[str, Any]:
+    """CheckResult._open_json's token facts: control strings per destination, images not
+    counted; for an open model, its tokenizer and what is trained."""
+    out: dict[str, Any] = {"control_tokens_by_target": control_json(info, tally.control or [])}
+    if tally.images is not None:
+        out["images_not_counted"] = tally.images
+    if info.encoding.startswith(open_tokenizers.PREFIX):
+        tok = open_tokenizers.load(info.name)
+        out.update(tokenizer=tok.source, generation_markers=tok.markers, max_seq_length=info.limit,
+                   trained_total=int(assistant[counted].sum()), not_counted=sorted(tally.problems))
+    return out
+
+
 def finish(index: Index, tally: _Tally, source: Source, info: catalog.ModelInfo, epochs: int | None, price: float | None,
            threshold: float, exact: list[list[int]], near: list[list[int]] | None = None) -> StreamResult:
     """The whole-file part of the check, once every chunk is in the index: near duplicates
@@ -417,13 +452,54 @@ def finish(index: Index, tally: _Tally, source: Source, info: catalog.ModelInfo,
     counted = np.concatenate(tally.counted)
     near = _near_groups(index, exact, threshold) if near is None else near
     est = cost.estimate(total[counted], info.limit, info.training if price is None else price, epochs)
-    result = StreamResult(index, source, info, total, np.concatenate(tally.assistant), counted, np.concatenate(tally.rows),
-                          exact, near, est, {"epochs": epochs, "price": price, "threshold": threshold})
+    assistant = np.concatenate(tally.assistant)
+    result = StreamResult(index, source, info, total, assistant, counted, np.concatenate(tally.rows),
+                          exact, near, est, {"epochs": epochs, "price": price, "threshold": threshold},
+                          _token_extras(info, tally, assistant, counted))
     _dataset_findings(result, tally)
     _add_duplicate_findings(result)
     index.db.execute("CREATE INDEX findings_order ON findings (sev, ex, mi, stage, seq)")
     index.commit()
     return result
+
+
+@dataclass
+class Control:
+    """One destination's control strings met so far (reserved_tokens.by_target, summed)."""
+
+    found: set[str] = field(default_factory=set)
+    numbers: list[int] = field(default_factory=list)  # the first 50 examples holding one
+    n: int = 0
+
+    def add(self, other: Control) -> None:
+        self.found |= other.found
+        self.numbers = sorted(self.numbers + other.numbers)[:50]
+        self.n += other.n
+
+
+def control_facts(chunk: list[Example], info: catalog.ModelInfo) -> list[Control | None]:
+    """reserved_tokens.scan of one chunk for every destination (None: no list applies)."""
+    out: list[Control | None] = []
+    for _targets, _whose, toks in reserved_tokens.target_sets(info):
+        if toks is None:
+            out.append(None)
+            continue
+        found, numbers = reserved_tokens.scan(chunk, toks)
+        out.append(Control(set(found), numbers[:50], len(numbers)))
+    return out
+
+
+def control_json(info: catalog.ModelInfo, control: list[Control | None]) -> list[dict[str, Any]]:
+    """``control_tokens_by_target`` worded as reserved_tokens.by_target words it."""
+    rows = []
+    for (targets_, whose, _toks), c in zip(reserved_tokens.target_sets(info), control):
+        if c is None:
+            rows.append({"targets": targets_, "control strings of": whose, "found": "", "examples": None})
+            continue
+        found = sorted(c.found)
+        rows.append({"targets": targets_, "control strings of": whose, "found": ", ".join(found[:8]) + (" …" if len(found) > 8 else ""),
+                     "examples": c.n, "example numbers": c.numbers[:50]})
+    return rows
 
 
 @dataclass
@@ -445,12 +521,15 @@ class Facts:
     band_ex: np.ndarray  # examples with a signature
     band_keys: np.ndarray  # (bands, len(band_ex)) int64 LSH keys
     compared: list[tuple[int, str]]  # (example, normalised text) of the examples with shingles
+    control: list[Control | None] = field(default_factory=list)  # per destination (reserved_tokens.target_sets)
+    images: int | None = None  # images whose tokens are unknown, in usable examples (None: not tracked)
+    problems: list[int] = field(default_factory=list)  # examples the chat template refused
 
 
 def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int, names: dict[str, str] | None = None) -> Facts:
     """Every per-example check of one chunk, and its share of the whole-file indexes."""
     counts = tokens.count(chunk, info.encoding)
-    content, personal, limits = per_example(chunk, counts.total, info, names)
+    content, personal, limits = per_example(chunk, counts, info, names)
     live = [e for e in chunk if e.record is not None and not e.dropped]
     pr = semantic.prompt_replies(live)
     systems, nosystem, prompts = [], [], []
@@ -478,9 +557,11 @@ def analyse(chunk: list[Example], info: catalog.ModelInfo, bands: int, rows: int
         ids, s = ids[shingled], s[shingled]
         compared = [c for c, ok in zip(compared, shingled.tolist()) if ok]
         keys = band_keys(s, bands, rows)
+    images = None if counts.images_uncounted is None else int(counts.images_uncounted[checks.usable_mask(chunk)].sum())
     return Facts([(CONTENT, content), (PERSONAL, personal), (TOKENS, limits)], counts.total, counts.assistant, counts.counted,
                  np.fromiter((e.row for e in chunk), dtype=np.int64, count=len(chunk)), n_sft, n_with, systems, nosystem, prompts,
-                 [(_digest(t), e.index) for e, t in zip(live, texts)], ids, keys, compared)
+                 [(_digest(t), e.index) for e, t in zip(live, texts)], ids, keys, compared,
+                 control_facts(chunk, info), images, sorted(counts.problems))
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -507,6 +588,15 @@ def absorb(index: Index, tally: _Tally, facts: Facts, duplicates_too: bool = Tru
     tally.rows.append(facts.rows)
     tally.n_sft += facts.n_sft
     tally.n_with_system += facts.n_with_system
+    if tally.control is None:
+        tally.control = facts.control
+    else:
+        for mine, theirs in zip(tally.control, facts.control):
+            if mine is not None and theirs is not None:
+                mine.add(theirs)
+    if facts.images is not None:
+        tally.images = (tally.images or 0) + facts.images
+    tally.problems += facts.problems
     index.db.executemany("INSERT INTO systems VALUES (?)", facts.systems)
     index.db.executemany("INSERT INTO nosystem VALUES (?,?)", facts.nosystem)
     index.db.executemany("INSERT INTO prompts VALUES (?,?,?,?)", facts.prompts)

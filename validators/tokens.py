@@ -7,7 +7,14 @@ tokens(example) = Σ over messages of (3 + Σ tokens of each string value, +1 wh
 * ``tool_calls`` / ``function_call``: the function name and the arguments text;
 * ``weight`` and other non-text values add nothing.
 
+* images (``image_url`` parts): OpenAI's published rule for the tile-based vision models
+  that can be fine-tuned (gpt-4o, gpt-4.1), see :mod:`validators.image_tokens`; an image at a
+  web address in high or auto detail has no known size and is reported as not counted.
+
 For preference (DPO) pairs we count the input messages plus both outputs.
+An ``encoding`` starting with ``open:`` names an open base model: the example is counted
+through that model's own tokenizer and chat template (:mod:`validators.open_tokenizers`),
+and ``assistant`` holds the tokens that carry the loss.
 Each distinct string is encoded once (``encode_ordinary``: user text may contain
 ``<|endoftext|>``, which plain ``encode`` refuses).
 """
@@ -16,12 +23,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import token_worker
+from . import image_tokens, open_tokenizers, token_worker
 from .bpe_files import get_encoding
 from .model import Example
 
@@ -36,6 +43,12 @@ class TokenCounts:
     total: np.ndarray  # per example (0 for unreadable/dropped)
     assistant: np.ndarray  # assistant-content tokens per example
     counted: np.ndarray  # bool: the example had a record and was counted
+    images_uncounted: np.ndarray | None = None  # per example: images whose tokens are unknown
+    problems: dict[int, str] = field(default_factory=dict)  # example number -> why the template refused it
+
+    @property
+    def is_open(self) -> bool:
+        return self.encoding.startswith(open_tokenizers.PREFIX)
 
 
 def _strings(msg: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
@@ -57,6 +70,14 @@ def _strings(msg: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
             yield from (("function." + k, value[k], False) for k in ("name", "arguments") if isinstance(value.get(k), str))
 
 
+def _image_parts(ex: Example) -> int:
+    """Images in an example (an open model's count leaves them out: each vision model has its own rule)."""
+    if ex.record is None:
+        return 0
+    return sum(1 for m in _messages(ex) if isinstance(m, dict) and isinstance(m.get("content"), list)
+               for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url")
+
+
 def _messages(ex: Example) -> list[Any]:
     if ex.kind == "dpo" and isinstance(ex.record, dict):
         rest = [m for k in ("preferred_output", "non_preferred_output") for m in (ex.record.get(k) or []) if isinstance(ex.record.get(k), list)]
@@ -68,11 +89,16 @@ def _messages(ex: Example) -> list[Any]:
 
 def count(examples: list[Example], encoding: str) -> TokenCounts:
     """Count tokens of every example, in file order."""
+    if encoding.startswith(open_tokenizers.PREFIX):
+        oc = open_tokenizers.count(examples, encoding[len(open_tokenizers.PREFIX):])
+        images = np.fromiter((_image_parts(ex) for ex in examples), dtype=np.int64, count=len(examples))
+        return TokenCounts(encoding, oc.total, oc.trained, oc.counted, images, oc.problems)
     worker = _early_worker(examples, encoding)
     n = len(examples)
     total = np.zeros(n, dtype=np.int64)
     assistant = np.zeros(n, dtype=np.int64)
     counted = np.zeros(n, dtype=bool)
+    uncounted = np.zeros(n, dtype=np.int64)
     texts: list[str] = []
     owner: list[int] = []
     is_asst: list[bool] = []
@@ -85,6 +111,10 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
             if not isinstance(msg, dict):
                 continue
             overhead += PER_MESSAGE
+            if isinstance(msg.get("content"), list):
+                known, unknown = image_tokens.message_images(msg["content"])
+                overhead += known
+                uncounted[pos] += unknown
             if len(msg) == 2 and type(role := msg.get("role")) is str and type(content := msg.get("content")) is str:
                 texts += (role, content)  # the common {"role", "content"} message, without the generator
                 owner += (pos, pos)
@@ -106,7 +136,7 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
     mask = np.asarray(is_asst, dtype=bool)
     if mask.any():
         np.add.at(assistant, owners[mask], lengths[mask])
-    return TokenCounts(encoding, total, assistant, counted)
+    return TokenCounts(encoding, total, assistant, counted, uncounted)
 
 
 PARALLEL_MIN_CHARS = 30_000_000  # below this, starting a worker process costs more than it saves

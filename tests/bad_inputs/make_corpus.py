@@ -180,7 +180,7 @@ def build() -> dict[str, bytes]:
     files["bom_then_garbage.csv"] = codecs.BOM_UTF16_LE + b"\x00\xd8\x41\x00"  # BOM + lone high surrogate
     files["nul_in_middle.csv"] = good_csv().encode()[:200] + b"\x00\x00\x00" + good_csv().encode()[200:]
     files["json_object_no_examples.json"] = b'{"name": "my data", "version": 3}'
-    files["wrong_roles_long_format.csv"] = b"conversation_id,role,content\n" + b"".join(f"c{i},customer,hi {i}\nc{i},agent,hello {i}\n".encode() for i in range(12))
+    files["wrong_roles_long_format.csv"] = b"conversation_id,role,content\n" + b"".join(f"c{i},p1,hi {i}\nc{i},p2,hello {i}\nc{i},p3,bye {i}\n".encode() for i in range(12))  # three labels nothing can infer (customer/agent are read as user/assistant)
     files["sharegpt_bad_from.jsonl"] = jsonl_with(4, '{"conversations": [{"from": "martian", "value": "hi"}, {"from": "gpt", "value": "yo"}]}')
     # issue 12: the declared dimension is not the content
     files["dimension_far_cell.xlsx"] = xlsx_patched("A1:XFD1048576", '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c></row>')

@@ -282,8 +282,14 @@ def uepg() -> dict[str, Any]:
     repo, commit, path = UEPG
     data = write("uepg_perguntas_semicolon.csv", source(repo, commit, path))
     rows, first = table_facts(data, "utf-8", ";")
+    df = pd.read_csv(io.BytesIO(data), sep=";", dtype=str, keep_default_na=False)
+    answered = int((df["referencia"].str.strip() != "").sum())
     return entry("uepg_perguntas_semicolon.csv", "csv", repo, path, commit, APACHE, "whole file, bytes unchanged",
-                 encoding="utf-8", layout="table", data_rows=rows, examples=rows, mapping={"user": "pergunta", "assistant": "referencia"},
+                 encoding="utf-8", layout="table", data_rows=rows, examples=rows, exported=answered,
+                 exported_why=("rows with an empty referencia are lines of the answer above, broken without quotes: they have no "
+                               "answer of their own, so they are reported (wrapped_lines names them), not exported, unless the user "
+                               "asks to join wrapped lines"),
+                 mapping={"user": "pergunta", "assistant": "referencia"},
                  first={"user": first[0], "assistant": first[1]},
                  covers=["Portuguese headers pergunta;referencia (answer column not named 'answer' in any language)", "semicolon separator",
                          "a cell made of several quoted phrases separated by commas"])

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..model import Example
 from .autotrain import TARGETS as _AUTOTRAIN
 from .base import Target
@@ -27,8 +28,6 @@ FAMILIES: tuple[str, ...] = ("openai", "azure", "trl", "autotrain", "unsloth", "
 
 def get(name: str) -> Target:
     """The target called ``name`` (``trl``, ``trl-prompt-completion``, ...), or a plain error."""
-    from ..readers import InputError
-
     if name not in TARGETS:
         raise InputError(f"Unknown export target {name!r}. Targets: {', '.join(TARGETS)}.")
     return TARGETS[name]
@@ -41,8 +40,6 @@ def layouts(family: str) -> list[str]:
 
 def resolve(family: str, layout: str | None = None) -> Target:
     """``--to trl --layout prompt-completion`` → the ``trl-prompt-completion`` target."""
-    from ..readers import InputError
-
     if family not in FAMILIES and family in TARGETS:
         return TARGETS[family]
     if family not in FAMILIES:

@@ -1,0 +1,190 @@
+"""Incremental equals full: the browser's edit-by-edit check gives what a full check gives.
+
+Above ``ui.live.INCREMENTAL_MIN`` examples an edit re-checks only the examples it changed
+(``ui.live.patch``) and refreshes the dataset-wide parts when a page asks.  These tests drive
+a real workspace (a real SQLite file) of 6,000 examples with random edits, one-click fixes,
+left-outs and undos, then compare the result finding for finding with ``checks.run`` on the
+same examples.  Few examples change per run, so each comparison is one full check (~0.3 s).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ui import live as live_mod
+from validators import checks, codes, fixes, pii
+from validators import workspace as store
+from validators.model import Example, Finding
+
+N = 6_000
+assert N > live_mod.INCREMENTAL_MIN
+SYSTEM = "You are the help desk of a small shop. Be brief."
+# The examples the random edits touch: a few, so edits collide (duplicates, conflicts).
+TOUCH = [1, 2, 3, 4, 5, 500, 703, 905, 1007, 2500, 5999, 6000]
+REPLIES = [
+    "Thanks, that is fixed now.",
+    "",  # the reply to train on is empty: an error
+    "  padded reply with spaces  ",  # surrounding whitespace
+    "Write to jane.doe@example.com and we will sort it out.",  # personal data
+    "Call us on +44 20 7946 0958 any weekday.",
+    "ok",  # a short reply
+    "answer 2 with details about item 2 and the steps to take",  # the same as example 2's reply
+]
+
+
+def base_example(i: int) -> Example:
+    """Varied on purpose: personal data, whitespace, duplicates, a missing system prompt."""
+    user = f"question {i}: how do I do thing {i}?"
+    answer = f"answer {i} with details about item {i} and the steps to take"
+    if i % 500 == 0:
+        user += f" My address is shopper{i}@example.org."
+    if i % 700 == 3:
+        answer = f"  {answer}  "
+    if i % 900 == 5:
+        user, answer = "question 1: how do I do thing 1?", "answer 1 with details about item 1 and the steps to take"
+    msgs = [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+    if i % 1000 != 7:
+        msgs.insert(0, {"role": "system", "content": SYSTEM})
+    return Example(i, (i + 1,), {"messages": msgs})
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live_mod.Live]:
+    """One workspace for the module (creating and fully checking 6,000 examples per
+    hypothesis run would dominate); each run undoes its edits at the end."""
+    db = tmp_path_factory.mktemp("inc") / "ws.sqlite3"
+    old = os.environ.get("FTPREP_DB")
+    os.environ["FTPREP_DB"] = str(db)
+    try:
+        with live_mod.db() as conn:
+            ws_id = store.create(conn, "big.csv", b"question,answer\n", [base_example(i) for i in range(1, N + 1)], {"model": "gpt-4o-mini"}, {})
+        opened = live_mod.open_workspace(ws_id)
+        assert opened is not None
+        opened.check()
+        yield opened
+    finally:
+        if old is None:
+            os.environ.pop("FTPREP_DB", None)
+        else:
+            os.environ["FTPREP_DB"] = old
+
+
+def with_reply(ex: Example, text: str) -> Example:
+    msgs = [dict(m) for m in ex.record["messages"]] if ex.record else [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}]
+    msgs[-1]["content"] = text
+    return replace(ex, record={"messages": msgs}, problem=None, raw=None)
+
+
+def edited(ex: Example, kind: str, arg: int) -> Example:
+    """One edit a person could make in the grid (or a left-out / bring-back)."""
+    if kind == "reply":
+        return with_reply(ex, REPLIES[arg % len(REPLIES)])
+    if kind == "copy":  # the whole record of another touched example: an exact duplicate
+        return replace(ex, record=base_example(TOUCH[arg % len(TOUCH)]).record, problem=None, raw=None)
+    if kind == "extra_key":  # a key the API rejects: a format error
+        good = with_reply(ex, "fine")
+        return replace(good, record={"messages": [*good.record["messages"][:-1], {**good.record["messages"][-1], "mood": "happy"}]})
+    if kind == "no_system":
+        good = with_reply(ex, f"reply {arg}")
+        return replace(good, record={"messages": [m for m in good.record["messages"] if m["role"] != "system"]})
+    if kind == "unreadable":
+        return replace(ex, record=None, raw="{not json", problem="invalid JSON: expecting a property name")
+    if kind == "drop":
+        return replace(ex, dropped="left out by the user")
+    return replace(ex, dropped=None, dropped_code=None)  # "restore"
+
+
+FIXES = {
+    "trim": lambda exs: fixes.trim_whitespace(exs),
+    "redact": lambda exs: pii.redact_pii(exs),
+    "system": lambda exs: fixes.fill_default_system(exs, SYSTEM),
+    "drop_empty": lambda exs: fixes.drop_empty_messages(exs),
+}
+EDIT = st.tuples(st.just("edit"), st.sampled_from(TOUCH), st.sampled_from(["reply", "copy", "extra_key", "no_system", "unreadable", "drop", "restore"]), st.integers(0, 20))
+FIX = st.tuples(st.just("fix"), st.sampled_from([*sorted(FIXES), "drop_errors"]))
+UNDO = st.tuples(st.just("undo"))
+OPS = st.lists(st.one_of(EDIT, EDIT, FIX, UNDO), min_size=1, max_size=6)
+
+
+def apply_op(live: live_mod.Live, op: tuple[Any, ...]) -> None:
+    if op[0] == "edit":
+        _, index, kind, arg = op
+        live.apply([edited(live.example(index), kind, arg)], f"edit {index}")
+    elif op[0] == "fix" and op[1] == "drop_errors":  # "Leave out examples with errors"
+        live.apply_fix(fixes.drop_unusable(live.examples, live.check().error_examples()), op[1])
+    elif op[0] == "fix":
+        live.apply_fix(FIXES[op[1]](live.examples), op[1])
+    else:
+        live.undo()
+
+
+def key(f: Finding) -> tuple[Any, ...]:
+    return tuple(str(v) for v in f.to_dict().values())
+
+
+def same_findings(got: list[Finding], want: list[Finding]) -> None:
+    """Finding for finding (as a multiset: ties in the report order may differ)."""
+    missing = sorted(set(map(key, want)) - set(map(key, got)))
+    extra = sorted(set(map(key, got)) - set(map(key, want)))
+    assert not missing and not extra, f"missing {missing[:5]}, extra {extra[:5]}"
+    assert sorted(map(key, got)) == sorted(map(key, want))
+
+
+def full_check(live: live_mod.Live) -> checks.CheckResult:
+    return checks.run(list(live.examples), model=live.options.get("model"), read_findings=live_mod.findings_from(live.meta))
+
+
+def per_example(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if not codes.is_dataset_wide(f.code)]
+
+
+def undo_all(live: live_mod.Live) -> None:
+    while live.undo() is not None:
+        pass
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=OPS)
+def test_incremental_equals_full(live: live_mod.Live, ops: list[tuple[Any, ...]]) -> None:
+    try:
+        for op in ops:
+            apply_op(live, op)
+        patched = live.check()  # what the Validate page shows right after the edits
+        want = full_check(live)
+        same_findings(per_example(patched.findings), per_example(want.findings))  # current at once
+        assert patched.counts.total.tolist() == want.counts.total.tolist()
+        assert patched.estimate == want.estimate
+        refreshed = live.check(full=True)  # what Duplicates and Export show
+        same_findings(refreshed.findings, want.findings)
+        assert refreshed.dupes.to_dict() == want.dupes.to_dict()
+        assert live.exact
+    finally:
+        undo_all(live)
+    back = live.check(full=True)
+    assert live.examples == [base_example(i) for i in range(1, N + 1)]
+    same_findings(back.findings, full_check(live).findings)
+
+
+def test_personal_data_warning_survives_an_edit_at_6000_examples(live: live_mod.Live) -> None:
+    """The regression of issue 11: an edit dropped that example's personal-data warning."""
+    undo_all(live)
+    before = live.check()
+    assert [f.code for f in before.findings if f.example == 500] == ["pii_email"]  # from the base data
+    try:
+        live.apply([with_reply(live.example(500), "Sure, the steps are listed in the help centre.")], "edit 500")
+        after = live.check()
+        assert not live.exact  # patched, not re-checked whole
+        assert [f.code for f in after.findings if f.example == 500] == ["pii_email"], "the user text still holds an e-mail address"
+        live.apply([with_reply(live.example(42), "Mail me: jo.bloggs@example.com")], "edit 42")
+        found = [f for f in live.check().findings if f.example == 42]
+        assert [(f.code, f.message_index, f.key) for f in found] == [("pii_email", 3, "content")]
+    finally:
+        undo_all(live)
+    assert not [f for f in live.check().findings if f.example == 42]
