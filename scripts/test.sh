@@ -9,6 +9,7 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python -m pip install -q -r requirements-dev.txt
+python -m pip install -q -r requirements-scale.txt  # --engine ray (issue 13)
 # Training stack for the "real consumers" tests: torch first, pinned, so pip takes the CPU
 # wheel instead of pulling a CUDA build; Unsloth/AutoTrain without their conflicting pins.
 python -m pip install -q torch==2.13.0

@@ -171,7 +171,7 @@ def test_million_tiny_rows(tmp_path: Path) -> None:
 
 def test_file_over_the_upload_limit_cli(tmp_path: Path) -> None:
     """A sparse 513 MB file: refused from its size alone, before any byte is read."""
-    path = tmp_path / "huge.jsonl"
+    path = tmp_path / "huge.csv"  # a JSONL or Parquet file this large is streamed instead (tests/test_scale.py)
     with path.open("wb") as f:
         f.truncate(readers.MAX_FILE_BYTES + 1024 * 1024)
     rc, _out, err, elapsed = run_subprocess(path)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, export, ingest, mapping, next_steps, open_tokenizers, targets
+from . import catalog, checks, cli_scale, export, ingest, mapping, next_steps, open_tokenizers, targets
 from .readers import InputError
 
 
@@ -53,12 +53,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="CSV/TSV: join lines that a line break outside quotes cut off to the row above (they are reported either way)")
     p.add_argument("--system", default=None, metavar="TEXT", help="default system prompt for examples that have none")
     p.add_argument("--sheet", default=None, help="XLSX sheet (default: the first)")
-    p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl"], default=None, help="override the format guessed from the file name")
+    p.add_argument("--format", dest="fmt", choices=["csv", "tsv", "xlsx", "json", "jsonl", "parquet"], default=None, help="override the format guessed from the file name")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: OpenAI's auto heuristic)")
     p.add_argument("--price", type=_price, default=None, help="training price in USD per 1M tokens (default: the catalogue's)")
     p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity for near duplicates (default 0.8)")
     p.add_argument("--max-seq-length", type=int, default=None, metavar="N",
                    help=f"with an open --base-model: the trainer's max_seq_length, where examples are cut (default {open_tokenizers.DEFAULT_MAX_SEQ_LENGTH}, TRL's)")
+    cli_scale.add_flags(p)  # issue 13: --stream, --engine ray
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed of the validation split")
     e.add_argument("--base-model", default=None, help="model named in the printed next step (default: --model for OpenAI/Azure, a small open model otherwise)")
     e.add_argument("--quiet", action="store_true", help="do not print the next step")
+    cli_scale.add_export_flags(e)
     # --- submit (issue 4): lives in cli_submit.py ---
     from . import cli_submit
 
@@ -144,6 +146,8 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if cli_scale.wanted(args):  # large JSONL / Parquet, or --engine ray (issue 13)
+        return cli_scale.cmd_check(args)
     result, ds = _check(args)
     data = result.to_json()
     data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping,
@@ -208,8 +212,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     args.target = targets.resolve(args.target or catalog.default_target(), args.layout).name
     if not 0 <= args.validation_split < 1:
         raise UsageError("--validation-split must be at least 0 and below 1")
+    if cli_scale.wanted(args):  # large JSONL / Parquet, or --engine ray (issue 13)
+        return cli_scale.cmd_export(args)
     result, ds = _check(args)
     out = export.build(result, args.target, args.validation_split, args.dedupe, args.seed, ds.source_rows)
+    if cli_scale.output_format(args) == "parquet":
+        cli_scale.to_parquet(out)
     files = export.write(out, args.output, args.report, source=args.file)
     s = out.summary()
     print(f"Wrote {s['train_examples']} training example(s) to {files['train']}")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import decoding
+from . import decoding, parquet_io
 from . import headers as h
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
@@ -18,6 +18,7 @@ from .model import Dataset, Example, Finding, compact, finding
 from .readers import MAX_FILE_BYTES, InputError, Record, Records, Table, detect_format, read_bytes, read_file
 
 Progress = Callable[[float, str], None]
+ORIGIN = {"jsonl": "line", "parquet": "row"}  # what a record's number means, by format
 
 
 def load_file(path: str | Path, **options: Any) -> Dataset:
@@ -48,6 +49,8 @@ def load_bytes(
     ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
     column names; one-column question/answer rows paired; lines cut off by a line break
     outside quotes joined to the row above), None to guess; see ``readers.read_delimited``."""
+    if fmt == "parquet" or (fmt is None and parquet_io.is_parquet(name, data[:4])):
+        return from_records(parquet_io.read_records(data), name, "parquet", mapping, default_system)
     encoding_choice = encoding
     content, encoding = read(data, name, fmt, sheet, max_bytes, encoding,
                              header=header, pair_rows=pair_rows, join_lines=join_lines)
@@ -329,6 +332,31 @@ def from_records(
         first = records.records[0] if records.records else None
         why = f" Line {first.row}: {first.error}." if first else ""
         raise InputError(f"{name} holds no readable examples.{why}")
+    layout, m, columns, detection = plan(parsed, overrides, default_system)
+    examples: list[Example] = []
+    origin = ORIGIN.get(fmt, "item")
+    for i, rec in enumerate(records.records, start=1):
+        ex = record_example(i, rec, layout, m, columns, default_system, detection)
+        ex.origin = origin
+        examples.append(ex)
+    return Dataset(
+        examples=examples,
+        source_name=name,
+        source_format=fmt,
+        layout=layout,
+        columns=columns,
+        mapping=m.to_dict() if m else ({"default_system": default_system} if default_system else {}),
+        source_rows=tuple(r.row for r in records.records),
+        detection=detection,
+    )
+
+
+def plan(
+    parsed: list[Record], overrides: dict[str, Any] | None, default_system: str | None
+) -> tuple[str, mapping_mod.Mapping | None, list[str], dict[str, Any]]:
+    """The layout of the readable records, and for a table its columns, the column mapping
+    (suggested from the content of every row given, or the user's) and how sure it is.  The
+    streaming path (validators/stream.py) takes this plan from the head of a large file."""
     layouts = [detect_layout(r.value) for r in parsed[:200]]
     layout = max(set(layouts), key=layouts.count)
     m: mapping_mod.Mapping | None = None
@@ -350,25 +378,18 @@ def from_records(
             if default_system is not None:
                 m.default_system = default_system or None
         layout = "table"
-    examples: list[Example] = []
-    origin = "line" if fmt == "jsonl" else "item"
-    for i, rec in enumerate(records.records, start=1):
-        if detection.get("problem") and rec.error is None and isinstance(rec.value, dict):
-            ex = _unmapped(i, rec.row, [_scalar_text(rec.value.get(c)) for c in columns], columns, detection["problem"])
-        else:
-            ex = _record_example(i, rec, layout, m, columns, default_system)
-        ex.origin = origin
-        examples.append(ex)
-    return Dataset(
-        examples=examples,
-        source_name=name,
-        source_format=fmt,
-        layout=layout,
-        columns=columns,
-        mapping=m.to_dict() if m else ({"default_system": default_system} if default_system else {}),
-        source_rows=tuple(r.row for r in records.records),
-        detection=detection,
-    )
+    return layout, m, columns, detection
+
+
+def record_example(
+    i: int, rec: Record, layout: str, m: mapping_mod.Mapping | None, columns: list[str],
+    default_system: str | None, detection: dict[str, Any],
+) -> Example:
+    """Example ``i`` from one record under :func:`plan`'s answer: kept whole and unmapped
+    while the mapping has a problem, else turned into an example."""
+    if detection.get("problem") and rec.error is None and isinstance(rec.value, dict):
+        return _unmapped(i, rec.row, [_scalar_text(rec.value.get(c)) for c in columns], columns, detection["problem"])
+    return _record_example(i, rec, layout, m, columns, default_system)
 
 
 def _columns_of(records: list[Record]) -> list[str]:

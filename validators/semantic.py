@@ -228,26 +228,45 @@ def _normalise_lines(lines: Iterable[str]) -> str:
 def check_dataset(examples: list[Example], prompt_replies: dict[int, tuple[str, str]] | None = None) -> list[Finding]:
     """File-level findings: example count, system prompts, conflicting answers."""
     live = [e for e in examples if not e.dropped and e.record is not None]
-    out: list[Finding] = []
-    n = len(live)
-    if n < MIN_EXAMPLES:
-        out.append(Finding("error", "too_few_examples", f"The file has {n} usable example(s); a fine-tuning job needs at least {MIN_EXAMPLES}. Add more examples."))
-    elif n < RECOMMENDED_EXAMPLES:
-        out.append(Finding("warning", "few_examples", f"The file has {n} examples; 50–100 is the usual starting point for a useful fine-tune."))
     sft = [e for e in live if e.kind == "sft"]
     systems = [_system_of(e) for e in sft]
     with_system = [s for s in systems if s is not None]
-    if sft and not with_system:
-        out.append(Finding("warning", "no_system_prompt", "No example has a system message. Consider a default system prompt (the fix 'Fill default system prompt'); use the same one when you call the model."))
-    elif with_system and len(with_system) < len(sft):
-        for e, s in zip(sft, systems):
-            if s is None:
-                out.append(finding("warning", "missing_system", f"has no system message while {len(with_system)} others have one. Use the fix 'Fill default system prompt'.", e))
-    distinct = {normalise(s) for s in set(with_system)}  # each different prompt normalised once
-    if len(distinct) > max(5, len(sft) // 10):
-        out.append(Finding("warning", "many_system_prompts", f"{len(distinct)} different system prompts across {len(sft)} examples. Training works best with one or a few fixed system prompts."))
+    distinct = len({normalise(s) for s in set(with_system)})  # each different prompt normalised once
+    out = count_findings(len(live))
+    out += system_findings(len(sft), len(with_system), distinct, (e for e, s in zip(sft, systems) if s is None))
     out.extend(_conflicts(sft, prompt_replies or {}))
     return out
+
+
+# The file-level findings from counts, so a check that streams a file too large for memory
+# (validators/stream.py) gathers the counts in a database and words them the same way.
+
+
+def count_findings(n: int) -> list[Finding]:
+    """Too few usable examples (an error below the API's minimum, a warning below 50)."""
+    if n < MIN_EXAMPLES:
+        return [Finding("error", "too_few_examples", f"The file has {n} usable example(s); a fine-tuning job needs at least {MIN_EXAMPLES}. Add more examples.")]
+    if n < RECOMMENDED_EXAMPLES:
+        return [Finding("warning", "few_examples", f"The file has {n} examples; 50–100 is the usual starting point for a useful fine-tune.")]
+    return []
+
+
+def system_findings(n_sft: int, n_with_system: int, n_distinct: int, without_system: Iterable[Example]) -> list[Finding]:
+    """No system prompt anywhere, some examples without one, or too many different ones."""
+    out: list[Finding] = []
+    if n_sft and not n_with_system:
+        out.append(Finding("warning", "no_system_prompt", "No example has a system message. Consider a default system prompt (the fix 'Fill default system prompt'); use the same one when you call the model."))
+    elif n_with_system and n_with_system < n_sft:
+        for e in without_system:
+            out.append(finding("warning", "missing_system", f"has no system message while {n_with_system} others have one. Use the fix 'Fill default system prompt'.", e))
+    if n_distinct > max(5, n_sft // 10):
+        out.append(Finding("warning", "many_system_prompts", f"{n_distinct} different system prompts across {n_sft} examples. Training works best with one or a few fixed system prompts."))
+    return out
+
+
+def system_of(e: Example) -> str | None:
+    """The text of the example's first system message, or None."""
+    return _system_of(e)
 
 
 def _system_of(e: Example) -> str | None:
@@ -283,8 +302,13 @@ def _conflicts(examples: Iterable[Example], known: dict[int, tuple[str, str]]) -
     for members in groups.values():
         replies = {r for _, r in members}
         if len(replies) > 1:
-            first = members[0][0]
-            others = ", ".join(f"{e.index} (row {e.row})" for e, _ in members[1:6])
-            text = f"the same prompt gets {len(replies)} different answers in examples {first.index} (row {first.row}), {others}. Keep the right one."
-            out.extend(finding("warning", "conflicting_answers", text, e) for e, _ in members)
+            out.extend(conflict_findings([e for e, _ in members], len(replies)))
     return out
+
+
+def conflict_findings(members: list[Example], n_replies: int) -> list[Finding]:
+    """One warning per example of a prompt that gets ``n_replies`` different answers."""
+    first = members[0]
+    others = ", ".join(f"{e.index} (row {e.row})" for e in members[1:6])
+    text = f"the same prompt gets {n_replies} different answers in examples {first.index} (row {first.row}), {others}. Keep the right one."
+    return [finding("warning", "conflicting_answers", text, e) for e in members]

@@ -1,0 +1,57 @@
+"""``--engine ray`` (issue 13): on a local Ray cluster started here (2 worker processes),
+the check's findings and the export are identical to the single-machine run.
+
+The 100k-example comparison is in bench/bench_scale.py (too long for the suite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scale_data import write
+from validators import cli
+
+ray = pytest.importorskip("ray")
+MODEL = ["--model", "gpt-4.1-nano"]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    from validators import engine_ray
+
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=engine_ray.runtime_env(), log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write(tmp_path_factory.mktemp("ray") / "gen.jsonl", 1500)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_ray_check_identical(cluster: None, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    single = run_cli(["check", str(data), "--json", *MODEL], capsys)
+    on_ray = run_cli(["check", str(data), "--json", "--engine", "ray", *MODEL], capsys)
+    assert single == on_ray
+    assert '"near_duplicate"' in on_ray[1] and '"exact_duplicate"' in on_ray[1]
+
+
+def test_ray_export_identical(cluster: None, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = {}
+    for mode in ("single", "ray"):
+        out = tmp_path / mode / "train.jsonl"
+        flags = ["--engine", "ray"] if mode == "ray" else []
+        code, printed, err = run_cli(["export", str(data), "--dedupe", "near", "--validation-split", "0.1", "-o", str(out), *flags], capsys)
+        files = sorted(p.name for p in out.parent.iterdir())
+        results[mode] = (code, printed.replace(str(out.parent), "X"), err, {f: (out.parent / f).read_bytes() for f in files})
+    assert results["single"] == results["ray"]
