@@ -45,10 +45,10 @@ def shots_dir(tmp_path: Path) -> Path:
 def shot(page, folder: Path, name: str) -> None:
     height = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]'); return m ? m.scrollHeight : 1000 }")
     page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 6000))})
-    page.wait_for_timeout(400)
+    settle(page)  # the app is idle after the resize's reflow
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
-    page.wait_for_timeout(200)
+    settle(page)
 
 
 def choose(page, label: str, option: str, nth: int = 0) -> None:

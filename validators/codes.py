@@ -55,6 +55,7 @@ CODES: dict[str, Code] = {c.name: c for c in [
         no_header: the first row looked like data, so the columns were named Column 1, Column 2, ...
         alternating_rows: one column of questions and answers on alternating rows, read as pairs
         wrapped_lines: a one-cell row that looks like the rest of the row above
+        speaker_ignored: rows whose speaker the user chose to leave out of the conversations
     """),
     *_codes(Scope.EXAMPLE, _E, """
         empty_row: the source row is empty

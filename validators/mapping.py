@@ -159,7 +159,9 @@ class _Picker:
                 if not self.free(col) or headers.match(col, role) != score or (p.filled == 0 and score < 2):
                     continue
                 ident = headers.id_like(col) or (p.id_like and score < 2)  # a header that names the role beats short ids like "q1"
-                same = p.constant and (score < 2 or p.filled >= 5)  # a named column of 2 equal rows is still that column
+                # a named column of a few equal rows is still that column; a column named exactly "answer" or
+                # "question" is that column however alike its rows (the same reply to many questions is data)
+                same = p.constant and (score < 2 or (p.filled >= 5 and role not in ("user", "assistant")))
                 if text and (ident or (same and not allow_constant)):
                     self.reasons.append(f"column “{col}” is not used as {ROLE_WORDS.get(role, role)}: " + ("it holds identifiers" if ident else "every row holds the same value"))
                     continue
@@ -341,7 +343,7 @@ def _pair(u: Profile, a: Profile) -> tuple[float, str | None, str]:
     if _categorical(u) or _categorical(a):
         return 0.0, None, ""
     longer = a.median_len / max(u.median_len, 1.0)
-    unique = (u.distinct / u.filled + a.distinct / a.filled) / 4
+    unique = (u.distinct / max(u.filled, 1) + a.distinct / max(a.filled, 1)) / 4  # a column may be all blank
     if u.qmark >= 0.5 and a.qmark <= 0.2:
         return 2 + u.qmark - a.qmark + min(longer, 3) / 10 + unique, "likely", f"most of “{u.name}” end with “?” and “{a.name}” does not"
     if longer >= 2 and u.qmark >= a.qmark:
