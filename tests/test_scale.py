@@ -211,3 +211,20 @@ def test_huge_jsonl_streamed_and_a_huge_line_never_read_whole(tmp_path: Path, mo
     found = json.loads(run_cli(["check", str(path), "--json", "--stream"], capsys)[1])
     assert found["examples"] == 60
     assert any(f["row"] == 4 and "longer than" in f["message"] for f in found["errors"])
+
+
+def test_streaming_chosen_by_number_of_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Many small examples are streamed though the file is small (2M two-message lines of
+    200 MB took 5.7 GB read whole, 0.4 GB streamed); fewer are read whole."""
+    path = write(tmp_path / "many.jsonl", 300)
+    seen: list[str] = []
+    real = stream.check
+    monkeypatch.setattr(stream, "_COUNT_FROM_BYTES", 1)
+    monkeypatch.setattr(stream, "check", lambda *a, **k: seen.append("stream") or real(*a, **k))
+    monkeypatch.setattr(stream, "STREAM_ABOVE_EXAMPLES", 1000)
+    run_cli(["check", str(path)], capsys)
+    assert seen == []
+    monkeypatch.setattr(stream, "STREAM_ABOVE_EXAMPLES", 100)
+    run_cli(["check", str(path)], capsys)
+    assert seen == ["stream"]
+    assert stream.example_count(path, "jsonl") == path.read_bytes().count(b"\n")

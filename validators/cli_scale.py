@@ -20,7 +20,7 @@ from .readers import InputError
 
 def add_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by check and export."""
-    p.add_argument("--stream", action="store_true", help=f"read a JSONL or Parquet file in chunks with on-disk indexes (automatic above {stream.STREAM_ABOVE_BYTES // 2**20} MiB)")
+    p.add_argument("--stream", action="store_true", help=f"read a JSONL or Parquet file in chunks with on-disk indexes (automatic above {stream.STREAM_ABOVE_BYTES // 2**20} MiB or {stream.STREAM_ABOVE_EXAMPLES:,} examples)")
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="where to run: this machine (default) or a Ray cluster")
     p.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray)")
 
@@ -50,7 +50,7 @@ def wanted(args: argparse.Namespace) -> bool:
         if args.stream:
             raise UsageError("--stream reads JSONL or Parquet files; convert the file or leave --stream out")
         return False
-    return args.stream or stream.size_of(path, fmt) > stream.STREAM_ABOVE_BYTES
+    return args.stream or stream.too_large_for_memory(path, fmt)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any] | None:
