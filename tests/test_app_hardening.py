@@ -13,25 +13,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.test_pages import go, new_app
 from ui import live as live_mod
 from validators import ingest
 from validators import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-
-
-def new_app(ws: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if ws:
-        at.query_params["ws"] = ws
-    return at.run()
-
-
-def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def loaded(sample: str) -> AppTest:
