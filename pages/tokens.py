@@ -102,6 +102,7 @@ def stats_table(total: np.ndarray, assistant: np.ndarray, second: str = "Assista
     return pd.DataFrame(rows).set_index("")
 
 
+@state.guarded
 def run_fix(live: Live, name: str) -> None:
     """A one-click fix for the active model's limit or control tokens."""
     res = live.check()

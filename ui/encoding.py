@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import live as live_mod
-from ui import reading, safe
+from ui import reading, safe, state
 from validators import decoding, ingest
 from validators.legacy_encoding import CHOICES, label
 from validators.readers import InputError
@@ -66,6 +66,7 @@ def picker(live: live_mod.Live) -> None:
             st.button(f"Read the file again as {label(pick)}", key="enc_apply", type="primary", on_click=_reread, args=(live, pick))
 
 
+@state.guarded
 def _reread(live: live_mod.Live, encoding: str) -> None:
     """Re-read every row with ``encoding``, keeping the column mapping and default prompt."""
     opts = live.options

@@ -57,6 +57,7 @@ def choices(live: live_mod.Live) -> None:
                       args=(live, {"header": header, "join_lines": join}))
 
 
+@state.guarded
 def _reread(live: live_mod.Live, reading: dict[str, Any]) -> None:
     """Re-read every row with the new reading choices; a mapping naming columns that the new
     reading no longer has is dropped (detection fills it again)."""
