@@ -251,7 +251,17 @@ def _os_error_text(exc: OSError) -> str:
     return f"{where}: {words.get(exc.errno, exc.strerror or str(exc))}. Check the path and its permissions, then run again."
 
 
+def _quiet_out_of_memory(unraisable: Any) -> None:
+    """When the file does not fit in memory, objects being torn down (a generator, a thread
+    pool) fail too and Python prints "Exception ignored in ..." before our one sentence;
+    those add nothing for the user.  Anything else is reported as Python would."""
+    if isinstance(unraisable.exc_value, MemoryError):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    sys.unraisablehook = _quiet_out_of_memory
     try:
         args = parser().parse_args(argv)
         if args.command is None:
