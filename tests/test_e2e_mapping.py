@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
-from tests.test_e2e_browser import edit_first_row, expect_metric, open_page
+from tests.test_e2e_browser import edit_until_saved, expect_metric, open_page
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -52,22 +52,26 @@ def shot(page, folder: Path, name: str) -> None:
 
 
 def choose(page, label: str, option: str, nth: int = 0) -> None:
-    """Open the select labelled ``label`` (the ``nth`` such) and pick ``option``."""
+    """Open the select labelled ``label`` (the ``nth`` such) and pick ``option``, once the
+    rerun of the previous choice has drawn the page again (it replaces the selects)."""
+    settle(page)
     pick_option(page, page.locator('[data-testid="stSelectbox"]').filter(has_text=label).nth(nth), option)
 
 
 def pick_option(page, box, option: str) -> None:
-    """Open a select and click ``option``; a busy page can swallow the first click."""
-    box.scroll_into_view_if_needed()
+    """Open a select and click ``option``; a busy page can swallow the first click, and a
+    rerun can replace the select while it is scrolled to (the locator finds the new one)."""
     item = page.get_by_role("option", name=option, exact=True)
     for attempt in range(3):
-        box.click()
         try:
+            box.scroll_into_view_if_needed()
+            box.click()
             item.wait_for(timeout=10_000)
             break
         except Exception:
             if attempt == 2:
                 raise
+            settle(page)
     item.click()
     settle(page)
 
@@ -123,8 +127,7 @@ def test_unknown_headers_mapped_in_the_page_then_fixed_and_exported(server: str,
         shot(page, shots, "a3_applied")
 
         open_page(page, "Validate")
-        edit_first_row(page, "assistant", FIX)  # example 4 (row 5): the empty answer
-        page.get_by_text("Saved your edit to example 4").wait_for(timeout=60_000)
+        edit_until_saved(page, "assistant", FIX, 4)  # example 4 (row 5): the empty answer
         expect_metric(page, "Errors", "0")
         shot(page, shots, "a4_fixed")
         lines = download(page, tmp_path)
