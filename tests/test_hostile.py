@@ -34,17 +34,8 @@ import make_corpus  # noqa: E402
 def _xlsx_with_sheet_rows(rows_xml: str, extra: dict[str, bytes] | None = None) -> bytes:
     """A good workbook whose sheet data is replaced by ``rows_xml``."""
     good = make_corpus.xlsx_bytes([["question", "answer"], ["q", "a"]])
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                text = data.decode()
-                data = (text[: text.index("<sheetData>")] + "<sheetData>" + rows_xml + text[text.index("</sheetData>"):]).encode()
-            dst.writestr(info.filename, data)
-        for name, data in (extra or {}).items():
-            dst.writestr(name, data, compress_type=zipfile.ZIP_STORED)
-    return out.getvalue()
+    return make_corpus.rewrite_sheet(
+        good, lambda text: text[: text.index("<sheetData>")] + "<sheetData>" + rows_xml + text[text.index("</sheetData>"):], extra)
 
 
 # ------------------------------------------------------------------ XLSX bounds (item 1)

@@ -15,6 +15,7 @@ import json
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -88,22 +89,32 @@ def real_zip_bomb() -> bytes:
     return buf.getvalue()
 
 
-def xlsx_patched(dimension: str, extra_rows: str, rows: list[list[object]] | None = None) -> bytes:
-    """A small good workbook whose sheet XML declares ``dimension`` and ends with ``extra_rows``
-    (raw ``<row>`` XML): what another program, or a hostile hand, can write."""
-    good = xlsx_bytes(rows or [["question", "answer"], *[list(p) for p in good_pairs()]])
+def rewrite_sheet(good: bytes, edit: Callable[[str], str], extra: dict[str, bytes] | None = None) -> bytes:
+    """``good`` (an .xlsx) with its first sheet's XML passed through ``edit``, and ``extra``
+    parts added uncompressed: how hostile or odd workbooks are made from a good one."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
-                text = data.decode()
-                start = text.index("<dimension ref=")
-                text = text[:start] + f'<dimension ref="{dimension}"/>' + text[text.index("/>", start) + 2 :]
-                text = text.replace("</sheetData>", extra_rows + "</sheetData>")
-                data = text.encode()
+                data = edit(data.decode()).encode()
             dst.writestr(info.filename, data)
+        for name, data in (extra or {}).items():
+            dst.writestr(name, data, compress_type=zipfile.ZIP_STORED)
     return out.getvalue()
+
+
+def xlsx_patched(dimension: str, extra_rows: str, rows: list[list[object]] | None = None) -> bytes:
+    """A small good workbook whose sheet XML declares ``dimension`` and ends with ``extra_rows``
+    (raw ``<row>`` XML): what another program, or a hostile hand, can write."""
+    good = xlsx_bytes(rows or [["question", "answer"], *[list(p) for p in good_pairs()]])
+
+    def edit(text: str) -> str:
+        start = text.index("<dimension ref=")
+        text = text[:start] + f'<dimension ref="{dimension}"/>' + text[text.index("/>", start) + 2 :]
+        return text.replace("</sheetData>", extra_rows + "</sheetData>")
+
+    return rewrite_sheet(good, edit)
 
 
 def build() -> dict[str, bytes]:
