@@ -37,8 +37,8 @@ def main(n: int) -> None:
     import make_data
     from streamlit.testing.v1 import AppTest
 
-    from ui import live as live_mod
     from validators import ingest
+    from validators import session as live_mod
 
     rows: list[tuple[str, float]] = []
     path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"
