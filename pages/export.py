@@ -4,8 +4,6 @@ report and the validation report).  Examples with errors are never exported brok
 from __future__ import annotations
 
 import importlib.util
-import re
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -48,9 +46,8 @@ def left_out_summary(out: ExportResult) -> None:
     if not out.left_out:
         st.success("Every source row is in the export.")
         return
-    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
     st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
-    st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([{"reason": k.label, "rows": k.rows} for k in out.kinds[:20]]), hide_index=True, width="stretch")
     st.page_link("pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
 
 
@@ -99,23 +96,11 @@ def downloads(live: Session, res: CheckResult, out: ExportResult, target: str) -
 
 def empty_reason(out: ExportResult) -> str:
     """Why the export would hold no example, in the words of the left-out report."""
-    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
-    listed = "; ".join(f"{n:,} row(s): {r}" for r, n in reasons.most_common(3))
+    listed = "; ".join(f"{k.rows:,} row(s): {k.label}" for k in out.kinds[:3])
     what = f" ({listed})" if listed else ""
-    dup = any(r.startswith("a duplicate") for r in reasons)
+    dup = out.duplicates_left_out > 0
     return (f"Nothing to download: the export would hold 0 examples{what}. "
             f"Fix the errors on the Validate page{', or keep the duplicates' if dup else ''}, then download.")
-
-
-_WHERE = re.compile(r"^Example \d+ \([^)]*\)(?:, message \d+)?(?:, `[^`]*`)?: ")
-
-
-def _reason_kind(why: str) -> str:
-    """A left-out reason without its example and row numbers, so equal reasons count together."""
-    head = _WHERE.sub("", why.split(";")[0])
-    if head.startswith(core.DUP_REASON):
-        return "a duplicate of another example"
-    return head.split(". ")[0].rstrip(".")
 
 
 def next_step(live: Session, res: CheckResult, out: ExportResult, target: str) -> None:
