@@ -77,6 +77,9 @@ def edit_first_row(page, column: str, text: str) -> None:
                 raise
     page.keyboard.type(text, delay=5)
     expect(editor).to_have_value(text)
+    # The grid's editor keeps the typed text in its own (React) state, committed at the next
+    # paint; Enter before that commits the value as it was (empty) and nothing is sent.
+    page.evaluate(PAINTED)
     page.keyboard.press("Enter")
     expect(editor).to_have_count(0)  # the editor closed: the grid has the new value
 
