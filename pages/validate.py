@@ -4,11 +4,11 @@ Edits go through ``on_change`` callbacks that read the editor's ``edited_rows`` 
 widget state, write them to the workspace (committed before the page confirms) and patch
 the findings.  The grid's key (its widget identity) names the workspace, the examples
 shown and how many grid edits this session has handled; it never holds the workspace
-version.  A key with the version changed whenever the version moved between the draw the
-user typed into and the run that delivers the edit: Streamlit then treats the grid as a
-new widget, drops the old one's ``edited_rows`` without calling back, and the edit was
-lost without a word (about one edit in three on a busy machine).  Bumping the count only
-after an edit was handled still draws a fresh editor from the saved data each time, so
+version.  The version can move between the draw the user typed into and the run that
+delivers the edit (another tab, another page's option); a key that moved with it would
+make Streamlit treat the grid as a new widget and drop the old one's ``edited_rows``
+without calling back.  Bumping the count only after an edit was handled still draws a
+fresh editor from the saved data each time, so
 stale ``edited_rows`` are never re-applied to rows that moved (streamlit issues 7749 /
 11679 / 8426).
 
