@@ -2,9 +2,15 @@
 
 Edits go through ``on_change`` callbacks that read the editor's ``edited_rows`` from
 widget state, write them to the workspace (committed before the page confirms) and patch
-the findings.  The editor's key includes the workspace version, so after each edit a
-fresh editor is drawn from the saved data: stale ``edited_rows`` can never be re-applied
-to rows that moved (the edit-loss bugs of streamlit issues 7749 / 11679 / 8426).
+the findings.  The grid's key (its widget identity) names the workspace, the examples
+shown and how many grid edits this session has handled; it never holds the workspace
+version.  The version can move between the draw the user typed into and the run that
+delivers the edit (another tab, another page's option); a key that moved with it would
+make Streamlit treat the grid as a new widget and drop the old one's ``edited_rows``
+without calling back.  Bumping the count only after an edit was handled still draws a
+fresh editor from the saved data each time, so
+stale ``edited_rows`` are never re-applied to rows that moved (streamlit issues 7749 /
+11679 / 8426).
 
 Every edit also carries the version (etag) of each example as it was drawn.  When another
 tab or window changed that example in between (merged its turns, say), the edit is
@@ -14,6 +20,7 @@ written by position onto messages that moved.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +39,7 @@ COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant":
 MULTI_PAGE_SIZE = 10
 ROLE_NAMES = {"system", "user", "assistant", "tool", "function", "developer"}
 NO_ROLE = "(no role)"
+GRID_GEN = "val_grid_gen"  # grid edits handled in this session: part of the grid's key
 BEHIND = ("The workspace was changed elsewhere (another tab, window or server) while this page was open, so nothing "
           "was changed. The page now shows the latest data: click again if you still want this.")
 
@@ -64,12 +72,17 @@ def on_table_edit(key: str, live: Session, numbers: list[int], tags: dict[int, s
     True when something was saved.  ``tags``: each example's version when the grid was drawn."""
     st.session_state["val_grid_done"] = key
     edits: dict[Any, dict[str, Any]] = (st.session_state.get(key) or {}).get("edited_rows", {})
+    if edits:  # handled (saved or refused with a message): the next draw is a fresh editor
+        st.session_state[GRID_GEN] = st.session_state.get(GRID_GEN, 0) + 1
     rows = {int(r): values for r, values in edits.items() if 0 <= int(r) < len(numbers)}
     if any(not live.has(numbers[r]) for r in rows):
         refused(StaleEdit([]), "\n\n".join(str(v) for values in rows.values() for v in values.values() if v))
         return False
     new = [views.with_cells(live.example(numbers[r]), values) for r, values in rows.items()]
     if not new:
+        if edits:  # never a silent skip
+            flash("Your edit reached a grid that is no longer on show, so it was not saved. "
+                  "Find the example in the list below and make your change again.", "warning")
         return False
     base = {e.index: tags[e.index] for e in new if e.index in tags} if tags else None
     try:
@@ -169,12 +182,22 @@ def seeded_grid_edit(live: Session) -> None:
         st.rerun()
 
 
+def grid_key(live: Session, shown: list[int]) -> str:
+    """The grid's widget identity: this workspace, these examples in this order, and the
+    number of grid edits this session has handled.  Not the workspace version: that can
+    move between the draw an edit was typed into and the run delivering it (another page's
+    option, another tab), and a new key makes Streamlit drop the edit unseen.  An edit made
+    on an older version still carries that version's etags and is refused by the store."""
+    rows = hashlib.blake2s(",".join(map(str, shown)).encode(), digest_size=8).hexdigest()
+    return f"ed_{live.id}_{rows}_{st.session_state.get(GRID_GEN, 0)}"
+
+
 def table_editor(live: Session, numbers: list[int], by: dict[int, list[Any]]) -> None:
     seeded_grid_edit(live)
     shown = page_of(numbers, PAGE_SIZE, "val_page_single")
     rows = [{"example": n, "row": live.example(n).row, **views.cells(live.example(n)), "issues": views.issue_text(by.get(n, []))} for n in shown]
     frame = pd.DataFrame(rows, columns=["example", "row", "system", "user", "assistant", "issues"])
-    key = f"ed_{live.id}_{shown[0] if shown else 0}_{live.version}"
+    key = grid_key(live, shown)
     tags = live.etags(shown)
     st.session_state["val_grid_prior"] = (key, shown, tags)
     st.data_editor(
