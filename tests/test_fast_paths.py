@@ -115,3 +115,39 @@ def test_plain_fast_path_gives_the_full_checks_answer(msgs: list, tools: bool) -
     finally:
         semantic._plainly_fine = plain
     assert fast == full
+
+
+CONTROL_PIECES = ["<|eot_id|>", "<|endoftext|>", "<|end", "User:", "USER", ":", "[EOS]", "<image>", "<|reserved_special_token_7|>",
+                  "Assistant:", "System", " ", "word", "é", "\n", "<|", "|>", "\x00"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.lists(st.sampled_from(CONTROL_PIECES), max_size=5).map("".join), min_size=1, max_size=3),
+                min_size=1, max_size=8))
+def test_sieved_control_token_scan_finds_what_the_full_scan_finds(convos: list[list[str]]) -> None:
+    """The RE2 sieve before the control-token scans (large data) changes no row of the
+    per-destination table; the table's token lists come without loading the tokenizers."""
+    from validators import catalog, reserved_tokens, sieve
+    from validators.model import Example
+
+    examples = [Example(i + 1, (i + 2,), {"messages": [{"role": "user", "content": t} for t in texts]}) for i, texts in enumerate(convos)]
+    info = catalog.model(None)
+    full = reserved_tokens.by_target(examples, info)
+    old = sieve.MIN_CHARS
+    sieve.MIN_CHARS = 0
+    try:
+        assert isinstance(reserved_tokens._Texts(examples, [("User:",)]).picked, list)  # the sieve ran
+        assert reserved_tokens.by_target(examples, info) == full
+    finally:
+        sieve.MIN_CHARS = old
+
+
+def test_control_token_lists_without_loading_the_tokenizers() -> None:
+    from validators import bpe_files, open_tokenizers, reserved_tokens
+
+    for name in bpe_files.SUPPORTED:
+        assert bpe_files.special_tokens(name) == bpe_files.get_encoding(name).special_tokens_set
+    cheap = open_tokenizers._llama3_specials()
+    assert len(cheap) == 256 and "<|eot_id|>" in cheap
+    assert set(cheap) == set(open_tokenizers._llama3().special_tokens)
+    assert reserved_tokens.HOSTED_OPEN_BASE in open_tokenizers.OFFLINE
