@@ -15,9 +15,6 @@ import difflib
 import re
 from typing import Any
 
-import ftfy
-from ftfy.badness import is_bad
-
 from .model import Example, Finding, finding
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, line feed, carriage return are text
@@ -49,19 +46,29 @@ def repair(text: str) -> str:
     """``text`` with mojibake undone and control characters removed (unchanged when clean)."""
     if text.isascii() and not has_control(text):
         return text
-    fixed = ftfy.fix_encoding(text) if _suspect(text) else text
+    fixed = _fix_encoding(text) if _suspect(text) else text
     return _CONTROL.sub("", fixed)
 
 
 def _suspect(text: str) -> bool:
-    return not text.isascii() and _SUSPECT.search(text) is not None and is_bad(text)
+    if text.isascii() or _SUSPECT.search(text) is None:
+        return False
+    from ftfy.badness import is_bad  # imported here: 0.3 s of every start, needed only for suspect text
+
+    return is_bad(text)
+
+
+def _fix_encoding(text: str) -> str:
+    import ftfy
+
+    return ftfy.fix_encoding(text)
 
 
 def problems(text: str) -> tuple[str | None, bool]:
     """(the repaired text when ``text`` is mojibake ftfy can undo, whether it holds control characters)."""
     if text.isascii():
         return None, has_control(text)
-    fixed = ftfy.fix_encoding(text) if _suspect(text) else text
+    fixed = _fix_encoding(text) if _suspect(text) else text
     return (fixed if fixed != text else None), has_control(text)
 
 
