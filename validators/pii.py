@@ -233,11 +233,23 @@ def scan_many_later(texts: list[str]) -> Callable[[], list[list[Hit]]]:
     """Start :func:`scan_many`; the returned function waits for it.  Large inputs are scanned
     by a worker process (:mod:`validators.pii_worker`) on another core while the caller goes
     on with other checks; if the worker fails, the scan runs here: same hits, slower."""
+    pending = _scan_sparse_later(texts)
+
+    def wait() -> list[list[Hit]]:
+        subset, hits = pending()
+        return _spread(len(texts), subset, hits)
+
+    return wait
+
+
+def _scan_sparse_later(texts: list[str]) -> Callable[[], tuple[list[int] | None, list[list[Hit]]]]:
+    """:func:`scan_many_later` without spreading the answer over every text: (the positions
+    scanned, or ``None`` for all; the hits of each scanned text)."""
     subset = candidates(texts)
     sub = texts if subset is None else [texts[i] for i in subset]
 
-    def here() -> list[list[Hit]]:
-        return _spread(len(texts), subset, _split(sub, _scan_joined(_SEP.join(sub))))
+    def here() -> tuple[list[int] | None, list[list[Hit]]]:
+        return subset, _split(sub, _scan_joined(_SEP.join(sub)))
 
     if sum(map(len, sub)) < PARALLEL_MIN_CHARS:
         return here
@@ -248,9 +260,9 @@ def scan_many_later(texts: list[str]) -> Callable[[], list[list[Hit]]]:
     except pii_worker.WorkerError:
         return here
 
-    def wait() -> list[list[Hit]]:
+    def wait() -> tuple[list[int] | None, list[list[Hit]]]:
         try:
-            return _spread(len(texts), subset, _split(sub, (Hit(*h) for h in job.hits())))
+            return subset, _split(sub, (Hit(*h) for h in job.hits()))
         except pii_worker.WorkerError:
             return here()
 
@@ -431,13 +443,14 @@ def check_later(examples: Iterable[Example]) -> Callable[[], list[Finding]]:
         for index, key, text in _places(ex):
             texts.append(text)
             where.append((ex, index, key))
-    pending = scan_many_later(texts)
+    pending = _scan_sparse_later(texts)
 
     def findings() -> list[Finding]:
         out: list[Finding] = []
-        for (ex, index, key), hits in zip(where, pending()):
-            if hits:
-                out.extend(_findings(ex, index, key, hits))
+        subset, hits = pending()
+        for i, found in zip(range(len(texts)) if subset is None else subset, hits):
+            if found:
+                out.extend(_findings(*where[i], found))
         return out
 
     return findings
