@@ -217,3 +217,13 @@ def test_token_worker_counts_as_in_process() -> None:
     texts = ["hello world", "", "é🙂 x" * 3, "\ud800 lone", "<|endoftext|> as text", "a" * 5000]
     encode = get_encoding("o200k_base").encode_ordinary
     assert token_worker.lengths_in_subprocess(texts, "o200k_base") == [len(encode(t)) for t in texts]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(text, st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=80)))
+def test_printable_and_controls_as_the_plain_checks(t: str) -> None:
+    """The bytes.translate shortcuts for ASCII text answer as isprintable and the regex do."""
+    from validators import mojibake
+
+    assert mojibake.printable(t) == t.isprintable()
+    assert mojibake.has_control(t) == (mojibake._CONTROL.search(t) is not None)
