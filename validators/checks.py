@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, cost, duplicates, open_tokenizers, pii, reserved_tokens, schema_check, semantic, tokens
+from . import catalog, cost, duplicates, gc_pause, open_tokenizers, pii, reserved_tokens, schema_check, semantic, tokens
 from .model import Dataset, Example, Finding, finding
 
 Progress = Callable[[float, str], None]
@@ -62,6 +62,10 @@ class CheckResult:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        with gc_pause.paused():
+            return self._to_json()
+
+    def _to_json(self) -> dict[str, Any]:
         live_mask = self.usable_mask()
         per = [int(t) if ok else None for t, ok in zip(self.counts.total, self.counts.counted)]
         live_tokens = self.counts.total[live_mask]
@@ -112,6 +116,15 @@ def run(
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
     ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns.
     ``model`` may name an open base model (then ``max_seq_length`` is the limit)."""
+    with gc_pause.paused():  # millions of long-lived objects: see validators/gc_pause.py
+        return _run(examples, model, epochs, price, threshold, near, read_findings, progress, signature_cache, columns, max_seq_length)
+
+
+def _run(
+    examples: list[Example], model: str | None, epochs: int | None, price: float | None, threshold: float, near: bool,
+    read_findings: list[Finding] | None, progress: Progress | None, signature_cache: duplicates.SignatureCache | None,
+    columns: dict[str, str] | None, max_seq_length: int | None,
+) -> CheckResult:
     info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
     with ThreadPoolExecutor(max_workers=2) as pool:

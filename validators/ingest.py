@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import decoding, parquet_io
+from . import decoding, gc_pause, parquet_io
 from . import headers as h
 from . import mapping as mapping_mod
 from .layouts import detect_layout, to_record
@@ -49,6 +49,14 @@ def load_bytes(
     ``header`` / ``pair_rows`` / ``join_lines``: the CSV reading choices (first row holds
     column names; one-column question/answer rows paired; lines cut off by a line break
     outside quotes joined to the row above), None to guess; see ``readers.read_delimited``."""
+    with gc_pause.paused():  # millions of long-lived objects: see validators/gc_pause.py
+        return _load_bytes(data, name, fmt, sheet, mapping, default_system, max_bytes, encoding, header, pair_rows, join_lines)
+
+
+def _load_bytes(
+    data: bytes, name: str, fmt: str | None, sheet: str | None, mapping: dict[str, Any] | None, default_system: str | None,
+    max_bytes: int, encoding: str | None, header: bool | None, pair_rows: bool | None, join_lines: bool,
+) -> Dataset:
     if fmt == "parquet" or (fmt is None and parquet_io.is_parquet(name, data[:4])):
         return from_records(parquet_io.read_records(data), name, "parquet", mapping, default_system)
     encoding_choice = encoding
