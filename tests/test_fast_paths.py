@@ -142,6 +142,53 @@ def test_sieved_control_token_scan_finds_what_the_full_scan_finds(convos: list[l
         sieve.MIN_CHARS = old
 
 
+def _reference_control_findings(examples: list, info: object) -> list[tuple[int, int, str]]:
+    """The control-token check as it was: every message of every example scanned on its own."""
+    from validators import reserved_tokens
+
+    pattern = reserved_tokens._pattern(reserved_tokens.special_tokens(info))
+    out = []
+    for ex in examples:
+        if ex.record is None or ex.dropped:
+            continue
+        for i, msg in enumerate(reserved_tokens._messages(ex)):
+            if isinstance(msg, dict):
+                hits = sorted({m.group(0) for t in reserved_tokens._texts(msg) for m in pattern.finditer(t)})
+                if hits:
+                    out.append((ex.index, i + 1, ", ".join(hits[:5])))
+    return out
+
+
+MESSAGE = st.one_of(
+    st.lists(st.sampled_from(CONTROL_PIECES), max_size=4).map(lambda p: {"role": "user", "content": "".join(p)}),
+    st.lists(st.lists(st.sampled_from(CONTROL_PIECES), max_size=3).map("".join), max_size=3).map(
+        lambda parts: {"role": "assistant", "content": [{"type": "text", "text": t} for t in parts]}),
+    st.just("not a message"),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(MESSAGE, max_size=4), min_size=1, max_size=8), st.booleans(), st.booleans())
+def test_control_token_check_on_gathered_texts_as_message_by_message(convos: list[list], sieved: bool, share: bool) -> None:
+    """The per-message control-token findings read from the texts gathered once (and
+    sieved for every destination's list) are those of scanning each message: one finding
+    per message whose text parts hold a control string, a message repeated in an example
+    counted at each place."""
+    from validators import catalog, reserved_tokens, sieve
+    from validators.model import Example
+
+    examples = [Example(i + 1, (i + 2,), {"messages": msgs + msgs[:1]}) for i, msgs in enumerate(convos)]
+    info = catalog.model(None)
+    old = sieve.MIN_CHARS
+    sieve.MIN_CHARS = 0 if sieved else old
+    try:
+        found = reserved_tokens.check(examples, info, reserved_tokens.gather(examples, info) if share else None)
+    finally:
+        sieve.MIN_CHARS = old
+    got = [(f.example, f.message_index, f.message.split(" contains ", 1)[1].split(", which ", 1)[0]) for f in found]
+    assert got == _reference_control_findings(examples, info)
+
+
 def test_control_token_lists_without_loading_the_tokenizers() -> None:
     from validators import bpe_files, open_tokenizers, reserved_tokens
 

@@ -28,6 +28,9 @@ class CheckResult:
     estimate: cost.Estimate
     dupes: duplicates.DuplicateGroups
     options: dict[str, Any] = field(default_factory=dict)
+    # the message texts gathered for the control-token check, kept for the first to_json only
+    # (init=False: a result copied with dataclasses.replace after an edit gathers afresh)
+    control_texts: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def errors(self) -> list[Finding]:
@@ -52,7 +55,8 @@ class CheckResult:
     def _open_json(self, live_mask: np.ndarray) -> dict[str, Any]:
         """Extra token facts: images not counted; for an open model, its tokenizer and what is trained."""
         out: dict[str, Any] = {}
-        out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model)
+        gathered, self.control_texts = self.control_texts, None
+        out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model, gathered)
         if self.counts.images_uncounted is not None:
             out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
         if self.counts.is_open:
@@ -148,17 +152,30 @@ def _run(
         counts = counting.result()
         say(0.8, "Looking for duplicates")
         dupes = searching.result()
-    findings += per_example.token_findings(counts, range(len(examples)), info)
+    control = _gather_control(examples, info)
+    findings += per_example.token_findings(counts, range(len(examples)), info, control)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
     findings += duplicate_findings(examples, dupes)
     sort_findings(findings)
     say(1.0, "Done")
-    return CheckResult(examples, info, findings, counts, est, dupes,
-                       {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {},
-                        "max_seq_length": max_seq_length})
+    result = CheckResult(examples, info, findings, counts, est, dupes,
+                         {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {},
+                          "max_seq_length": max_seq_length})
+    result.control_texts = control
+    return result
 
 
-def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo) -> list[Finding]:
+def _gather_control(examples: list[Example], info: catalog.ModelInfo) -> Any:
+    """The message texts, sieved once for every destination's control strings: the
+    control-token check and ``to_json``'s table by destination both read them."""
+    try:
+        return reserved_tokens.gather(examples, info)
+    except Exception:  # noqa: BLE001 - a destination's list unavailable: each scan gathers its own, as before
+        return None
+
+
+def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo,
+                    control: Any = None) -> list[Finding]:
     """Examples the chat template refused, images not counted, and control tokens in user text;
     ``positions`` says where each of ``examples`` sits in ``counts``."""
     out = []
@@ -177,7 +194,7 @@ def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positio
                     continue
                 out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s) at a web address in high or auto detail: their size "
                                    "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
-    out += reserved_tokens.check(examples, info)
+    out += reserved_tokens.check(examples, info, control)
     return out
 
 
@@ -204,14 +221,14 @@ class ExampleChecks:
         """Personal data and secrets (waits for the scan started in ``__init__``)."""
         return self._personal()
 
-    def token_findings(self, counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo) -> list[Finding]:
+    def token_findings(self, counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo, control: Any = None) -> list[Finding]:
         """Over the model's limit, refused by the chat template, images not counted, control
         tokens; ``positions`` says where each example sits in ``counts``."""
         over = [
             finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, int(counts.total[p])), ex)
             for ex, p in zip(self.examples, positions) if not ex.dropped and counts.total[p] > info.limit
         ]
-        return over + _count_findings(self.examples, counts, positions, info)
+        return over + _count_findings(self.examples, counts, positions, info, control)
 
     def all(self, counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo) -> list[Finding]:
         return self.content() + self.personal() + self.token_findings(counts, positions, info)

@@ -70,25 +70,29 @@ def _messages(ex: Example) -> list[Any]:
     return list(ex.messages or [])
 
 
-def check(examples: list[Example], info: Any) -> list[Finding]:
-    """One warning per message whose text holds a control token of the active model."""
-    pattern = _pattern(special_tokens(info))
+def check(examples: list[Example], info: Any, gathered: _Texts | None = None) -> list[Finding]:
+    """One warning per message whose text holds a control token of the active model;
+    ``gathered`` (:func:`gather`, of the same examples) saves walking them again."""
+    tokens = special_tokens(info)
+    pattern = _pattern(tokens)
     if pattern is None:
         return []
+    texts = gathered if gathered is not None else _Texts(examples, [tokens])
     out = []
-    for ex in examples:
-        if ex.record is None or ex.dropped:
-            continue
-        for i, msg in enumerate(_messages(ex)):
-            if not isinstance(msg, dict):
-                continue
-            hits = sorted({m.group(0) for t in _texts(msg) for m in pattern.finditer(t)})
-            if hits:
-                shown = ", ".join(hits[:5])
-                out.append(finding("warning", "reserved_token", f"({msg.get('role', '?')}) contains {shown}, which "
-                                   f"{info.name}'s tokenizer reads as a control token, not text: the turn would end early or the file "
-                                   "be refused. Use the one-click fix “Break control tokens” on the Tokens page (it inserts an invisible space), or remove it.",
-                                   ex, message_index=i + 1))
+    hits: set[str] = set()
+    picked = texts.picked
+    for n, i in enumerate(picked):
+        hits.update(m.group(0) for m in pattern.finditer(texts.texts[i]))
+        if n + 1 < len(picked) and texts.same_message(i, picked[n + 1]):
+            continue  # the message's next text part: one finding per message
+        if hits:
+            ex, msg, index = texts.place(i)
+            shown = ", ".join(sorted(hits)[:5])
+            out.append(finding("warning", "reserved_token", f"({msg.get('role', '?')}) contains {shown}, which "
+                               f"{info.name}'s tokenizer reads as a control token, not text: the turn would end early or the file "
+                               "be refused. Use the one-click fix “Break control tokens” on the Tokens page (it inserts an invisible space), or remove it.",
+                               ex, message_index=index + 1))
+            hits = set()
     return out
 
 
@@ -143,20 +147,34 @@ class _Texts:
     def __init__(self, examples: list[Example], lists: list[tuple[str, ...]]) -> None:
         self.texts: list[str] = []
         self.owner: list[int] = []  # example number of each text
+        self.examples: list[Example] = []  # and the example, message and message position of each
+        self.messages: list[dict[str, Any]] = []
+        self.positions: list[int] = []
         for ex in examples:
             if ex.record is None or ex.dropped:
                 continue
-            for msg in _messages(ex):
+            for i, msg in enumerate(_messages(ex)):
                 if isinstance(msg, dict):
                     for t in _texts(msg):
                         self.texts.append(t)
                         self.owner.append(ex.index)
+                        self.examples.append(ex)
+                        self.messages.append(msg)
+                        self.positions.append(i)
         self.picked = range(len(self.texts))
         every = sorted({t for toks in lists for t in toks}, key=len, reverse=True)
         if every and all(every) and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
             found = sieve.flags(self.texts, "|".join(_re2_literal(t) for t in every))
             if found is not None:
                 self.picked = np.flatnonzero(found).tolist()
+
+    def same_message(self, i: int, j: int) -> bool:
+        """Whether texts ``i`` and ``j`` come from one message (a message may hold several text parts)."""
+        return self.messages[i] is self.messages[j] and self.examples[i] is self.examples[j] and self.positions[i] == self.positions[j]
+
+    def place(self, i: int) -> tuple[Example, dict[str, Any], int]:
+        """The example, message and (0-based) message position of text ``i``."""
+        return self.examples[i], self.messages[i], self.positions[i]
 
     def scan(self, tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
         pattern = _pattern(tokens)
@@ -178,11 +196,18 @@ def _re2_literal(text: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else f"\\x{{{ord(c):x}}}" for c in text)
 
 
-def by_target(examples: list[Example], active: Any) -> list[dict[str, Any]]:
-    """One row per destination: whose control strings, which were found, in how many examples."""
+def gather(examples: list[Example], active: Any) -> _Texts:
+    """Every message text of ``examples``, sieved once for the control strings of every
+    destination (the active model's among them): for :func:`check` and :func:`by_target`."""
+    return _Texts(examples, [tokens for _, _, tokens in target_sets(active) if tokens])
+
+
+def by_target(examples: list[Example], active: Any, gathered: _Texts | None = None) -> list[dict[str, Any]]:
+    """One row per destination: whose control strings, which were found, in how many
+    examples; ``gathered`` as for :func:`check`."""
     rows = []
     sets = target_sets(active)
-    texts = _Texts(examples, [tokens for _, _, tokens in sets if tokens])
+    texts = gathered if gathered is not None else _Texts(examples, [tokens for _, _, tokens in sets if tokens])
     for targets_, whose, tokens in sets:
         if tokens is None:
             rows.append({"targets": targets_, "control strings of": whose, "found": "", "examples": None})
