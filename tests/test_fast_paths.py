@@ -264,6 +264,10 @@ def test_token_worker_counts_as_in_process() -> None:
     texts = ["hello world", "", "é🙂 x" * 3, "\ud800 lone", "<|endoftext|> as text", "a" * 5000]
     encode = get_encoding("o200k_base").encode_ordinary
     assert token_worker.lengths_in_subprocess(texts, "o200k_base") == [len(encode(t)) for t in texts]
+    # Past the writer's batches and the worker's 1 MB reads: a surrogate pair split over two
+    # texts, a text larger than one read, empty texts at the edges.
+    many = [f"{i} é" if i % 7 else "\ud83d" if i % 2 else "\ude00 x" for i in range(9000)] + ["", "b é " * 400_000, ""]
+    assert token_worker.lengths_in_subprocess(many, "o200k_base") == [len(encode(t)) for t in many]
 
 
 @settings(max_examples=1500, deadline=None)

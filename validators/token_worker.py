@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Iterator
 from typing import Any
 
 from .worker_process import WorkerError, WorkerProcess
@@ -17,10 +18,18 @@ from .worker_process import WorkerError, WorkerProcess
 __all__ = ["Worker", "WorkerError", "lengths_in_subprocess"]
 
 
-def _pack(texts: list[str]) -> list[bytes]:
-    """The message as pieces, written one by one (no second copy of all the text)."""
-    blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
-    return [array("q", [len(blobs)]).tobytes(), array("q", map(len, blobs)).tobytes(), *blobs]
+_BATCH = 4096  # texts encoded to UTF-8 at a time while writing: no second copy of all the text
+
+
+def _pack(texts: list[str]) -> Iterator[bytes]:
+    """The message as pieces, made as they are written (the writer thread encodes a batch
+    of texts at a time, so neither process holds all the UTF-8 at once).  A lone
+    surrogate is written as itself (``surrogatepass`` encodes each code point apart, so a
+    batch's bytes are its texts' bytes end to end)."""
+    yield array("q", [len(texts)]).tobytes()
+    yield array("q", (len(t) if t.isascii() else len(t.encode("utf-8", "surrogatepass")) for t in texts)).tobytes()
+    for i in range(0, len(texts), _BATCH):
+        yield "".join(texts[i : i + _BATCH]).encode("utf-8", "surrogatepass")
 
 
 class Worker(WorkerProcess):
@@ -45,6 +54,9 @@ def lengths_in_subprocess(texts: list[str], encoding: str, timeout: float = 600)
     return Worker(encoding).lengths(texts, timeout)
 
 
+_READ_BYTES = 1 << 20
+
+
 def _read_exactly(stream: Any, size: int) -> memoryview:
     buf = memoryview(bytearray(size))
     got = 0
@@ -64,12 +76,19 @@ def main(encoding: str) -> None:
     stream = sys.stdin.buffer
     n = array("q", bytes(_read_exactly(stream, 8)))[0]
     sizes = array("q", bytes(_read_exactly(stream, 8 * n)))
-    data = _read_exactly(stream, sum(sizes))
     out = array("q", bytes(8 * n))
-    start = 0
-    for i, size in enumerate(sizes):
-        out[i] = len(encode(str(data[start : start + size], "utf-8", "surrogatepass")))
-        start += size
+    i = 0
+    while i < n:  # a megabyte of texts at a time: the worker never holds all of them
+        j, size = i + 1, sizes[i]
+        while j < n and size + sizes[j] <= _READ_BYTES:
+            size += sizes[j]
+            j += 1
+        data = _read_exactly(stream, size)
+        start = 0
+        for k in range(i, j):
+            out[k] = len(encode(str(data[start : start + sizes[k]], "utf-8", "surrogatepass")))
+            start += sizes[k]
+        i = j
     sys.stdout.buffer.write(out.tobytes())
 
 
