@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,7 @@ from ui import encoding, reading, safe, state, views
 from ui import live as live_mod
 from ui import mapping_editor as editor
 from ui.entry import through_app
-from validators import ingest
+from validators import ingest, open_tokenizers
 from validators.readers import InputError, sheet_names
 
 through_app()  # a fresh server's first run must go through app.py
@@ -22,20 +23,25 @@ TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]
 
 def start(name: str, data: bytes) -> None:
     """Read, store and check a new file; the page then shows its workspace."""
+    # One bar for the three steps, kept moving from inside each (ingest.with_progress).
     say, bar = state.progress_bar(f"Reading {len(data) / 1e6:.1f} MB…")
     try:
-        ds = ingest.load_bytes(data, name)
+        ds = ingest.with_progress(lambda _r: ingest.load_bytes(data, name), say, 0.0, 0.15, f"Reading {len(data) / 1e6:.1f} MB")
     except InputError as err:
         bar.empty()
         safe.error("This file could not be read. Nothing was saved; fix the file and upload it again.", str(err))
         return
-    say(0.3, f"Saving {len(ds):,} examples…")
-    wid = live_mod.create_workspace(name, data, ds, {"mapping": ds.mapping})
+    wid = ingest.with_progress(lambda _r: live_mod.create_workspace(name, data, ds, {"mapping": ds.mapping}), say, 0.15, 0.3,
+                               f"Saving {len(ds):,} examples")
     state.adopt(wid)
-    bar.empty()
     live = state.current()
+    if live is not None and live.result is None:
+        # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
+        with contextlib.suppress(open_tokenizers.OpenTokenizerError):
+            ingest.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
+    bar.empty()
     if live is not None:
-        state.result(live)  # check now, with its own progress bar, so the next pages are instant
+        state.result(live)
     problem = ds.detection.get("problem")
     st.session_state["flash"] = (f"Loaded {name}: {len(ds):,} rows. Its columns were not recognised: choose below which column is the question and which the answer."
                                  if problem else f"Loaded {name}: {len(ds):,} examples.")
@@ -67,6 +73,11 @@ def mapping_section(live: live_mod.Live) -> None:
     """Step 2: which column is what.  Always shown for a file with columns, so a file whose
     columns were not recognised is one choice away from working, never a dead end."""
     st.subheader("2. Which column is what")
+    if live.meta.get("format") in ("json", "jsonl") and live.meta.get("layout") != "table":
+        # What ``_table`` would find (ingest.as_table: a chat layout has no columns), without
+        # reading the whole upload again on every first visit.
+        st.caption("This file is already in a chat layout (a list of conversations); there are no columns to choose.")
+        return
     sheet = _sheet_picker(live)
     opts = reading.load_options(live.options)
     table, sug = editor._table(live.id, sheet, opts["encoding"], opts["header"], opts["join_lines"], live)

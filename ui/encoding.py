@@ -49,7 +49,8 @@ def picker(live: live_mod.Live) -> None:
         if note:
             st.success(note)
         pick = st.selectbox("Read the file as", codes, index=index, format_func=label, key=f"enc_pick_{live.id}")
-        data = live.data()
+        with live_mod.db() as conn:  # only the part the preview reads (decoding.affected_rows), not all of a large upload
+            data = live_mod.store.upload_head(conn, live.id, decoding.PREVIEW_BYTES + 1)
         try:
             after = dict(decoding.affected_rows(data, live.name, fmt, pick))
         except InputError as err:

@@ -6,9 +6,13 @@ examples with the same numbers.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import decoding, parquet_io
 from . import headers as h
@@ -436,3 +440,48 @@ def _scalar_text(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- progress of long steps
+
+T = TypeVar("T")
+TICK_S = 0.25  # how often the caller's progress bar is redrawn while a step runs
+CREEP = 0.012  # how far the bar creeps per second between reports (of the whole bar)
+
+
+def with_progress(work: Callable[[Progress], T], progress: Progress, start: float, end: float, text: str) -> T:
+    """Run ``work(report)`` in a helper thread while this (the caller's) thread keeps its
+    progress bar moving between ``start`` and ``end``.
+
+    Why: a step such as reading 500 MB or counting tokens reports nothing for seconds, and
+    a bar that stands still looks like a hung app.  ``work`` reports its own fraction (0–1)
+    and stage when it can; between reports the bar creeps on by about 1 % a second (never
+    past nine tenths of the way to the step's end), and the text counts the seconds, so the user
+    always sees it move.  The progress callback is only ever called from this thread
+    (Streamlit's elements belong to the script thread).  Exceptions of ``work`` are
+    raised here, as if it had been called directly."""
+    latest: list[tuple[float, str]] = [(0.0, text)]
+    lock = threading.Lock()
+
+    def report(fraction: float, said: str) -> None:
+        with lock:
+            latest.append((min(max(fraction, 0.0), 1.0), said))
+
+    began = time.monotonic()
+    shown, last_real = 0.0, -1.0
+    since = began
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-step") as pool:
+        future = pool.submit(work, report)
+        while True:
+            with lock:
+                real, said = latest[-1]
+            now = time.monotonic()
+            if real != last_real:
+                last_real, since = real, now
+            creep = min((now - since) * CREEP / max(end - start, 0.01), (1.0 - real) * 0.9)
+            shown = max(shown, real + creep)
+            progress(start + (end - start) * shown, f"{said}… {now - began:.0f} s")
+            try:
+                return future.result(timeout=TICK_S)
+            except FutureTimeout:
+                continue

@@ -16,7 +16,10 @@ reads the same to a person and is plain text to the tokenizer.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -140,14 +143,61 @@ def scan(examples: list[Example], tokens: tuple[str, ...]) -> tuple[list[str], l
     return sorted(found), numbers
 
 
+SCAN_BLOCK = 1000  # examples whose texts are searched as one string
+
+
+def scan_many(examples: list[Example], token_sets: list[tuple[str, ...]]) -> list[tuple[list[str], list[int]]]:
+    """:func:`scan` for several token sets with one pass over the texts: each block of
+    examples is searched once for any token of any set (one C-level regex search), and
+    only a block with a hit is searched set by set.  Same answers as :func:`scan` per set
+    (texts are joined with NUL, which no control token holds); it made the Tokens page's
+    table take a fraction of a second at 100,000 examples instead of seconds."""
+    if any("\0" in t for ts in token_sets for t in ts):
+        return [scan(examples, ts) for ts in token_sets]
+    patterns = [_pattern(ts) for ts in token_sets]
+    union = _pattern(tuple({t for ts in token_sets for t in ts}))
+    found: list[set[str]] = [set() for _ in token_sets]
+    numbers: list[list[int]] = [[] for _ in token_sets]
+    if union is None:
+        return [([], []) for _ in token_sets]
+    size = min(4, *(len(t) for ts in token_sets for t in ts))
+    heads = {t[:size] for ts in token_sets for t in ts}
+    for start in range(0, len(examples), SCAN_BLOCK):
+        block = [(ex.index, "\0".join(t for msg in _messages(ex) if isinstance(msg, dict) for t in _texts(msg)))
+                 for ex in examples[start:start + SCAN_BLOCK] if ex.record is not None and not ex.dropped]
+        ends = list(itertools.accumulate(len(text) + 1 for _, text in block))
+        hit = sorted({bisect.bisect_right(ends, at) for at in _starts("\0".join(text for _, text in block), heads, union)})
+        for index, text in (block[i] for i in hit):
+            for k, pattern in enumerate(patterns):
+                hits = set(pattern.findall(text)) if pattern is not None else set()
+                if hits:
+                    found[k] |= hits
+                    numbers[k].append(index)
+    return [(sorted(f), n) for f, n in zip(found, numbers, strict=True)]
+
+
+def _starts(text: str, heads: set[str], union: re.Pattern[str]) -> Iterator[int]:
+    """Where a token of ``union`` starts in ``text``: each place one of the tokens' first
+    characters (``heads``) occurs, found by ``str.find`` (fast), confirmed by the pattern
+    (a regex of hundreds of alternatives is slow when run over every position)."""
+    for head in heads:
+        at = text.find(head)
+        while at >= 0:
+            if union.match(text, at):
+                yield at
+            at = text.find(head, at + 1)
+
+
 def by_target(examples: list[Example], active: Any) -> list[dict[str, Any]]:
     """One row per destination: whose control strings, which were found, in how many examples."""
     rows = []
-    for targets_, whose, tokens in target_sets(active):
+    sets = target_sets(active)
+    scanned = iter(scan_many(examples, [tokens for _, _, tokens in sets if tokens is not None]))
+    for targets_, whose, tokens in sets:
         if tokens is None:
             rows.append({"targets": targets_, "control strings of": whose, "found": "", "examples": None})
             continue
-        found, numbers = scan(examples, tokens)
+        found, numbers = next(scanned)
         rows.append({"targets": targets_, "control strings of": whose, "found": ", ".join(found[:8]) + (" …" if len(found) > 8 else ""),
                      "examples": len(numbers), "example numbers": numbers[:50]})
     return rows
