@@ -38,8 +38,8 @@ def main(n: int) -> list[tuple[str, float]]:
     import make_data
     from streamlit.testing.v1 import AppTest
 
-    from ui import live as live_mod
     from validators import ingest
+    from validators import session as live_mod
 
     rows: list[tuple[str, float]] = []
     path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"
@@ -53,7 +53,7 @@ def main(n: int) -> list[tuple[str, float]]:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.query_params["ws"] = ws
     timed("first open: load from SQLite + full check", at.run, rows)
-    # The Live workspace then counts the other tokenizers and normalises the texts in a
+    # The Session then counts the other tokenizers and normalises the texts in a
     # background thread (while the user reads the first page); wait for it so the page
     # switches below are measured as a user who looked at the page that long sees them.
     timed("background warm-up after the first open (not blocking)", lambda: live_mod._WARMER.submit(lambda: None).result(), rows)

@@ -9,35 +9,35 @@ import streamlit as st
 
 from ui import state
 from ui.entry import through_app
-from ui.live import Live
-from validators import catalog, cost, open_tokenizers
+from validators import session as core
+from validators.session import Session
 
 through_app()  # a fresh server's first run must go through app.py
 
 
-def settings(live: Live) -> None:
-    names = list(catalog.models())
+def settings(live: Session) -> None:
+    names = list(core.models())
     now = live.model().name
     if now not in names:
         names.append(now)  # an open base model chosen on the Tokens page
     a, b, c = st.columns(3)
     pick = a.selectbox("Model", names, index=names.index(now) if now in names else 0, key="cost_model")
-    epochs_now = live.options.get("epochs")
+    epochs_now = live.options.epochs
     auto = b.toggle("Epochs: auto (as OpenAI picks)", value=epochs_now is None, key="cost_auto",
                     help="An epoch is one pass of training over every example; each pass is billed.")
     epochs = None if auto else int(b.number_input("Epochs", min_value=1, max_value=50, value=int(epochs_now or 3), step=1, key="cost_epochs"))
-    info = live.model() if pick == now else catalog.model(pick)
-    price_now = live.options.get("price")
+    info = live.model() if pick == now else core.find_model(pick)
+    price_now = live.options.price
     price = c.number_input("Training price, USD per 1M tokens", min_value=0.0, value=float(price_now if price_now is not None else info.training),
                            step=0.5, format="%.2f", key=f"cost_price_{pick}",
                            help="No per-token price: an open model trains on your own hardware. Enter a hosted service's price to compare."
-                           if open_tokenizers.is_open(pick) and pick not in catalog.models() else f"Catalogue price for {pick}: ${info.training:.2f}")
+                           if core.is_open(pick) and pick not in core.models() else f"Catalogue price for {pick}: ${info.training:.2f}")
     price_opt = None if pick != now or abs(price - info.training) < 1e-9 else price
     if (pick, epochs, price_opt) != (now, epochs_now, price_now):
         live.set_options(model=pick, epochs=epochs, price=price_opt)
 
 
-def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
+def every_model(live: Session, epochs: int | None) -> pd.DataFrame:
     """Each model priced on its own tokenizer's counts (cached per workspace version); an
     active open base model first, with its own tokenizer's counts and the price set above."""
     rows = []
@@ -46,8 +46,8 @@ def every_model(live: Live, epochs: int | None) -> pd.DataFrame:
         est = res.estimate
         rows.append({"model": res.model.name, "USD per 1M training tokens": est.price_per_million, "epochs": est.epochs,
                      "billed tokens": est.billing_tokens, "cost USD": round(est.cost_usd, 2)})
-    for name, info in catalog.models().items():
-        est = cost.estimate(state.live_counts(live, info.encoding), info.limit, info.training, epochs)
+    for name, info in core.models().items():
+        est = core.estimate_cost(state.live_counts(live, info.encoding), info.limit, info.training, epochs)
         rows.append({"model": name, "USD per 1M training tokens": info.training, "epochs": est.epochs,
                      "billed tokens": est.billing_tokens, "cost USD": round(est.cost_usd, 2)})
     return pd.DataFrame(rows)
@@ -65,7 +65,7 @@ def other_services(charged_tokens: int, open_model: str | None = None) -> None:
                    "so for those the counts, the per-example limits and the estimate are approximate, not exact. ")
     st.caption("Training prices from the catalogue, each with the page it was read from and the date. " + counted
                + "A dash means no price is copied here; the 'what it covers' column says why.")
-    rows = pd.DataFrame(catalog.service_rows(charged_tokens))
+    rows = pd.DataFrame(core.service_rows(charged_tokens))
     if open_model:
         rows["token counts"] = f"{open_model}'s tokenizer"
     for col in ("USD per 1M training tokens", "estimate USD", "storage USD per month"):
@@ -80,11 +80,11 @@ def dollars(value: float | None) -> str:
     return "under $0.01" if 0 < value < 0.005 else f"${value:,.2f}"
 
 
-def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
+def breakeven(training_cost: float, model: core.ModelInfo) -> None:
     st.subheader("Fine-tuning vs. a few-shot prompt")
     st.caption("A fine-tuned model needs a shorter prompt than a base model shown examples in every request. "
                "When does the training cost pay for itself?")
-    models = catalog.models()
+    models = core.models()
     names = list(models)
     a, b, c = st.columns(3)
     few = a.number_input("Few-shot prompt tokens per request", min_value=0, value=1500, step=100, key="be_few")
@@ -92,7 +92,7 @@ def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     out = c.number_input("Output tokens per request", min_value=0, value=150, step=50, key="be_out")
     base_name = a.selectbox("Base model for the few-shot prompt", names, index=names.index(model.name) if model.name in names else 0, key="be_base")
     base = models[base_name]
-    cat_in, cat_out = cost.base_prices(base.input, base.output, base.base_input, base.base_output)
+    cat_in, cat_out = core.base_prices(base.input, base.output, base.base_input, base.base_output)
     base_in = b.number_input("Base model input, USD per 1M tokens", min_value=0.0, value=float(cat_in), step=0.05, format="%.3f", key=f"be_in_{base_name}")
     base_out = c.number_input("Base model output, USD per 1M tokens", min_value=0.0, value=float(cat_out), step=0.05, format="%.3f", key=f"be_outp_{base_name}")
     if base.base_input is not None:
@@ -101,7 +101,7 @@ def breakeven(training_cost: float, model: catalog.ModelInfo) -> None:
     else:
         st.caption(f"The catalogue has no price for {base_name} without fine-tuning, so its fine-tuned prices are shown; "
                    f"set the base model's own prices. Fine-tuned {model.name}: ${model.input:.3f} in / ${model.output:.3f} out per 1M tokens.")
-    be = cost.breakeven(int(few), int(short), int(out), base_in, base_out, model.input, model.output, training_cost)
+    be = core.breakeven(int(few), int(short), int(out), base_in, base_out, model.input, model.output, training_cost)
     x, y, z = st.columns(3)
     x.metric("Few-shot, per request", f"${be['few_shot_per_request']:.6f}")
     y.metric("Fine-tuned, per request", f"${be['fine_tuned_per_request']:.6f}")
@@ -129,7 +129,7 @@ def main() -> None:
         st.caption(f"{res.model.name} trains on your own hardware, so it has no price per token: the figure is its own tokenizer's count, "
                    f"each example cut at {res.model.limit:,} tokens, times the epochs. Enter a hosted service's price above to compare.")
     st.subheader("The same data on every model")
-    st.dataframe(every_model(live, live.options.get("epochs")), hide_index=True, width="stretch")
+    st.dataframe(every_model(live, live.options.epochs), hide_index=True, width="stretch")
     other_services(est.charged_tokens, res.model.name if res.counts.is_open else None)
     if res.counts.is_open:
         st.info("The break-even against a few-shot prompt needs the model's prices per request; pick an OpenAI model above to see it.")

@@ -6,23 +6,20 @@ plain text, never as Markdown or HTML.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from ui import state, views
-from ui.dup_choice import DUP_CHOICE, DUP_CODE, DUP_REASON
+from ui.dup_choice import DUP_CHOICE
 from ui.entry import through_app
-from ui.live import Live
-from validators import fixes
+from validators.session import Session
 
 through_app()  # a fresh server's first run must go through app.py
 
 GROUPS_PER_PAGE = 10
 
 
-def threshold(live: Live) -> None:
-    now = float(live.options.get("threshold") or 0.8)
+def threshold(live: Session) -> None:
+    now = float(live.options.threshold)
     value = st.slider("How alike two examples must be to count as near duplicates", 0.5, 1.0, now, 0.05, key="dup_threshold",
                       help="Similarity is the share of 5-word phrases the two conversations have in common (1.0: the same text). "
                            "Lower finds more, looser near duplicates. Changing it searches again.")
@@ -36,7 +33,7 @@ def keep_choice(group: list[int], key: str) -> int:
     return st.selectbox("Keep", group, index=0, key=key, format_func=lambda n: f"example {n}")
 
 
-def show_group(live: Live, group: list[int], kind: str, gid: int, sims: dict[tuple[int, int], float]) -> None:
+def show_group(live: Session, group: list[int], kind: str, gid: int, sims: dict[tuple[int, int], float]) -> None:
     first = group[0]
     head = f"{kind.capitalize()} group {gid + 1}: examples {', '.join(map(str, group))}"
     with st.container(border=True):
@@ -53,26 +50,14 @@ def show_group(live: Live, group: list[int], kind: str, gid: int, sims: dict[tup
             right.code(b, language=None, wrap_lines=True)
 
 
-def apply_keep(live: Live, groups: list[tuple[str, int, list[int]]], keep_one: bool) -> str:
+def apply_keep(live: Session, groups: list[tuple[str, int, list[int]]], keep_one: bool) -> str:
     """Keep the chosen example of each group and leave out the rest, or bring all back."""
     st.session_state[DUP_CHOICE] = "keep_one" if keep_one else "keep_all"  # the Export page starts from it
     if not keep_one:
-        back = {e.index for e in live.examples if e.dropped and e.dropped_code == DUP_CODE}
-        fix = fixes.restore(live.examples, back)
-        live.apply_fix(fix, "Keep all duplicates")
-        return fix.summary
-    drop: dict[int, str] = {}
-    for kind, gid, group in groups:
-        chosen = st.session_state.get(f"dup_keep_{kind}_{gid}_{'_'.join(map(str, group))}", group[0])
-        kept = live.example(chosen)
-        for n in group:
-            if n != chosen:
-                drop.setdefault(n, f"{DUP_REASON} {kept.index} (row {kept.row})")
-    changed = [n for n in drop if not live.example(n).dropped]
-    new = [replace(live.example(n), dropped=drop[n], dropped_code=DUP_CODE) for n in changed]
-    if new:
-        live.apply(new, "Keep one per duplicate group", f"Left out {len(new)} duplicate example(s).")
-    return f"Left out {len(new)} duplicate example(s); kept one per group."
+        return live.keep_all_duplicates()
+    chosen = {g: st.session_state.get(f"dup_keep_{kind}_{gid}_{'_'.join(map(str, group))}", group[0])
+              for g, (kind, gid, group) in enumerate(groups)}
+    return live.keep_one_per_group([group for _kind, _gid, group in groups], chosen)
 
 
 def main() -> None:
@@ -94,7 +79,7 @@ def main() -> None:
     if note:
         st.success(note)
     groups = [("exact", i, g) for i, g in enumerate(dupes.exact)] + [("near", i, g) for i, g in enumerate(dupes.near)]
-    dropped_dupes = sum(1 for e in live.examples if e.dropped and e.dropped_code == DUP_CODE)
+    dropped_dupes = live.duplicates_left_out()
     mode = st.radio("What to do", ["Keep one per group (the chosen one)", "Keep all"], horizontal=True, key="dup_mode")
     if st.button("Apply", type="primary", key="dup_apply", disabled=not groups and not dropped_dupes):
         st.session_state["dup_flash"] = apply_keep(live, groups, mode.startswith("Keep one"))

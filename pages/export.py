@@ -4,22 +4,16 @@ report and the validation report).  Examples with errors are never exported brok
 from __future__ import annotations
 
 import importlib.util
-import json
-import re
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from ui import live as live_mod
 from ui import state
-from ui.dup_choice import DUP_CHOICE, DUP_CODE, DUP_REASON
+from ui.dup_choice import DUP_CHOICE
 from ui.entry import through_app
-from ui.live import Live
-from validators import catalog, export, next_steps, targets
-from validators.checks import CheckResult
-from validators.csv_safe import to_csv
+from validators import session as core
+from validators.session import CheckResult, ExportResult, Session
 
 through_app()  # a fresh server's first run must go through app.py
 
@@ -27,84 +21,45 @@ LAZY_REPORTS_ABOVE = 20_000  # examples; above this the reports are built only w
 DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}
 
 
-def dedupe_default(live: Live) -> tuple[str, str]:
-    """The duplicate choice made on the Duplicates page, and a sentence saying so.
-
-    "Keep one per group" there left out the other examples of every exact and near group,
-    so the export starts from leaving out exact and near duplicates; "Keep all" (or no
-    choice yet) starts from keeping them."""
-    left = sum(1 for e in live.examples if e.dropped and e.dropped_code == DUP_CODE)
-    choice = st.session_state.get(DUP_CHOICE)
-    if choice == "keep_all":
-        return "none", "As chosen on the Duplicates page: keep all duplicates."
-    if choice == "keep_one" or left:
-        return "near", f"As chosen on the Duplicates page: one example kept per group ({left:,} left out there)."
-    return "none", "No choice made on the Duplicates page yet: duplicates are kept."
-
-
-def options(live: Live) -> tuple[str, float, str]:
-    names = list(targets.TARGETS)
+def options(live: Session) -> tuple[str, float, str]:
+    names = list(core.TARGETS)
     a, b, c = st.columns(3)
-    default = catalog.default_target()  # OpenAI until its wind-down date, then the catalogue's next default
+    default = core.default_target()  # OpenAI until its wind-down date, then the catalogue's next default
     target = a.selectbox("Export for", names, index=names.index(default) if default in names else 0,
-                         format_func=lambda n: targets.TARGETS[n].label, key="exp_target")
+                         format_func=lambda n: core.TARGETS[n].label, key="exp_target")
     split = b.slider("Validation split", 0.0, 0.5, 0.0, 0.05, key="exp_split",
                      help="Share of examples written to a separate validation file, which the training job uses to measure progress")
-    default, said = dedupe_default(live)
-    modes = list(export.DEDUPE_MODES)
+    default, said = live.dedupe_default(st.session_state.get(DUP_CHOICE))
+    modes = list(core.DEDUPE_MODES)
     dedupe = c.selectbox("Duplicates", modes, index=modes.index(default), format_func=DEDUPE_LABELS.get, key="exp_dedupe")
     c.caption(said)
-    for note in targets.TARGETS[target].notes:
+    for note in core.TARGETS[target].notes:
         st.info(note, icon=":material/info:")
-    facts = targets.facts(target)
+    facts = core.facts(target)
     st.caption(f"Limits: {facts['limits']}. Training price: {facts['price']}.")
     if facts["tokens"]:
         st.caption(facts["tokens"])
     return target, split, dedupe
 
 
-def report(live: Live, res: CheckResult, out: export.ExportResult) -> bytes:
-    """Every finding, every change applied, before/after counts: one JSON document."""
-    doc = {
-        "source": {"file": live.name, "format": live.meta.get("format"), "examples_read": len(res.examples), "source_rows": len(live.source_rows)},
-        "export": out.summary(),
-        "counts": {
-            "before": {"examples": len(res.examples), "rows": len(live.source_rows)},
-            "after": {"train_examples": len(out.train_examples), "validation_examples": len(out.validation_examples),
-                      "rows_exported": out.exported_rows, "rows_left_out": len(out.left_out)},
-        },
-        "fixes_applied": live_mod.history(live.id),
-        "findings": [f.to_dict() for f in res.findings],
-        "left_out": [{"row": r, "reason": why} for r, why in out.left_out],
-        "check": {k: v for k, v in res.to_json().items() if k not in ("errors", "warnings")},
-    }
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
-
-
-def findings_csv(res: CheckResult) -> bytes:
-    cols = ["severity", "code", "example", "row", "message_index", "key", "message"]
-    return to_csv(cols, ([f.to_dict()[c] for c in cols] for f in res.findings))
-
-
-def left_out_summary(out: export.ExportResult) -> None:
+def left_out_summary(out: ExportResult) -> None:
     if not out.left_out:
         st.success("Every source row is in the export.")
         return
-    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
     st.warning(f"{len(out.left_out):,} source row(s) are left out of the export. The report lists each one with its reason.")
-    st.dataframe(pd.DataFrame([{"reason": r, "rows": n} for r, n in reasons.most_common(20)]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([{"reason": k.label, "rows": k.rows} for k in out.kinds[:20]]), hide_index=True, width="stretch")
     st.page_link("pages/validate.py", label="Fix them on the Validate page", icon=":material/fact_check:")
 
 
-def file_names(live: Live, out: export.ExportResult, target: str) -> tuple[str, str | None, str]:
+def file_names(live: Session, out: ExportResult, target: str) -> tuple[str, str | None, str]:
     """(training file, validation file or None, stem): the download names, which the next
     step's snippet refers to."""
     stem = Path(live.name).stem or "examples"
-    ext = targets.TARGETS[target].extension
+    ext = core.TARGETS[target].extension
     return f"{stem}.{target}.{ext}", (f"{stem}.{target}.validation.{ext}" if out.validation is not None else None), stem
 
 
-def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
+def downloads(live: Session, res: CheckResult, out: ExportResult, target: str) -> None:
     train, valid, stem = file_names(live, out, target)
     if not out.train_examples:
         why = empty_reason(out)
@@ -113,7 +68,7 @@ def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: st
                            icon=":material/download:", width="stretch", help=why, on_click="ignore")
         b, c = st.columns(2)
         b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
-        c.download_button("Validation report (JSON)", report(live, res, out), f"{stem}.validation-report.json",
+        c.download_button("Validation report (JSON)", live.validation_report(out), live.report_names()[0],
                           mime="application/json", key="dl_report", width="stretch", on_click="ignore")
         return
     # The export files are passed as bytes (they are in memory already): the page keeps
@@ -132,59 +87,48 @@ def downloads(live: Live, res: CheckResult, out: export.ExportResult, target: st
     b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
     # The reports are built only for the download on large data (a callable), right away on small.
     small = len(res.examples) <= LAZY_REPORTS_ABOVE
-    c.download_button("Validation report (JSON)", report(live, res, out) if small else lambda: report(live, res, out), f"{stem}.validation-report.json",
+    report_name, findings_name = live.report_names()
+    c.download_button("Validation report (JSON)", live.validation_report(out) if small else lambda: live.validation_report(out), report_name,
                       mime="application/json", key="dl_report", width="stretch", on_click="ignore")
-    c.download_button("Findings (CSV)", findings_csv(res) if small else lambda: findings_csv(res), f"{stem}.findings.csv", mime="text/csv",
+    c.download_button("Findings (CSV)", live.findings_csv() if small else live.findings_csv, findings_name, mime="text/csv",
                       key="dl_findings", width="stretch", on_click="ignore")
 
 
-def empty_reason(out: export.ExportResult) -> str:
+def empty_reason(out: ExportResult) -> str:
     """Why the export would hold no example, in the words of the left-out report."""
-    reasons = Counter(_reason_kind(why) for _, why in out.left_out)
-    listed = "; ".join(f"{n:,} row(s): {r}" for r, n in reasons.most_common(3))
+    listed = "; ".join(f"{k.rows:,} row(s): {k.label}" for k in out.kinds[:3])
     what = f" ({listed})" if listed else ""
-    dup = any(r.startswith("a duplicate") for r in reasons)
+    dup = out.duplicates_left_out > 0
     return (f"Nothing to download: the export would hold 0 examples{what}. "
             f"Fix the errors on the Validate page{', or keep the duplicates' if dup else ''}, then download.")
 
 
-_WHERE = re.compile(r"^Example \d+ \([^)]*\)(?:, message \d+)?(?:, `[^`]*`)?: ")
-
-
-def _reason_kind(why: str) -> str:
-    """A left-out reason without its example and row numbers, so equal reasons count together."""
-    head = _WHERE.sub("", why.split(";")[0])
-    if head.startswith(DUP_REASON):
-        return "a duplicate of another example"
-    return head.split(". ")[0].rstrip(".")
-
-
-def next_step(live: Live, res: CheckResult, out: export.ExportResult, target: str) -> None:
+def next_step(live: Session, res: CheckResult, out: ExportResult, target: str) -> None:
     """The command, script or config that starts training on the file just downloaded."""
-    tgt = targets.TARGETS[target]
+    tgt = core.TARGETS[target]
     chosen = None
     if tgt.family not in ("openai", "azure"):
-        chosen = st.text_input("Base model to fine-tune", value=next_steps.base_model(target, res.model.name),
+        chosen = st.text_input("Base model to fine-tune", value=core.base_model(target, res.model.name),
                                key=f"exp_base_{tgt.family}")
     train, valid, _stem = file_names(live, out, target)
     st.markdown("**Next step: start training on this file**")  # constant text
-    snippet = next_steps.for_export(target, train, valid, res.model.name, out.train_examples, chosen or None)
+    snippet = core.for_export(target, train, valid, res.model.name, out.train_examples, chosen or None)
     st.code(snippet, language="yaml" if tgt.family == "autotrain" else "python", wrap_lines=True)
 
 
-def line_preview(live: Live, out: export.ExportResult, target: str) -> None:
+def line_preview(live: Session, out: ExportResult, target: str) -> None:
     """The exact line every target would write for one example, the selected target first."""
     with st.expander("Preview one example in every target's layout"):
         exported = out.train_examples + out.validation_examples
         first = exported[0].index if exported else 1
         n = int(st.number_input(f"Example number (1–{len(live.examples):,})", 1, max(1, len(live.examples)), first, key="exp_preview_n"))
-        names = [target, *[t for t in targets.TARGETS if t != target]]
-        lines = targets.preview(live.example(n), names)
-        for tab, name in zip(st.tabs([targets.TARGETS[t].label for t in names]), names, strict=True):
+        names = [target, *[t for t in core.TARGETS if t != target]]
+        lines = core.preview(live.example(n), names)
+        for tab, name in zip(st.tabs([core.TARGETS[t].label for t in names]), names, strict=True):
             tab.code(lines[name], language="json", wrap_lines=True)
 
 
-def matrix(live: Live) -> None:
+def matrix(live: Session) -> None:
     with st.expander("Which targets would accept this data?", expanded=len(live.examples) <= 20000):
         if len(live.examples) > 20000 and not st.button("Check every target", key="exp_matrix"):
             st.caption("Builds an export for each target; takes a while on large data.")

@@ -13,9 +13,8 @@ import streamlit as st
 
 from ui import state, trained_view, views
 from ui.entry import through_app
-from ui.live import Live
-from validators import catalog, fixes, open_tokenizers, reserved_tokens, tokens
-from validators.checks import CheckResult
+from validators import session as core
+from validators.session import CheckResult, Session
 
 through_app()  # a fresh server's first run must go through app.py
 
@@ -23,15 +22,15 @@ OTHER = "Another open model (tokenizer folder)…"
 
 
 def model_names(now: str) -> list[str]:
-    names = list(catalog.models()) + list(open_tokenizers.OFFLINE)
+    names = list(core.models()) + list(core.OFFLINE)
     if now not in names:
         names.append(now)
     return [*names, OTHER]
 
 
-def model_picker(live: Live, key: str) -> None:
+def model_picker(live: Session, key: str) -> None:
     """The active model for the whole workspace (tokens, limit, prices); changing it re-counts."""
-    now = live.options.get("model") or catalog.default_model()
+    now = live.options.model or core.default_model()
     names = model_names(now)
     pick = st.selectbox("Model", names, index=names.index(now) if now in names else 0, key=key,
                         help="OpenAI models are counted as OpenAI bills them. Open base models (for TRL, Unsloth, AutoTrain) "
@@ -45,13 +44,13 @@ def model_picker(live: Live, key: str) -> None:
         use_model(live, pick)
 
 
-def use_model(live: Live, name: str) -> None:
+def use_model(live: Session, name: str) -> None:
     """Switch the workspace's model after checking its tokenizer can be loaded here."""
-    if open_tokenizers.is_open(name) and name not in catalog.models():
+    if core.is_open(name) and name not in core.models():
         try:
             with st.spinner("Loading the tokenizer…"):
-                open_tokenizers.load(name)
-        except open_tokenizers.OpenTokenizerError as exc:
+                core.load_tokenizer(name)
+        except core.OpenTokenizerError as exc:
             st.error("This model's tokenizer is not available.", icon=":material/error:")
             st.text(str(exc))
             return
@@ -59,9 +58,9 @@ def use_model(live: Live, name: str) -> None:
     st.rerun()
 
 
-def seq_length(live: Live) -> None:
+def seq_length(live: Session) -> None:
     """The trainer's max_seq_length: where an example is cut."""
-    now = int(live.options.get("max_seq_length") or open_tokenizers.DEFAULT_MAX_SEQ_LENGTH)
+    now = int(live.options.max_seq_length or core.DEFAULT_MAX_SEQ_LENGTH)
     value = int(st.number_input("Max sequence length (tokens the trainer keeps per example)", min_value=16, max_value=1_048_576,
                                 value=now, step=256, key="tok_seq",
                                 help="Set it to the max_seq_length / max_length you give TRL, Unsloth or AutoTrain. TRL's default is 1,024."))
@@ -98,31 +97,31 @@ def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
 def stats_table(total: np.ndarray, assistant: np.ndarray, second: str = "Assistant per example") -> pd.DataFrame:
     rows = []
     for name, values in (("Total per example", total), (second, assistant)):
-        s = tokens.stats(values)
+        s = core.stats(values)
         rows.append({"": name, "fewest": s["min"], "average": round(s["mean"], 1), "10% have at most": s["p10"],
                      "90% have at most": s["p90"], "most": s["max"]})
     return pd.DataFrame(rows).set_index("")
 
 
 @state.guarded
-def run_fix(live: Live, name: str) -> None:
+def run_fix(live: Session, name: str) -> None:
     """A one-click fix for the active model's limit or control tokens."""
     res = live.check()
     info = res.model
     if name == "drop":
-        fix = fixes.drop_over_limit(live.examples, [int(t) for t in res.counts.total], info.limit)
+        fix = core.drop_over_limit(live.examples, [int(t) for t in res.counts.total], info.limit)
         label = "Drop examples over the limit"
     elif name == "trim":
-        fix = fixes.trim_over_limit(live.examples, lambda e: tokens.count_one(e, info.encoding), info.limit)
+        fix = core.trim_over_limit(live.examples, lambda e: core.count_one(e, info.encoding), info.limit)
         label = "Trim examples over the limit"
     else:
-        fix = fixes.break_control_tokens(live.examples, reserved_tokens.special_tokens(info))
+        fix = core.break_control_tokens(live.examples, core.special_tokens(info))
         label = "Break control tokens"
     live.apply_fix(fix, label)
     st.session_state["tok_flash"] = f"{label}: {fix.summary}"
 
 
-def over_limit(live: Live, res: CheckResult, over: list[int]) -> None:
+def over_limit(live: Session, res: CheckResult, over: list[int]) -> None:
     info = res.model
     word = "max sequence length" if res.counts.is_open else "limit"
     st.subheader(f"Examples over the {word}")
@@ -130,14 +129,14 @@ def over_limit(live: Live, res: CheckResult, over: list[int]) -> None:
         st.success(f"Every example fits in {info.limit:,} tokens.")
         return
     pos = {e.index: p for p, e in enumerate(res.examples)}
-    tok = open_tokenizers.load(info.name) if res.counts.is_open else None
+    tok = core.load_tokenizer(info.name) if res.counts.is_open else None
     rows = []
     for n in over[:500]:
         ex = live.example(n)
         row = {"example": n, "row": ex.row, "tokens": int(res.counts.total[pos[n]])}
         if tok is not None:
-            msgs, tools = open_tokenizers.example_messages(ex)
-            k = open_tokenizers.cut_message(tok, msgs, info.limit, tools)
+            msgs, tools = core.example_messages(ex)
+            k = core.cut_message(tok, msgs, info.limit, tools)
             row["cut in message"] = "" if k is None else f"{k} ({msgs[k - 1].get('role', '?')})"
         row["user"] = views.cells(ex)["user"][:200]
         rows.append(row)
@@ -151,10 +150,10 @@ def over_limit(live: Live, res: CheckResult, over: list[int]) -> None:
 @st.cache_resource(show_spinner=False, max_entries=8, ttl=900)  # bounded: memory must not only grow
 def _control_rows(ws: str, version: int, model: str, _res: CheckResult) -> list[dict[str, Any]]:
     """The control-token table, scanned once per workspace version and model (a pass over every text)."""
-    return reserved_tokens.by_target(_res.examples, _res.model)
+    return core.control_tokens_by_target(_res.examples, _res.model)
 
 
-def control_tokens(live: Live, res: CheckResult) -> None:
+def control_tokens(live: Session, res: CheckResult) -> None:
     st.subheader("Control tokens in your text")
     rows = _control_rows(live.id, live.version, res.model.name, res)
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "example numbers"} for r in rows])
@@ -171,17 +170,17 @@ def control_tokens(live: Live, res: CheckResult) -> None:
     st.button("Break control tokens (insert an invisible space)", key="tok_fix_break", on_click=run_fix, args=(live, "break"))
 
 
-def trained_preview(live: Live, res: CheckResult) -> None:
+def trained_preview(live: Session, res: CheckResult) -> None:
     """One example through the chat template with the loss-carrying tokens highlighted."""
     st.subheader("What is trained")
     info = res.model
-    tok = open_tokenizers.load(info.name)
+    tok = core.load_tokenizer(info.name)
     usable = [e.index for e in res.examples if not e.dropped and e.record is not None]
     if not usable:
         st.info("No example to show.")
         return
     number = int(st.selectbox("Example", usable, key="tok_preview"))
-    msgs, tools = open_tokenizers.example_messages(live.example(number))
+    msgs, tools = core.example_messages(live.example(number))
     try:
         rendered = tok.render(msgs, tools)
     except Exception as exc:  # noqa: BLE001 - the template's refusal is shown, not raised
@@ -213,7 +212,7 @@ def main() -> None:
     total, assistant = counts.total[mask], counts.assistant[mask]
     limit = res.model.limit
     if counts.is_open:
-        tok = open_tokenizers.load(res.model.name)
+        tok = core.load_tokenizer(res.model.name)
         st.caption(f"Counted with {tok.source}, offline: each example through the model's chat template, with the special tokens "
                    f"it adds, exactly as the trainer formats it. Examples are cut at {limit:,} tokens.")
     else:

@@ -9,11 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from ui import encoding, reading, safe, state, views
-from ui import live as live_mod
 from ui import mapping_editor as editor
 from ui.entry import through_app
-from validators import ingest, open_tokenizers
-from validators.readers import InputError, sheet_names
+from validators import session as core
+from validators.session import InputError, Session, sheet_names
 
 through_app()  # a fresh server's first run must go through app.py
 
@@ -23,22 +22,22 @@ TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]
 
 def start(name: str, data: bytes) -> None:
     """Read, store and check a new file; the page then shows its workspace."""
-    # One bar for the three steps, kept moving from inside each (ingest.with_progress).
+    # One bar for the three steps, kept moving from inside each (core.with_progress).
     say, bar = state.progress_bar(f"Reading {len(data) / 1e6:.1f} MB…")
     try:
-        ds = ingest.with_progress(lambda _r: ingest.load_bytes(data, name), say, 0.0, 0.15, f"Reading {len(data) / 1e6:.1f} MB")
+        ds = core.with_progress(lambda _r: core.load_bytes(data, name), say, 0.0, 0.15, f"Reading {len(data) / 1e6:.1f} MB")
     except InputError as err:
         bar.empty()
         safe.error("This file could not be read. Nothing was saved; fix the file and upload it again.", str(err))
         return
-    wid = ingest.with_progress(lambda _r: live_mod.create_workspace(name, data, ds, {"mapping": ds.mapping}), say, 0.15, 0.3,
-                               f"Saving {len(ds):,} examples")
+    wid = core.with_progress(lambda _r: core.create_workspace(name, data, ds, {"mapping": ds.mapping}), say, 0.15, 0.3,
+                             f"Saving {len(ds):,} examples")
     state.adopt(wid)
     live = state.current()
     if live is not None and live.result is None:
         # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
-        with contextlib.suppress(open_tokenizers.OpenTokenizerError):
-            ingest.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
+        with contextlib.suppress(core.OpenTokenizerError):
+            core.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
     bar.empty()
     if live is not None:
         state.result(live)
@@ -60,16 +59,16 @@ def uploader() -> None:
     with right:
         sample = st.selectbox("…or try a sample", SAMPLES, key="sample_pick")
         if st.button("Try a sample", key="sample_go", type="secondary"):
-            start(sample, live_mod.sample_path(sample).read_bytes())
+            start(sample, core.sample_path(sample).read_bytes())
 
 
-def preview(live: live_mod.Live) -> None:
+def preview(live: Session) -> None:
     st.subheader("3. Check the examples")
     st.text(f"{live.name}: {len(live.examples):,} examples ({live.meta.get('format', '?')} file)")
     st.dataframe(pd.DataFrame(views.preview_rows(live.examples)), hide_index=True, width="stretch")
 
 
-def mapping_section(live: live_mod.Live) -> None:
+def mapping_section(live: Session) -> None:
     """Step 2: which column is what.  Always shown for a file with columns, so a file whose
     columns were not recognised is one choice away from working, never a dead end."""
     st.subheader("2. Which column is what")
@@ -84,7 +83,7 @@ def mapping_section(live: live_mod.Live) -> None:
     if table is None or sug is None:
         st.caption("This file is already in a chat layout (a list of conversations); there are no columns to choose.")
         return
-    current = dict(live.options.get("mapping") or live.meta.get("mapping") or {})
+    current = dict(live.options.mapping or live.meta.get("mapping") or {})
     detected = {k: v for k, v in sug.mapping.to_dict().items() if k != "default_system"}
     detection = sug.to_dict() if detected == {k: v for k, v in current.items() if k != "default_system"} else {"confidence": "chosen"}
     editor.confidence(detection)
@@ -100,28 +99,28 @@ def mapping_section(live: live_mod.Live) -> None:
         reread(live, chosen, default_system, sheet)
 
 
-def _sheet_picker(live: live_mod.Live) -> str | None:
+def _sheet_picker(live: Session) -> str | None:
     if live.meta.get("format") != "xlsx":
         return None
     names = sheet_names(live.data())
     if not names:
         return None
-    now = live.options.get("sheet") or names[0]
+    now = live.options.sheet or names[0]
     return st.selectbox("Sheet", names, index=names.index(now) if now in names else 0, key=f"map_sheet_{live.id}")
 
 
-def reread(live: live_mod.Live, chosen: dict[str, Any], default_system: str, sheet: str | None) -> None:
+def reread(live: Session, chosen: dict[str, Any], default_system: str, sheet: str | None) -> None:
     say, bar = state.progress_bar("Reading the file again with your choices…")
     try:
-        ds = ingest.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None,
+        ds = core.load_bytes(live.data(), live.name, sheet=sheet, mapping=chosen or None, default_system=default_system or None,
                                **reading.load_options(live.options))
     except InputError as err:
         bar.empty()
         safe.error("That mapping does not work for this file; nothing was changed.", str(err))
         return
     say(0.4, "Saving…")
-    options = {**live.options, "mapping": ds.mapping, "sheet": sheet, "default_system": default_system or None}
-    live_mod.remap(live, ds, options)
+    options = live.options.but(mapping=ds.mapping, sheet=sheet, default_system=default_system or None)
+    core.remap(live, ds, options)
     bar.empty()
     state.result(live)
     st.session_state["flash"] = f"Re-read with your choices: {len(ds):,} examples. Edits made before were replaced."

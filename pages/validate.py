@@ -2,9 +2,15 @@
 
 Edits go through ``on_change`` callbacks that read the editor's ``edited_rows`` from
 widget state, write them to the workspace (committed before the page confirms) and patch
-the findings.  The editor's key includes the workspace version, so after each edit a
-fresh editor is drawn from the saved data: stale ``edited_rows`` can never be re-applied
-to rows that moved (the edit-loss bugs of streamlit issues 7749 / 11679 / 8426).
+the findings.  The grid's key (its widget identity) names the workspace, the examples
+shown and how many grid edits this session has handled; it never holds the workspace
+version.  The version can move between the draw the user typed into and the run that
+delivers the edit (another tab, another page's option); a key that moved with it would
+make Streamlit treat the grid as a new widget and drop the old one's ``edited_rows``
+without calling back.  Bumping the count only after an edit was handled still draws a
+fresh editor from the saved data each time, so
+stale ``edited_rows`` are never re-applied to rows that moved (streamlit issues 7749 /
+11679 / 8426).
 
 Every edit also carries the version (etag) of each example as it was drawn.  When another
 tab or window changed that example in between (merged its turns, say), the edit is
@@ -14,6 +20,7 @@ written by position onto messages that moved.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -22,10 +29,8 @@ import streamlit as st
 
 from ui import state, views
 from ui.entry import through_app
-from ui.live import Live
-from validators import fixes, pii, tokens
-from validators.checks import CheckResult
-from validators.workspace import StaleEdit
+from validators import session as core
+from validators.session import CheckResult, Session, StaleEdit
 
 through_app()  # a fresh server's first run must go through app.py
 
@@ -34,6 +39,7 @@ COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant":
 MULTI_PAGE_SIZE = 10
 ROLE_NAMES = {"system", "user", "assistant", "tool", "function", "developer"}
 NO_ROLE = "(no role)"
+GRID_GEN = "val_grid_gen"  # grid edits handled in this session: part of the grid's key
 BEHIND = ("The workspace was changed elsewhere (another tab, window or server) while this page was open, so nothing "
           "was changed. The page now shows the latest data: click again if you still want this.")
 
@@ -61,17 +67,22 @@ def refused(err: StaleEdit, unsaved: str = "") -> None:
 
 
 @state.guarded
-def on_table_edit(key: str, live: Live, numbers: list[int], tags: dict[int, str] | None = None) -> bool:
+def on_table_edit(key: str, live: Session, numbers: list[int], tags: dict[int, str] | None = None) -> bool:
     """Apply every edited cell of this editor page to the workspace, in one saved step;
     True when something was saved.  ``tags``: each example's version when the grid was drawn."""
     st.session_state["val_grid_done"] = key
     edits: dict[Any, dict[str, Any]] = (st.session_state.get(key) or {}).get("edited_rows", {})
+    if edits:  # handled (saved or refused with a message): the next draw is a fresh editor
+        st.session_state[GRID_GEN] = st.session_state.get(GRID_GEN, 0) + 1
     rows = {int(r): values for r, values in edits.items() if 0 <= int(r) < len(numbers)}
     if any(not live.has(numbers[r]) for r in rows):
         refused(StaleEdit([]), "\n\n".join(str(v) for values in rows.values() for v in values.values() if v))
         return False
     new = [views.with_cells(live.example(numbers[r]), values) for r, values in rows.items()]
     if not new:
+        if edits:  # never a silent skip
+            flash("Your edit reached a grid that is no longer on show, so it was not saved. "
+                  "Find the example in the list below and make your change again.", "warning")
         return False
     base = {e.index: tags[e.index] for e in new if e.index in tags} if tags else None
     try:
@@ -84,7 +95,7 @@ def on_table_edit(key: str, live: Live, numbers: list[int], tags: dict[int, str]
 
 
 @state.guarded
-def run_fix(live: Live, name: str) -> None:
+def run_fix(live: Session, name: str) -> None:
     """One bulk fix over the whole workspace; only what it changed is saved."""
     res = live.check()
     examples = live.examples
@@ -93,11 +104,11 @@ def run_fix(live: Live, name: str) -> None:
 
     def tokens_of(e: Any) -> int:
         same = live.example(e.index) is e
-        return int(res.counts.total[pos[e.index]]) if same else tokens.count_one(e, info.encoding)
+        return int(res.counts.total[pos[e.index]]) if same else core.count_one(e, info.encoding)
 
     label, fn = BULK[name]
     if name == "fill_default_system":
-        fix = fn(examples, st.session_state.get("fix_system") or live.options.get("default_system") or "")
+        fix = fn(examples, st.session_state.get("fix_system") or live.options.default_system or "")
     elif name == "drop_unusable":
         fix = fn(examples, res.error_examples())
     elif name == "drop_over_limit":
@@ -115,7 +126,7 @@ def run_fix(live: Live, name: str) -> None:
 
 
 @state.guarded
-def run_undo(live: Live) -> None:
+def run_undo(live: Session) -> None:
     try:
         done = live.undo()
     except StaleEdit:
@@ -125,23 +136,23 @@ def run_undo(live: Live) -> None:
 
 
 BULK: dict[str, tuple[str, Any]] = {
-    "trim_whitespace": ("Trim whitespace", fixes.trim_whitespace),
-    "system_first": ("Move system first", fixes.system_first),
-    "merge_consecutive": ("Merge consecutive turns", fixes.merge_consecutive),
-    "drop_empty_messages": ("Drop empty messages", fixes.drop_empty_messages),
-    "fill_default_system": ("Fill default system prompt", fixes.fill_default_system),
-    "drop_unusable": ("Leave out examples with errors", fixes.drop_unusable),
-    "drop_over_limit": ("Drop over-limit examples", fixes.drop_over_limit),
-    "trim_over_limit": ("Trim over-limit examples", fixes.trim_over_limit),
-    "redact_pii": ("Redact personal data and secrets", pii.redact_pii),
-    "fix_mojibake": ("Repair garbled characters", fixes.fix_mojibake),
+    "trim_whitespace": ("Trim whitespace", core.trim_whitespace),
+    "system_first": ("Move system first", core.system_first),
+    "merge_consecutive": ("Merge consecutive turns", core.merge_consecutive),
+    "drop_empty_messages": ("Drop empty messages", core.drop_empty_messages),
+    "fill_default_system": ("Fill default system prompt", core.fill_default_system),
+    "drop_unusable": ("Leave out examples with errors", core.drop_unusable),
+    "drop_over_limit": ("Drop over-limit examples", core.drop_over_limit),
+    "trim_over_limit": ("Trim over-limit examples", core.trim_over_limit),
+    "redact_pii": ("Redact personal data and secrets", core.redact_pii),
+    "fix_mojibake": ("Repair garbled characters", core.fix_mojibake),
 }
 
 
-def bulk_fixes(live: Live) -> None:
+def bulk_fixes(live: Session) -> None:
     with st.expander("One-click fixes", expanded=True):
         st.caption("Each fix says how many examples it changed. Left-out examples stay listed in the export's report. Undo reverses the last change.")
-        st.text_input("Default system prompt for “Fill default system prompt”", value=live.options.get("default_system") or "", key="fix_system")
+        st.text_input("Default system prompt for “Fill default system prompt”", value=live.options.default_system or "", key="fix_system")
         cols = st.columns(4)
         for i, (name, (label, _fn)) in enumerate(BULK.items()):
             cols[i % 4].button(label, key=f"fix_{name}", on_click=run_fix, args=(live, name), width="stretch")
@@ -160,7 +171,7 @@ def page_of(numbers: list[int], size: int, key: str) -> list[int]:
     return numbers[start:start + size]
 
 
-def seeded_grid_edit(live: Live) -> None:
+def seeded_grid_edit(live: Session) -> None:
     """Edits that arrived without the callback (state seeded before the run, as AppTest
     does): saved (or refused) with the versions the grid was drawn with, then redrawn."""
     prior = st.session_state.get("val_grid_prior")
@@ -171,12 +182,22 @@ def seeded_grid_edit(live: Live) -> None:
         st.rerun()
 
 
-def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> None:
+def grid_key(live: Session, shown: list[int]) -> str:
+    """The grid's widget identity: this workspace, these examples in this order, and the
+    number of grid edits this session has handled.  Not the workspace version: that can
+    move between the draw an edit was typed into and the run delivering it (another page's
+    option, another tab), and a new key makes Streamlit drop the edit unseen.  An edit made
+    on an older version still carries that version's etags and is refused by the store."""
+    rows = hashlib.blake2s(",".join(map(str, shown)).encode(), digest_size=8).hexdigest()
+    return f"ed_{live.id}_{rows}_{st.session_state.get(GRID_GEN, 0)}"
+
+
+def table_editor(live: Session, numbers: list[int], by: dict[int, list[Any]]) -> None:
     seeded_grid_edit(live)
     shown = page_of(numbers, PAGE_SIZE, "val_page_single")
     rows = [{"example": n, "row": live.example(n).row, **views.cells(live.example(n)), "issues": views.issue_text(by.get(n, []))} for n in shown]
     frame = pd.DataFrame(rows, columns=["example", "row", "system", "user", "assistant", "issues"])
-    key = f"ed_{live.id}_{shown[0] if shown else 0}_{live.version}"
+    key = grid_key(live, shown)
     tags = live.etags(shown)
     st.session_state["val_grid_prior"] = (key, shown, tags)
     st.data_editor(
@@ -200,7 +221,7 @@ def table_editor(live: Live, numbers: list[int], by: dict[int, list[Any]]) -> No
 
 
 @state.guarded
-def save_messages(live: Live, number: int, key: str, tag: str | None = None, shown: tuple[Any, ...] = ()) -> None:
+def save_messages(live: Session, number: int, key: str, tag: str | None = None, shown: tuple[Any, ...] = ()) -> None:
     """The per-message editor's form was submitted: write its roles, texts and weights
     back, leave out the messages marked for removal and add the new one, as one step that
     Undo reverses.  ``tag``: the example's version when the form was drawn; ``shown``:
@@ -256,7 +277,7 @@ def message_fields(key: str, i: int, m: Any) -> None:
         st.text_area(f"Message {i + 1} ({role if role in ROLE_NAMES else 'no role'})", value=m["content"], key=f"{key}_c{i}")
 
 
-def message_editor(live: Live, numbers: list[int], by: dict[int, list[Any]], fresh: set[int]) -> None:
+def message_editor(live: Session, numbers: list[int], by: dict[int, list[Any]], fresh: set[int]) -> None:
     shown = page_of(numbers, MULTI_PAGE_SIZE, "val_page_multi")
     for n in shown:
         ex = live.example(n)

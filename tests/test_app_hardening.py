@@ -14,8 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_pages import go, new_app
-from ui import live as live_mod
 from validators import ingest
+from validators import session as live_mod
 from validators import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent

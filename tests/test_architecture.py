@@ -2,8 +2,8 @@
 
 - The core (``validators/``) is plain Python: it never imports Streamlit, ``ui`` or ``pages``,
   so the CLI and the browser share it and it can be tested without a browser.
-- Pages are thin: they import Streamlit glue from ``ui/`` and only the core modules listed in
-  :data:`PAGE_CORE_MODULES`; storage and worker processes are reached through ``ui/``.
+- Pages are thin: they import Streamlit glue from ``ui/`` and, from the core, only the workspace
+  facade ``validators.session`` (:data:`PAGE_CORE_MODULES`); ``ui/`` reaches the store only through it.
 - Every finding code the checks emit is declared once in ``validators/codes.py``, with the
   severity it is emitted with; nothing decides by matching the text of a message.
 - Tests wait for state, never for a fixed time.
@@ -22,29 +22,13 @@ from validators import codes, pii
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "validators"
 
-# The core modules a page may import, and why.  Anything else (the SQLite store, worker
-# processes, the provider client) is reached through ui/ (ui.live, ui.state, ui.submit_panel).
+# The core modules a page may import, and why: only the workspace facade.  It re-exports the
+# types and reference data the pages show (see ``validators.session.__all__``); the SQLite store,
+# the checks, worker processes and the provider client are reached through it or through ui/.
 PAGE_CORE_MODULES = {
-    "validators.catalog": "model names, limits and prices for the pickers",
-    "validators.checks": "the CheckResult type the pages show",
-    "validators.codes": "finding codes and left-out codes to decide by",
-    "validators.cost": "cost estimates for the Cost page",
-    "validators.csv_safe": "formula-safe CSV for downloads",
-    "validators.errors": "InputError, shown as a plain message",
-    "validators.export": "building the export files",
-    "validators.fixes": "the one-click fixes",
-    "validators.ingest": "reading the uploaded file",
-    "validators.mapping": "the column mapping the Upload page offers",
-    "validators.model": "the Example and Finding types",
-    "validators.next_steps": "the training snippet on the Export page",
-    "validators.open_tokenizers": "open base models offered on the Tokens and Cost pages",
-    "validators.reserved_tokens": "control tokens per destination on the Tokens page",
-    "validators.workspace": "StaleEdit, the refusal of an edit made on an old version",
-    "validators.pii": "the redaction fix",
-    "validators.readers": "sheet names and InputError (re-exported from errors)",
-    "validators.targets": "the export targets and their previews",
-    "validators.tokens": "token statistics",
+    "validators.session": "the workspace facade: examples, options, checks, fixes, export, reports, reference data",
 }
+STORE = "validators.workspace"  # the SQLite store: ui/ and pages reach it only through the facade
 FORBIDDEN_IN_CORE = ("streamlit", "ui", "pages", "tests")
 
 
@@ -110,6 +94,29 @@ def test_pages_import_only_ui_and_the_allowed_core_modules() -> None:
             elif top(mod) in ("pages", "sqlite3", "tests"):
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {mod}")
     assert bad == []
+
+
+def test_pages_use_the_facade() -> None:
+    """The scan above is not vacuous: every page reaches the core, and only through the facade."""
+    for path in python_files(ROOT / "pages"):
+        core = {mod for _line, mod in imported_modules(path) if top(mod) == "validators"}
+        assert core, f"{path.name} imports nothing from the core"
+        assert {m if m in PAGE_CORE_MODULES else m.rsplit(".", 1)[0] for m in core} == {"validators.session"}, path.name
+
+
+def test_ui_and_pages_reach_the_store_only_through_the_facade() -> None:
+    bad = [
+        f"{p.relative_to(ROOT)}:{line} imports {mod}"
+        for p in [*python_files(ROOT / "ui"), *page_files()] for line, mod in imported_modules(p)
+        if mod == STORE or mod.startswith(STORE + ".")
+    ]
+    assert bad == []
+
+
+def test_the_facade_exports_what_it_lists() -> None:
+    from validators import session
+
+    assert [name for name in session.__all__ if not hasattr(session, name)] == []
 
 
 def test_ui_never_imports_pages() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
-from tests.test_e2e_browser import edit_until_saved, expect_metric, open_page
+from tests.test_e2e_browser import edit_and_confirm, expect_metric, open_page
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -127,7 +127,7 @@ def test_unknown_headers_mapped_in_the_page_then_fixed_and_exported(server: str,
         shot(page, shots, "a3_applied")
 
         open_page(page, "Validate")
-        edit_until_saved(page, "assistant", FIX, 4)  # example 4 (row 5): the empty answer
+        edit_and_confirm(page, "assistant", FIX, 4)  # example 4 (row 5): the empty answer
         expect_metric(page, "Errors", "0")
         shot(page, shots, "a4_fixed")
         lines = download(page, tmp_path)

@@ -20,7 +20,7 @@ def test_affected_rows_are_grid_rows_read_with_the_choice() -> None:
 
 
 def test_upload_page_previews_and_rereads_with_the_chosen_encoding(ftprep_db: Path) -> None:
-    from ui import live
+    from validators import session as live
 
     data = TEXT.encode("mac_roman")
     ds = ingest.load_bytes(data, "mac.csv", encoding="cp1252")  # as if detection had got it wrong

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from validators import checks, export, ingest
+from validators import checks, export, ingest, semantic
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
@@ -111,3 +111,19 @@ def test_export_prints_a_next_step_that_compiles(tmp_path):
     compile(step, "next_step.py", "exec")
     quiet = cli("export", str(SAMPLES / "support_desk.csv"), "--to", "openai", "-o", str(out), "--quiet")
     assert "Next step" not in quiet.stdout
+
+
+def test_left_out_rows_are_grouped_by_code_not_by_wording(tmp_path):
+    """The Export page's summary of left-out rows groups them by code: duplicates are counted
+    as duplicates whatever the sentence says, and each error kind keeps the user's own words."""
+    rows = ["question,answer", "What is the refund window?,30 days.", "What is the refund window?,30 days.",
+            "Where is my parcel?,", "Can I pay by card?,", "How do I reset it?,Hold the button."]
+    p = tmp_path / "faq.csv"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ds = ingest.load_file(p)
+    res = checks.run(ds.examples, columns=semantic.column_names(ds.mapping))
+    out = export.build(res, "openai", dedupe="exact")
+    by_code = {k.code: k for k in out.kinds}
+    assert by_code["duplicate"].rows == 1 and out.duplicates_left_out == 1
+    assert by_code["empty_content"].rows == 2 and by_code["empty_content"].label == "answer is empty"
+    assert sum(k.rows for k in out.kinds) == len(out.left_out) == 3

@@ -1,7 +1,7 @@
 """Incremental equals full: the browser's edit-by-edit check gives what a full check gives.
 
-Above ``ui.live.INCREMENTAL_MIN`` examples an edit re-checks only the examples it changed
-(``ui.live.patch``) and refreshes the dataset-wide parts when a page asks.  These tests drive
+Above ``validators.session.INCREMENTAL_MIN`` examples an edit re-checks only the examples it changed
+(``validators.session.patch``) and refreshes the dataset-wide parts when a page asks.  These tests drive
 a real workspace (a real SQLite file) of 6,000 examples with random edits, one-click fixes,
 left-outs and undos, then compare the result finding for finding with ``checks.run`` on the
 same examples.  Few examples change per run, so each comparison is one full check (~0.3 s).
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ui import live as live_mod
 from validators import checks, codes, fixes, pii
+from validators import session as live_mod
 from validators import workspace as store
 from validators.model import Example, Finding
 
@@ -56,7 +56,7 @@ def base_example(i: int) -> Example:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live_mod.Live]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live_mod.Session]:
     """One workspace for the module (creating and fully checking 6,000 examples per
     hypothesis run would dominate); each run undoes its edits at the end."""
     db = tmp_path_factory.mktemp("inc") / "ws.sqlite3"
@@ -113,7 +113,7 @@ UNDO = st.tuples(st.just("undo"))
 OPS = st.lists(st.one_of(EDIT, EDIT, FIX, UNDO), min_size=1, max_size=6)
 
 
-def apply_op(live: live_mod.Live, op: tuple[Any, ...]) -> None:
+def apply_op(live: live_mod.Session, op: tuple[Any, ...]) -> None:
     if op[0] == "edit":
         _, index, kind, arg = op
         live.apply([edited(live.example(index), kind, arg)], f"edit {index}")
@@ -137,22 +137,22 @@ def same_findings(got: list[Finding], want: list[Finding]) -> None:
     assert sorted(map(key, got)) == sorted(map(key, want))
 
 
-def full_check(live: live_mod.Live) -> checks.CheckResult:
-    return checks.run(list(live.examples), model=live.options.get("model"), read_findings=live_mod.findings_from(live.meta))
+def full_check(live: live_mod.Session) -> checks.CheckResult:
+    return checks.run(list(live.examples), model=live.options.model, read_findings=live_mod.findings_from(live.meta))
 
 
 def per_example(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not codes.is_dataset_wide(f.code)]
 
 
-def undo_all(live: live_mod.Live) -> None:
+def undo_all(live: live_mod.Session) -> None:
     while live.undo() is not None:
         pass
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=OPS)
-def test_incremental_equals_full(live: live_mod.Live, ops: list[tuple[Any, ...]]) -> None:
+def test_incremental_equals_full(live: live_mod.Session, ops: list[tuple[Any, ...]]) -> None:
     try:
         for op in ops:
             apply_op(live, op)
@@ -172,7 +172,7 @@ def test_incremental_equals_full(live: live_mod.Live, ops: list[tuple[Any, ...]]
     same_findings(back.findings, full_check(live).findings)
 
 
-def test_personal_data_warning_survives_an_edit_at_6000_examples(live: live_mod.Live) -> None:
+def test_personal_data_warning_survives_an_edit_at_6000_examples(live: live_mod.Session) -> None:
     """The regression of issue 11: an edit dropped that example's personal-data warning."""
     undo_all(live)
     before = live.check()

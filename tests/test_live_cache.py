@@ -11,8 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ui import live as live_mod
 from validators import ingest
+from validators import session as live_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "support_desk.csv"
@@ -25,7 +25,7 @@ def _workspaces(n: int) -> list[str]:
 
 
 def test_evicted_workspaces_are_freed(ftprep_db: Path) -> None:
-    cache = live_mod.LiveCache(max_count=2, max_mb=1000)
+    cache = live_mod.SessionCache(max_count=2, max_mb=1000)
     refs = []
     for wid in _workspaces(5):
         live = live_mod.open_workspace(wid)
@@ -40,7 +40,7 @@ def test_evicted_workspaces_are_freed(ftprep_db: Path) -> None:
 
 def test_recently_used_survives_and_size_bound(ftprep_db: Path) -> None:
     ids = _workspaces(3)
-    cache = live_mod.LiveCache(max_count=2, max_mb=1000)
+    cache = live_mod.SessionCache(max_count=2, max_mb=1000)
     for wid in ids[:2]:
         cache.put(("db", wid), live_mod.open_workspace(wid))
     assert cache.get(("db", ids[0])) is not None  # used again: now the most recent
@@ -48,7 +48,7 @@ def test_recently_used_survives_and_size_bound(ftprep_db: Path) -> None:
     assert cache.ids() == {ids[0], ids[2]}
     one = live_mod.open_workspace(ids[1])
     assert one is not None and one.approx_bytes > 0
-    small = live_mod.LiveCache(max_count=10, max_mb=1)
+    small = live_mod.SessionCache(max_count=10, max_mb=1)
     small.max_bytes = int(one.approx_bytes * 1.5)  # room for one workspace, not two
     for wid in ids:
         small.put(("db", wid), live_mod.open_workspace(wid))
@@ -58,10 +58,10 @@ def test_recently_used_survives_and_size_bound(ftprep_db: Path) -> None:
 def test_cache_bounds_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTPREP_CACHE_WORKSPACES", "3")
     monkeypatch.setenv("FTPREP_CACHE_MB", "64")
-    cache = live_mod.LiveCache()
+    cache = live_mod.SessionCache()
     assert cache.max_count == 3 and cache.max_bytes == 64_000_000
     monkeypatch.setenv("FTPREP_CACHE_WORKSPACES", "-1")
-    assert live_mod.LiveCache().max_count == 8
+    assert live_mod.SessionCache().max_count == 8
 
 
 def test_app_holds_at_most_the_configured_workspaces(ftprep_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

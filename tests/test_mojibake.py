@@ -77,7 +77,7 @@ def test_xlsx_escapes_are_decoded_and_control_characters_flagged() -> None:
 
 
 def test_validate_page_repairs_mojibake_in_one_click_and_undoes_it(ftprep_db: Path) -> None:
-    from ui import live
+    from validators import session as live
     from validators import workspace as store
 
     rows = "".join(f"Question {i}?,Answer number {i} is here.\n" for i in range(12))

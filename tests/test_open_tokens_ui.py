@@ -35,7 +35,7 @@ def conversations(port: int = 9) -> list[dict]:
 
 
 def workspace(tmp_path: Path, model: str, port: int = 9) -> tuple[str, Path]:
-    from ui import live as live_mod
+    from validators import session as live_mod
 
     path = tmp_path / "chats.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in conversations(port)), encoding="utf-8")

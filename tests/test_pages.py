@@ -340,8 +340,8 @@ def test_export_starts_from_the_duplicates_choice(ftprep_db: Path) -> None:
 
 
 def test_export_with_no_example_disables_the_download_and_says_why(ftprep_db: Path) -> None:
-    from ui import live
     from validators import ingest
+    from validators import session as live
 
     data = ("question,answer\n" + "".join(f"Question {i}?,\n" for i in range(12))).encode("utf-8")
     ds = ingest.load_bytes(data, "unanswered.csv")

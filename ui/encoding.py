@@ -14,11 +14,11 @@ import codecs
 import pandas as pd
 import streamlit as st
 
-from ui import live as live_mod
 from ui import reading, safe, state
-from validators import decoding, ingest
+from validators import decoding, ingest, session
 from validators.legacy_encoding import CHOICES, label
 from validators.readers import InputError
+from validators.session import Session
 
 FLASH = "enc_flash"
 _UNICODE = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be")
@@ -31,7 +31,7 @@ def _canon(name: str) -> str:
         return name
 
 
-def picker(live: live_mod.Live) -> None:
+def picker(live: Session) -> None:
     """The encoding select and its preview; nothing for an Excel workbook (no text encoding)."""
     fmt = live.meta.get("format")
     now = live.meta.get("encoding") or "utf-8"
@@ -41,7 +41,7 @@ def picker(live: live_mod.Live) -> None:
     canon = [_canon(c) for c in codes]
     index = canon.index(_canon(now)) if _canon(now) in canon else 0
     legacy = _canon(now) not in [_canon(u) for u in _UNICODE]
-    with st.expander(f"Text encoding: {label(now)}" + (" (detected from the file)" if legacy and not live.options.get("encoding") else ""),
+    with st.expander(f"Text encoding: {label(now)}" + (" (detected from the file)" if legacy and not live.options.encoding else ""),
                      expanded=legacy):
         st.caption("If accented letters or symbols look wrong (doesnÕt, cafÃ©), choose the encoding the file was saved in. "
                    "The rows below show the difference before anything changes.")
@@ -49,8 +49,7 @@ def picker(live: live_mod.Live) -> None:
         if note:
             st.success(note)
         pick = st.selectbox("Read the file as", codes, index=index, format_func=label, key=f"enc_pick_{live.id}")
-        with live_mod.db() as conn:  # only the part the preview reads (decoding.affected_rows), not all of a large upload
-            data = live_mod.store.upload_head(conn, live.id, decoding.PREVIEW_BYTES + 1)
+        data = live.data_head(decoding.PREVIEW_BYTES + 1)  # only what the preview reads (decoding.affected_rows)
         try:
             after = dict(decoding.affected_rows(data, live.name, fmt, pick))
         except InputError as err:
@@ -68,14 +67,14 @@ def picker(live: live_mod.Live) -> None:
 
 
 @state.guarded
-def _reread(live: live_mod.Live, encoding: str) -> None:
+def _reread(live: Session, encoding: str) -> None:
     """Re-read every row with ``encoding``, keeping the column mapping and default prompt."""
     opts = live.options
     try:
-        ds = ingest.load_bytes(live.data(), live.name, sheet=opts.get("sheet"), mapping=opts.get("mapping") or None,
-                               default_system=opts.get("default_system") or None, **{**reading.load_options(opts), "encoding": encoding})
+        ds = ingest.load_bytes(live.data(), live.name, sheet=opts.sheet, mapping=opts.mapping or None,
+                               default_system=opts.default_system or None, **{**reading.load_options(opts), "encoding": encoding})
     except InputError as err:
         safe.error(f"The file could not be read as {label(encoding)}; nothing was changed.", str(err))
         return
-    live_mod.remap(live, ds, {**opts, "encoding": encoding})
+    session.remap(live, ds, opts.but(encoding=encoding))
     st.session_state[FLASH] = f"Re-read {live.name} as {label(encoding)}: {len(ds):,} examples. Edits made before were replaced."

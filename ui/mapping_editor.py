@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui import live as live_mod
 from ui import safe
 from validators import ingest, mapping, speakers
 from validators.readers import InputError, Table
+from validators.session import Session
 
 MAIN_ROLES = ("user", "assistant", "system")
 CONV_ROLES = ("conversation", "turn", "role", "content")
@@ -51,7 +51,7 @@ MAX_SPEAKERS = 40
 
 @st.cache_resource(show_spinner="Reading the columns…", max_entries=4)
 def _table(ws: str, sheet: str | None, encoding: str | None, header: bool | None, join_lines: bool,
-           _live: live_mod.Live) -> tuple[Table | None, mapping.Suggestion | None]:
+           _live: Session) -> tuple[Table | None, mapping.Suggestion | None]:
     """The file as columns and rows plus the detected mapping, once per workspace, sheet and
     reading choices (see ``ui/reading.py``)."""
     content, _ = ingest.read(_live.data(), _live.name, _live.meta.get("format"), sheet, encoding=encoding,
@@ -90,7 +90,7 @@ def confidence(detection: dict[str, Any]) -> None:
         st.text("\n".join(f"• {r}" for r in reasons[:12]))
 
 
-def role_pickers(live: live_mod.Live, columns: list[str], current: dict[str, Any]) -> dict[str, Any]:
+def role_pickers(live: Session, columns: list[str], current: dict[str, Any]) -> dict[str, Any]:
     """One select per role, pre-filled from the mapping in use; returns the choices."""
     chosen: dict[str, Any] = {}
     opts = ["", *columns]  # "" = not used
@@ -117,7 +117,7 @@ def role_pickers(live: live_mod.Live, columns: list[str], current: dict[str, Any
     return chosen
 
 
-def speaker_editor(live: live_mod.Live, table: Table, chosen: dict[str, Any], current: dict[str, Any]) -> dict[str, str] | None:
+def speaker_editor(live: Session, table: Table, chosen: dict[str, Any], current: dict[str, Any]) -> dict[str, str] | None:
     """Each distinct speaker label with its row count and a role select (one message per row)."""
     if not (chosen.get("role") and chosen.get("content")):
         return None

@@ -14,29 +14,29 @@ from typing import Any
 
 import streamlit as st
 
-from ui import live as live_mod
 from ui import safe, state
-from validators import ingest
+from validators import ingest, session
 from validators.errors import InputError
+from validators.session import Options, Session
 
 FLASH = "reading_flash"
 
 
-def load_options(options: dict[str, Any]) -> dict[str, Any]:
+def load_options(options: Options) -> dict[str, Any]:
     """The reading choices of a workspace, as keyword arguments of ``ingest.load_bytes``."""
-    reading = options.get("reading") or {}
-    return {"encoding": options.get("encoding"), "header": reading.get("header"), "join_lines": bool(reading.get("join_lines"))}
+    reading = options.reading
+    return {"encoding": options.encoding, "header": reading.get("header"), "join_lines": bool(reading.get("join_lines"))}
 
 
-def _count(live: live_mod.Live, code: str) -> int:
-    return sum(1 for f in live_mod.findings_from(live.meta) if f.code == code)
+def _count(live: Session, code: str) -> int:
+    return sum(1 for f in session.findings_from(live.meta) if f.code == code)
 
 
-def choices(live: live_mod.Live) -> None:
+def choices(live: Session) -> None:
     """The two reading choices for a CSV/TSV file, with what was guessed and why."""
     if live.meta.get("format") not in ("csv", "tsv"):
         return
-    reading = dict(live.options.get("reading") or {})
+    reading = dict(live.options.reading)
     guessed_no_header = _count(live, "no_header") > 0
     wrapped = _count(live, "wrapped_lines")
     has_header_now = reading.get("header") if reading.get("header") is not None else not guessed_no_header
@@ -58,24 +58,24 @@ def choices(live: live_mod.Live) -> None:
 
 
 @state.guarded
-def _reread(live: live_mod.Live, reading: dict[str, Any]) -> None:
+def _reread(live: Session, reading: dict[str, Any]) -> None:
     """Re-read every row with the new reading choices; a mapping naming columns that the new
     reading no longer has is dropped (detection fills it again)."""
-    opts = {**live.options, "reading": reading}
+    opts = live.options.but(reading=reading)
     say, bar = state.progress_bar("Reading the file again…")
     try:
         try:
-            ds = ingest.load_bytes(live.data(), live.name, sheet=opts.get("sheet"), mapping=opts.get("mapping") or None,
-                                   default_system=opts.get("default_system") or None, **load_options(opts))
+            ds = ingest.load_bytes(live.data(), live.name, sheet=opts.sheet, mapping=opts.mapping or None,
+                                   default_system=opts.default_system or None, **load_options(opts))
         except InputError:  # the columns changed (header on/off): detect the mapping afresh
-            opts["mapping"] = None
-            ds = ingest.load_bytes(live.data(), live.name, sheet=opts.get("sheet"),
-                                   default_system=opts.get("default_system") or None, **load_options(opts))
+            opts = opts.but(mapping=None)
+            ds = ingest.load_bytes(live.data(), live.name, sheet=opts.sheet,
+                                   default_system=opts.default_system or None, **load_options(opts))
     except InputError as err:
         bar.empty()
         safe.error("The file could not be read with these choices; nothing was changed.", str(err))
         return
     say(0.5, "Saving…")
-    live_mod.remap(live, ds, {**opts, "mapping": ds.mapping})
+    session.remap(live, ds, opts.but(mapping=ds.mapping))
     bar.empty()
     st.session_state[FLASH] = f"Re-read {live.name}: {len(ds):,} examples. Edits made before were replaced."

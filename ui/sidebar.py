@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import live as live_mod
 from ui import state
+from validators import session
+from validators.session import Session
 
 
-def summary_numbers(live: live_mod.Live) -> dict[str, object]:
+def summary_numbers(live: Session) -> dict[str, object]:
     """The sidebar's figures, from the cached check result (no recomputation)."""
     res = state.result(live)
     mask = res.usable_mask()
@@ -35,7 +36,7 @@ def render() -> None:
         _controls(live)
 
 
-def _summary(live: live_mod.Live) -> None:
+def _summary(live: Session) -> None:
     n = summary_numbers(live)
     st.subheader("Summary")
     st.text(f"File: {live.name}")
@@ -53,16 +54,15 @@ def _summary(live: live_mod.Live) -> None:
         st.caption("Duplicates and conflicting answers refresh on the Duplicates and Export pages.")
 
 
-def _controls(live: live_mod.Live | None) -> None:
+def _controls(live: Session | None) -> None:
     st.divider()
     if st.button("New workspace", key="sb_new", width="stretch", help="Start again with another file; this one stays saved at its URL"):
         state.leave()
         st.switch_page("pages/upload.py")
-    st.caption(live_mod.store.Retention.from_env().describe())
+    st.caption(session.retention_note())
     mine = [w for w in st.session_state.get(state.MINE, []) if live is None or w != live.id]
     if mine:
-        with live_mod.db() as conn:
-            rows = live_mod.store.list_workspaces(conn, mine)
+        rows = session.list_workspaces(mine)
         if rows:
             labels = {r["id"]: f"{r['name']} ({r['examples']:,} examples)" for r in rows}
             pick = st.selectbox("Your other workspaces", [None, *labels], format_func=lambda w: "—" if w is None else labels[w], key="sb_pick")

@@ -3,8 +3,8 @@
 The workspace id lives in the URL (``?ws=…``) so a reload, a new tab or a server restart
 brings the same workspace back; session state only remembers it across page switches
 (Streamlit drops query parameters when the page changes) and lists the workspaces this
-browser session created.  The :class:`~ui.live.Live` object per workspace is held in a
-bounded LRU cache (:class:`~ui.live.LiveCache`, one per server via ``st.cache_resource``)
+browser session created.  The :class:`~validators.session.Session` per workspace is held in a
+bounded LRU cache (:class:`~validators.session.SessionCache`, one per server via ``st.cache_resource``)
 and re-read when its version counter in the database moved on or it was evicted.
 """
 
@@ -17,10 +17,8 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from ui import live as live_mod
-from ui.live import Live
-from validators import catalog, checks, open_tokenizers
-from validators import workspace as store
+from validators import session
+from validators.session import CheckResult, ExportResult, Session
 
 MINE = "my_workspaces"
 PROBLEM = "store_problem"
@@ -42,7 +40,7 @@ _BROKEN = ("The server's workspace database is damaged or cannot be read.",
 
 def store_problem(err: BaseException) -> tuple[str, str] | None:
     """The plain sentences for a database failure, or None when ``err`` is something else."""
-    if isinstance(err, live_mod.StoreMissing):
+    if isinstance(err, session.StoreMissing):
         return _GONE
     if isinstance(err, sqlite3.Error):
         text = str(err).lower()
@@ -71,7 +69,7 @@ def guarded(fn: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (sqlite3.Error, OSError, live_mod.StoreMissing) as err:
+        except (sqlite3.Error, OSError, session.StoreMissing) as err:
             said = store_problem(err)
             if said is None:
                 raise
@@ -86,7 +84,7 @@ def plainly(step: Callable[[], object]) -> None:
     running) is shown as a sentence saying what happened and what to do, never as a traceback."""
     try:
         step()
-    except (sqlite3.Error, OSError, live_mod.StoreMissing) as err:
+    except (sqlite3.Error, OSError, session.StoreMissing) as err:
         said = store_problem(err)
         if said is None:
             raise
@@ -101,11 +99,11 @@ def pending_problem() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _registry() -> live_mod.LiveCache:
-    """One Live per (database, workspace id), shared by every session on this server; the
-    least recently used are evicted (see LiveCache).  Old workspaces are tidied on start."""
-    cache = live_mod.LiveCache()
-    live_mod.tidy_store(set())
+def _registry() -> session.SessionCache:
+    """One Session per (database, workspace id), shared by every session on this server; the
+    least recently used are evicted (see SessionCache).  Old workspaces are tidied on start."""
+    cache = session.SessionCache()
+    session.tidy_store(set())
     return cache
 
 
@@ -119,20 +117,20 @@ def ws_id() -> str | None:
     return wid
 
 
-def current() -> Live | None:
-    """The Live workspace for this page, or None (no id, or the id is unknown/deleted)."""
+def current() -> Session | None:
+    """The workspace for this page, or None (no id, or the id is unknown/deleted)."""
     wid = ws_id()
     if not wid:
         return None
-    version = live_mod.current_version(wid)
+    version = session.current_version(wid)
     if version is None:
         return None
-    key = (str(store.db_path().resolve()), wid)
+    key = session.cache_key(wid)
     reg = _registry()
     cached = reg.get(key)
     if cached is None or cached.version != version:
         with st.spinner("Opening the workspace…"):
-            opened = live_mod.open_workspace(wid)
+            opened = session.open_workspace(wid)
         if opened is None:
             return None
         reg.put(key, opened)
@@ -147,13 +145,13 @@ def adopt(wid: str) -> None:
     mine = st.session_state.setdefault(MINE, [])
     if wid not in mine:
         mine.append(wid)
-    live_mod.tidy_store(_registry().ids() | {wid})  # the retention policy, applied as work arrives
+    session.tidy_store(_registry().ids() | {wid})  # the retention policy, applied as work arrives
 
 
 def forget(wid: str) -> None:
     """Delete a workspace for good and drop it from this session."""
-    live_mod.delete_workspace(wid)
-    _registry().pop((str(store.db_path().resolve()), wid))
+    session.delete_workspace(wid)
+    _registry().pop(session.cache_key(wid))
     st.session_state[MINE] = [w for w in st.session_state.get(MINE, []) if w != wid]
     leave()
 
@@ -175,15 +173,15 @@ def progress_bar(label: str) -> tuple[Callable[[float, str], None], Any]:
     return say, bar
 
 
-def result(live: Live, full: bool = False) -> checks.CheckResult:
+def result(live: Session, full: bool = False) -> CheckResult:
     """The check result, computed with a progress bar when it is not cached yet."""
     if live.result is not None and not (full and live.stale):
         return live.result
     say, bar = progress_bar("Checking the examples…")
     try:
         out = live.check(progress=say, full=full)
-    except open_tokenizers.OpenTokenizerError as exc:  # e.g. a tokenizer folder deleted since it was chosen
-        fallback = catalog.default_model()
+    except session.OpenTokenizerError as exc:  # e.g. a tokenizer folder deleted since it was chosen
+        fallback = session.default_model()
         st.warning(f"The chosen base model's tokenizer is not available any more, so this workspace counts with {fallback} "
                    "again; choose a base model on the Tokens page.", icon=":material/warning:")
         st.text(str(exc))
@@ -193,20 +191,20 @@ def result(live: Live, full: bool = False) -> checks.CheckResult:
     return out
 
 
-def need_workspace() -> Live | None:
+def need_workspace() -> Session | None:
     """The page's workspace, or None after pointing the user to the Upload page."""
     live = current()
     if live is None:
         if ws_id():
             st.warning("This workspace does not exist (it may have been deleted). Start a new one on the Upload page.")
-            st.caption(store.Retention.from_env().describe())
+            st.caption(session.retention_note())
         else:
             st.info("No data yet. Upload a file or try a sample first.")
         st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
     return live
 
 
-def live_counts(live: Live, encoding: str) -> Any:
+def live_counts(live: Session, encoding: str) -> Any:
     """Token counts of the examples that will be exported, for ``encoding``; the active
     model's come from the check result, others are counted once per workspace version."""
     res = result(live)
@@ -216,13 +214,11 @@ def live_counts(live: Live, encoding: str) -> Any:
 
 
 @st.cache_resource(show_spinner="Building the export…", max_entries=8, ttl=900)  # bounded: memory must not only grow
-def _export(ws: str, version: int, target: str, split: float, dedupe: str, _live: Live) -> Any:
-    from validators import export
-
-    return export.build(_live.check(full=dedupe != "none"), target, split, dedupe, 0, _live.source_rows)
+def _export(ws: str, version: int, target: str, split: float, dedupe: str, _live: Session) -> ExportResult:
+    return _live.export(target, split, dedupe)
 
 
-def export_for(live: Live, target: str, split: float, dedupe: str) -> Any:
+def export_for(live: Session, target: str, split: float, dedupe: str) -> ExportResult:
     """The export for these settings, built once per workspace version.  Errors are always
     current; the duplicate groups are refreshed first only when the export removes them."""
     result(live, full=dedupe != "none")
@@ -230,12 +226,10 @@ def export_for(live: Live, target: str, split: float, dedupe: str) -> Any:
 
 
 @st.cache_resource(show_spinner="Checking every target…", max_entries=8, ttl=900)
-def _matrix(ws: str, version: int, _live: Live) -> Any:
-    from validators import matrix
-
-    return matrix.target_matrix(_live.check())
+def _matrix(ws: str, version: int, _live: Session) -> dict[str, Any]:
+    return _live.target_matrix()
 
 
-def matrix_for(live: Live) -> Any:
+def matrix_for(live: Session) -> dict[str, Any]:
     result(live)
     return _matrix(live.id, live.version, live)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, cli_scale, export, ingest, mapping, next_steps, open_tokenizers, targets
+from . import catalog, checks, cli_scale, export, ingest, mapping, next_steps, open_tokenizers, report, targets
 from .readers import InputError
 
 
@@ -82,6 +82,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--validation-split", type=float, default=0.0, help="fraction for a validation file, e.g. 0.1")
     e.add_argument("--dedupe", choices=export.DEDUPE_MODES, default="none", help="leave out duplicates (keep the first of each group)")
     e.add_argument("--report", default=None, help="where to write the left-out rows (default OUT.left-out.csv)")
+    e.add_argument("--report-dir", default=None, metavar="DIR",
+                   help="also write the validation report (FILE.validation-report.json) and the findings (FILE.findings.csv) "
+                        "into DIR, as the Export page offers them")
     e.add_argument("--seed", type=int, default=0, help="seed of the validation split")
     e.add_argument("--base-model", default=None, help="model named in the printed next step (default: --model for OpenAI/Azure, a small open model otherwise)")
     e.add_argument("--quiet", action="store_true", help="do not print the next step")
@@ -213,6 +216,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not 0 <= args.validation_split < 1:
         raise UsageError("--validation-split must be at least 0 and below 1")
     if cli_scale.wanted(args):  # large JSONL / Parquet, or --engine ray (issue 13)
+        if args.report_dir:  # the streamed export keeps no findings list to report from
+            raise UsageError("--report-dir needs the whole file in memory; it cannot be used with --stream, --engine ray, "
+                             "or a file too large to hold in memory (leave --report-dir out: the left-out report is still written)")
         return cli_scale.cmd_export(args)
     result, ds = _check(args)
     out = export.build(result, args.target, args.validation_split, args.dedupe, args.seed, ds.source_rows)
@@ -224,6 +230,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     if "validation" in files:
         print(f"Wrote {s['validation_examples']} validation example(s) to {files['validation']}")
     print(f"{s['rows_left_out']} source row(s) left out, listed in {files['report']}")
+    if args.report_dir:
+        name = os.path.basename(args.file)
+        written = report.write(args.report_dir, name, report.validation_report(name, ds.source_format, ds.source_rows, [], result, out),
+                               report.findings_csv(result))
+        print(f"Wrote the validation report to {written['validation_report']} and the findings to {written['findings']}")
     if out.train_examples and not out.problems and not args.quiet:
         step = next_steps.for_export(args.target, files["train"], files.get("validation"), result.model.name,
                                      out.train_examples, args.base_model)

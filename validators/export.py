@@ -15,6 +15,7 @@ import random
 import signal
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from . import codes
 from . import targets as targets_mod
 from .checks import CheckResult
 from .csv_safe import to_csv
-from .model import Example
+from .model import Example, Finding
 from .readers import MAX_FILE_BYTES, MIB
 
 DEDUPE_MODES = ("none", "exact", "near")
@@ -32,6 +33,38 @@ DEDUPE_MODES = ("none", "exact", "near")
 
 class AccountingError(AssertionError):
     """A source row is neither exported nor reported: a bug, never silently ignored."""
+
+
+@dataclass(frozen=True)
+class LeftOutKind:
+    """One kind of reason for leaving rows out: its code (a finding code or a
+    :class:`codes.LeftOut`), the sentence people read without example and row numbers, and how
+    many source rows it covers."""
+
+    code: str
+    label: str
+    rows: int
+
+
+_DUP_LABEL = "a duplicate of another example"
+
+
+def _kind(ex: Example, errors: list[Finding] | None) -> tuple[str, str]:
+    """(code, label) of why ``ex`` is left out; the label is the first error's own sentence."""
+    if ex.dropped:
+        code = ex.dropped_code or "dropped"
+        return code, _DUP_LABEL if code == codes.LeftOut.DUPLICATE else ex.dropped
+    if errors:
+        first = errors[0]
+        return first.code, (first.text or first.message).split(". ")[0].rstrip(".")
+    return "unreadable", ex.problem or "could not be read"
+
+
+def _group_kinds(kinds: list[tuple[str, str, int]]) -> list[LeftOutKind]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for code, label, rows in kinds:
+        counts[(code, label)] += rows
+    return [LeftOutKind(code, label, n) for (code, label), n in counts.most_common()]
 
 
 @dataclass
@@ -44,6 +77,12 @@ class ExportResult:
     validation_examples: list[Example]
     left_out: list[tuple[int, str]]  # (source row, reason)
     problems: list[str] = field(default_factory=list)  # file-level rules of the target not met
+    kinds: list[LeftOutKind] = field(default_factory=list)  # the left-out rows grouped by why, most rows first
+
+    @property
+    def duplicates_left_out(self) -> int:
+        """Source rows left out as duplicates, decided by code (never by the reason's text)."""
+        return sum(k.rows for k in self.kinds if k.code == codes.LeftOut.DUPLICATE)
 
     @property
     def exported_rows(self) -> int:
@@ -120,20 +159,23 @@ def build(
     """Decide what goes out, render it for ``target``, and account for every source row."""
     tgt = targets_mod.get(target)
     examples = apply_dedupe(result, dedupe)
-    errors: dict[int, list[str]] = {}
+    errors: dict[int, list[Finding]] = {}
     for f in result.errors:
         if f.example is not None:
-            errors.setdefault(f.example, []).append(f.message)
+            errors.setdefault(f.example, []).append(f)
     keep: list[Example] = []
     left_out: list[tuple[int, str]] = []
+    kinds: list[tuple[str, str, int]] = []
     for ex in examples:
-        reason = ex.dropped or ("; ".join(errors[ex.index][:3]) if ex.index in errors else None)
+        mine = errors.get(ex.index)
+        reason = ex.dropped or ("; ".join(f.message for f in mine[:3]) if mine else None)
         if reason is None and ex.record is None:
             reason = ex.problem or "could not be read"
         if reason is None:
             keep.append(ex)
         else:
             left_out.extend((row, reason) for row in ex.rows)
+            kinds.append((*_kind(ex, mine), len(ex.rows)))
     groups = result.dupes.exact + result.dupes.near
     train, val = split(keep, validation_split, groups, seed)
     problems = tgt.rules(keep)
@@ -150,7 +192,7 @@ def build(
         problems.append(f"The training file is {len(train_bytes) / MIB:.0f} MB; {tgt.label}'s limit is {limit / MIB:.0f} MB. Split the data.")
     left_out.sort()
     report = to_csv(["row", "reason"], left_out)
-    out = ExportResult(tgt.name, train_bytes, val_bytes, report, train, val, left_out, problems)
+    out = ExportResult(tgt.name, train_bytes, val_bytes, report, train, val, left_out, problems, _group_kinds(kinds))
     account(out, source_rows if source_rows is not None else tuple(r for e in result.examples for r in e.rows))
     return out
 

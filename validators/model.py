@@ -66,6 +66,7 @@ class Finding:
     row: int | None = None  # source row of that example
     message_index: int | None = None  # 1-based message number inside the example
     key: str | None = None  # the JSON key at fault, e.g. "content"
+    text: str | None = None  # the sentence without its "Example 12 (row 14): " prefix, to group equal problems
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +149,7 @@ def finding(
         row=example.row if example else None,
         message_index=message_index,
         key=key,
+        text=text,
     )
 
 

@@ -1,8 +1,14 @@
-"""A workspace held in memory with its check result, kept current edit by edit.
+"""The workspace facade: what the pages (and tests) use to read, check, fix and export.
 
-Plain Python (no Streamlit): ``ui/state.py`` caches one :class:`Live` per workspace id with
-``st.cache_resource``, so moving between pages never re-reads the upload or re-runs the
-check.  A full check of 100,000 examples takes seconds, so an edit re-checks only the
+One :class:`Session` per workspace holds its examples, typed :class:`Options`, the check
+result kept current edit by edit, fixes and undo, the duplicate choice, the export, the
+left-out report and the validation report.  Plain Python (no Streamlit): ``ui/state.py``
+keeps one :class:`Session` per workspace in a :class:`SessionCache` per server, so moving
+between pages never re-reads the upload or re-runs the check.  Pages import nothing else
+from ``validators``: the reference data and one-click fixes they offer are re-exported
+here (see ``__all__``), so the boundary is one import (``tests/test_architecture.py``).
+
+A full check of 100,000 examples takes seconds, so an edit re-checks only the
 examples it changed (schema, semantic, tokens, cost) and patches the findings; the
 dataset-wide parts (duplicates, conflicting answers) are marked ``stale`` and recomputed
 when a page needs them (Duplicates, Export).  Small datasets are simply re-checked whole.
@@ -17,22 +23,111 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from validators import catalog, checks, codes, cost, duplicates, open_tokenizers, semantic, tokens
+from validators import catalog, checks, codes, cost, duplicates, export, matrix, open_tokenizers, report, semantic, tokens
 from validators import workspace as store
-from validators.fixes import FixResult
+
+# Pages import only this module from ``validators``: the types they show, the reference data
+# their pickers offer, and the one-click fixes they run are re-exported here by name.
+from validators.catalog import ModelInfo, default_model, default_target, models, service_rows
+from validators.catalog import model as find_model
+from validators.checks import CheckResult
+from validators.cost import base_prices, breakeven
+from validators.cost import estimate as estimate_cost
+from validators.errors import InputError
+from validators.export import DEDUPE_MODES, ExportResult
+from validators.fixes import (
+    FixResult,
+    break_control_tokens,
+    drop_empty_messages,
+    drop_over_limit,
+    drop_unusable,
+    fill_default_system,
+    fix_mojibake,
+    merge_consecutive,
+    restore,
+    system_first,
+    trim_over_limit,
+    trim_whitespace,
+)
+from validators.ingest import load_bytes, with_progress
 from validators.model import Example, Finding
+from validators.next_steps import base_model, for_export
+from validators.open_tokenizers import DEFAULT_MAX_SEQ_LENGTH, OFFLINE, OpenTokenizerError, cut_message, example_messages, is_open
+from validators.open_tokenizers import load as load_tokenizer
+from validators.pii import redact_pii
+from validators.readers import sheet_names
+from validators.reserved_tokens import by_target as control_tokens_by_target
+from validators.reserved_tokens import special_tokens
+from validators.targets import TARGETS, facts, preview
+from validators.tokens import count_one, stats
+from validators.workspace import StaleEdit
 
 INCREMENTAL_MIN = 5000  # below this many examples a full re-check is fast enough and exact
+DUP_CODE = codes.LeftOut.DUPLICATE.value  # what pages decide by (``Example.dropped_code``)
+DUP_REASON = "duplicate of example"  # the start of the sentence people read in the left-out report
+
+__all__ = [
+    # the workspace
+    "Options", "Session", "SessionCache", "StoreMissing", "StaleEdit", "InputError", "INCREMENTAL_MIN", "DUP_CODE", "DUP_REASON",
+    "open_workspace", "create_workspace", "remap", "delete_workspace", "current_version", "history", "list_workspaces",
+    "retention_note", "tidy_store", "cache_key", "sample_path", "findings_from", "load_bytes", "with_progress", "sheet_names",
+    # types shown by the pages
+    "CheckResult", "ExportResult", "ModelInfo", "Example", "Finding",
+    # reference data for the pickers
+    "TARGETS", "DEDUPE_MODES", "facts", "preview", "models", "find_model", "default_model", "default_target", "service_rows",
+    "base_prices", "breakeven", "estimate_cost", "base_model", "for_export", "is_open", "load_tokenizer", "cut_message",
+    "example_messages", "DEFAULT_MAX_SEQ_LENGTH", "OFFLINE", "OpenTokenizerError", "special_tokens", "control_tokens_by_target",
+    "count_one", "stats",
+    # the one-click fixes
+    "trim_whitespace", "system_first", "merge_consecutive", "drop_empty_messages", "fill_default_system", "drop_unusable",
+    "drop_over_limit", "trim_over_limit", "redact_pii", "fix_mojibake", "break_control_tokens", "restore",
+]
 
 Progress = Callable[[float, str], None]
 
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
 _DB_LOCK = threading.RLock()
 _CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a workspace keeps besides its examples (``workspace.OPTION_KEYS``), with the
+    defaults every reader used to spell out (``.get("threshold") or 0.8``) written once."""
+
+    model: str | None = None  # None: the catalogue's default model
+    epochs: int | None = None  # None: the provider's auto heuristic
+    price: float | None = None  # USD per 1M training tokens; None: the catalogue's
+    threshold: float = 0.8  # Jaccard similarity for near duplicates
+    max_seq_length: int | None = None  # an open base model's trainer cut-off
+    default_system: str | None = None
+    sheet: str | None = None
+    mapping: dict[str, Any] | None = None
+    encoding: str | None = None
+    reading: dict[str, Any] = field(default_factory=dict)  # CSV header / join-lines choices
+
+    @classmethod
+    def of(cls, raw: Options | Mapping[str, Any] | None) -> Options:
+        """From the stored JSON (or a caller's dict): unknown keys dropped, empty ones defaulted."""
+        if isinstance(raw, Options):
+            return raw
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in (raw or {}).items() if k in known and v is not None}
+        if not given.get("threshold"):
+            given.pop("threshold", None)
+        given["reading"] = dict(given.get("reading") or {})
+        return cls(**given)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the store keeps: the options that are set."""
+        return {k: v for k, v in asdict(self).items() if v is not None and v != {}}
+
+    def but(self, **changes: Any) -> Options:
+        return Options.of({**self.to_dict(), **changes})
 
 
 class StoreMissing(Exception):
@@ -81,13 +176,13 @@ def meta_of(ds: Any) -> dict[str, Any]:
     }
 
 
-class Live:
+class Session:
     """One workspace's examples and check result, shared by every page and tab showing it."""
 
     def __init__(self, ws: store.Workspace) -> None:
         self.id = ws.id
         self.name = ws.name
-        self.options = ws.options
+        self.options = Options.of(ws.options)
         self.meta = ws.meta
         self.version = ws.version
         self.examples = ws.examples
@@ -114,8 +209,14 @@ class Live:
             ws = store.load(conn, self.id, with_examples=False, with_data=True)
         return ws.data if ws else b""
 
+    def data_head(self, size: int) -> bytes:
+        """The first ``size`` bytes of the upload, read and decompressed only that far (a
+        preview of a 500 MB upload must not read all of it on every run of the page)."""
+        with db() as conn:
+            return store.upload_head(conn, self.id, size)
+
     def model(self) -> catalog.ModelInfo:
-        return open_tokenizers.model_info(self.options.get("model"), self.options.get("max_seq_length"))
+        return open_tokenizers.model_info(self.options.model, self.options.max_seq_length)
 
     def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
         """The current check result.  A full run happens the first time, after an option
@@ -123,11 +224,11 @@ class Live:
         with self.lock:
             if self.result is None:
                 self.result = checks.run(
-                    self.examples, model=self.options.get("model"), epochs=self.options.get("epochs"),
-                    price=self.options.get("price"), threshold=self.options.get("threshold") or 0.8,
+                    self.examples, model=self.options.model, epochs=self.options.epochs,
+                    price=self.options.price, threshold=self.options.threshold,
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
                     columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
-                    max_seq_length=self.options.get("max_seq_length"),
+                    max_seq_length=self.options.max_seq_length,
                 )
                 self.stale = False
                 self._warm_other_encodings()
@@ -189,7 +290,7 @@ class Live:
         say(0.1, "Comparing examples")
         pr = self._prompt_replies()
         say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(self.examples, self.options.get("threshold") or 0.8, True, None, pr, self._sigs)
+        dupes = duplicates.find(self.examples, self.options.threshold, True, None, pr, self._sigs)
         say(0.9, "Checking the dataset as a whole")
         found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
         found += semantic.check_dataset(self.examples, pr) + checks.duplicate_findings(self.examples, dupes)
@@ -246,7 +347,7 @@ class Live:
     def set_options(self, **options: Any) -> None:
         """Model / epochs / price / threshold changed: persist, then re-check whole."""
         with self.lock, db() as conn:
-            self.options = store.set_options(conn, self.id, **options)
+            self.options = Options.of(store.set_options(conn, self.id, **options))
             self.version = store.version(conn, self.id) or self.version
             self.result = None
 
@@ -266,8 +367,70 @@ class Live:
         if len(self.examples) < INCREMENTAL_MIN:
             self.result = None
             return
-        self.result = patch(self.result, self.examples, [self._pos[e.index] for e in new], self.options.get("price"))
+        self.result = patch(self.result, self.examples, [self._pos[e.index] for e in new], self.options.price)
         self.stale = True  # duplicates / conflicts refresh lazily (Duplicates and Export pages)
+
+    # -- duplicates, export and reports ---------------------------------------------------
+    def duplicates_left_out(self) -> int:
+        """How many examples the duplicate choice left out (they carry :data:`DUP_CODE`)."""
+        return sum(1 for e in self.examples if e.dropped and e.dropped_code == DUP_CODE)
+
+    def keep_all_duplicates(self) -> str:
+        """Bring back every example the duplicate choice left out."""
+        back = {e.index for e in self.examples if e.dropped and e.dropped_code == DUP_CODE}
+        fix = restore(self.examples, back)
+        self.apply_fix(fix, "Keep all duplicates")
+        return fix.summary
+
+    def keep_one_per_group(self, groups: list[list[int]], chosen: Mapping[int, int]) -> str:
+        """Keep ``chosen[g]`` (default: the first) of each group ``g`` and leave out the rest,
+        each with a reason naming the example it duplicates."""
+        drop: dict[int, str] = {}
+        for g, group in enumerate(groups):
+            kept = self.example(chosen.get(g, group[0]))
+            for n in group:
+                if n != kept.index:
+                    drop.setdefault(n, f"{DUP_REASON} {kept.index} (row {kept.row})")
+        new = [replace(self.example(n), dropped=why, dropped_code=DUP_CODE) for n, why in drop.items() if not self.example(n).dropped]
+        if new:
+            self.apply(new, "Keep one per duplicate group", f"Left out {len(new)} duplicate example(s).")
+        return f"Left out {len(new)} duplicate example(s); kept one per group."
+
+    def dedupe_default(self, choice: str | None) -> tuple[str, str]:
+        """The export's duplicate mode following the Duplicates page's ``choice``
+        (``"keep_one"`` / ``"keep_all"`` / None), and a sentence saying so.  "Keep one per
+        group" left out the others of every exact and near group, so the export starts from
+        leaving out exact and near duplicates; "Keep all" (or no choice yet) keeps them."""
+        left = self.duplicates_left_out()
+        if choice == "keep_all":
+            return "none", "As chosen on the Duplicates page: keep all duplicates."
+        if choice == "keep_one" or left:
+            return "near", f"As chosen on the Duplicates page: one example kept per group ({left:,} left out there)."
+        return "none", "No choice made on the Duplicates page yet: duplicates are kept."
+
+    def export(self, target: str, split: float, dedupe: str, seed: int = 0) -> ExportResult:
+        """The export files for these settings.  Errors are always current; the duplicate
+        groups are refreshed first only when the export removes them."""
+        return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows)
+
+    def target_matrix(self) -> dict[str, Any]:
+        """Which targets would accept this data (an export built per target)."""
+        return matrix.target_matrix(self.check())
+
+    def history(self) -> list[dict[str, Any]]:
+        """The fixes and edits applied, oldest first (for the validation report)."""
+        return history(self.id)
+
+    def validation_report(self, out: ExportResult) -> bytes:
+        """The validation report of this export, as the CLI's ``--report-dir`` writes it."""
+        return report.validation_report(self.name, self.meta.get("format"), self.source_rows, self.history(), self.check(), out)
+
+    def findings_csv(self) -> bytes:
+        return report.findings_csv(self.check())
+
+    def report_names(self) -> tuple[str, str]:
+        """(validation report, findings CSV) download names."""
+        return report.file_names(self.name)
 
     @property
     def exact(self) -> bool:
@@ -305,17 +468,17 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
 
 
-_FRESH: OrderedDict[str, Live] = OrderedDict()  # just created, not yet opened: handed over, not re-read
+_FRESH: OrderedDict[str, Session] = OrderedDict()  # just created, not yet opened: handed over, not re-read
 
 
-def open_workspace(ws_id: str) -> Live | None:
+def open_workspace(ws_id: str) -> Session | None:
     with _DB_LOCK:
         fresh = _FRESH.pop(ws_id, None)
     if fresh is not None and current_version(ws_id) == fresh.version:
         return fresh
     with db() as conn:
         ws = store.load(conn, ws_id, with_data=False)  # the upload is read only when a page needs it
-    return Live(ws) if ws else None
+    return Session(ws) if ws else None
 
 
 def current_version(ws_id: str) -> int | None:
@@ -323,25 +486,27 @@ def current_version(ws_id: str) -> int | None:
         return store.version(conn, ws_id)
 
 
-def create_workspace(name: str, data: bytes, ds: Any, options: dict[str, Any]) -> str:
+def create_workspace(name: str, data: bytes, ds: Any, options: Options | Mapping[str, Any]) -> str:
     """Store a new workspace.  Its examples are handed to the first :func:`open_workspace`
     as they are, instead of being read back from the store: a second copy of a large upload
     in memory was most of the upload's peak."""
+    options = Options.of(options).to_dict()
     with db() as conn:
         wid = store.create(conn, name, data, ds.examples, options, meta_of(ds))
     same = json.loads(json.dumps([store.clean_options(options), meta_of(ds)]))  # exactly what a reload would give
     ws = store.Workspace(wid, name, b"", same[0], same[1], 0, ds.examples, stored_chars=len(data))
     with _DB_LOCK:
-        _FRESH[wid] = Live(ws)
+        _FRESH[wid] = Session(ws)
         while len(_FRESH) > 2:
             _FRESH.popitem(last=False)
     return wid
 
 
-def remap(live: Live, ds: Any, options: dict[str, Any]) -> None:
+def remap(live: Session, ds: Any, options: Options | Mapping[str, Any]) -> None:
     """The user changed the mapping / sheet / default prompt: replace every example."""
+    options = Options.of(options)
     with live.lock, db() as conn:
-        live.version = store.replace_examples(conn, live.id, ds.examples, options, meta_of(ds))
+        live.version = store.replace_examples(conn, live.id, ds.examples, options.to_dict(), meta_of(ds))
         live.options, live.meta, live.examples = options, meta_of(ds), ds.examples
         live._pos = {e.index: p for p, e in enumerate(live.examples)}
         live._pr = None
@@ -374,7 +539,7 @@ def _env_int(name: str, default: int) -> int:
     return value if value > 0 else default
 
 
-class LiveCache:
+class SessionCache:
     """The workspaces held in memory, least recently used evicted first.
 
     Bounded by count (``FTPREP_CACHE_WORKSPACES``, default 8) and by approximate size
@@ -385,17 +550,17 @@ class LiveCache:
     def __init__(self, max_count: int | None = None, max_mb: int | None = None) -> None:
         self.max_count = max_count or _env_int("FTPREP_CACHE_WORKSPACES", 8)
         self.max_bytes = (max_mb or _env_int("FTPREP_CACHE_MB", 2048)) * 1_000_000
-        self._items: OrderedDict[tuple[str, str], Live] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], Session] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> Live | None:
+    def get(self, key: tuple[str, str]) -> Session | None:
         with self._lock:
             live = self._items.get(key)
             if live is not None:
                 self._items.move_to_end(key)
             return live
 
-    def put(self, key: tuple[str, str], live: Live) -> None:
+    def put(self, key: tuple[str, str], live: Session) -> None:
         with self._lock:
             self._items[key] = live
             self._items.move_to_end(key)
@@ -421,3 +586,20 @@ def tidy_store(keep: set[str]) -> list[str]:
     """Apply the operator's retention policy (age, total size); ``keep`` is never deleted."""
     with db() as conn:
         return store.enforce_retention(conn, store.Retention.from_env(), keep)
+
+
+def retention_note() -> str:
+    """The operator's retention policy in one sentence, for the pages."""
+    return store.Retention.from_env().describe()
+
+
+def list_workspaces(ids: list[str]) -> list[dict[str, Any]]:
+    """Name and size of these workspaces (the sidebar's "Your other workspaces")."""
+    with db() as conn:
+        return store.list_workspaces(conn, ids)
+
+
+def cache_key(ws_id: str) -> tuple[str, str]:
+    """The key of a workspace in a :class:`SessionCache`: its database file and id."""
+    return str(store.db_path().resolve()), ws_id
+
