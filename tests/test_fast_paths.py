@@ -115,3 +115,115 @@ def test_plain_fast_path_gives_the_full_checks_answer(msgs: list, tools: bool) -
     finally:
         semantic._plainly_fine = plain
     assert fast == full
+
+
+CONTROL_PIECES = ["<|eot_id|>", "<|endoftext|>", "<|end", "User:", "USER", ":", "[EOS]", "<image>", "<|reserved_special_token_7|>",
+                  "Assistant:", "System", " ", "word", "é", "\n", "<|", "|>", "\x00"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.lists(st.sampled_from(CONTROL_PIECES), max_size=5).map("".join), min_size=1, max_size=3),
+                min_size=1, max_size=8))
+def test_sieved_control_token_scan_finds_what_the_full_scan_finds(convos: list[list[str]]) -> None:
+    """The RE2 sieve before the control-token scans (large data) changes no row of the
+    per-destination table; the table's token lists come without loading the tokenizers."""
+    from validators import catalog, reserved_tokens, sieve
+    from validators.model import Example
+
+    examples = [Example(i + 1, (i + 2,), {"messages": [{"role": "user", "content": t} for t in texts]}) for i, texts in enumerate(convos)]
+    info = catalog.model(None)
+    full = reserved_tokens.by_target(examples, info)
+    old = sieve.MIN_CHARS
+    sieve.MIN_CHARS = 0
+    try:
+        assert isinstance(reserved_tokens._Texts(examples, [("User:",)]).picked, list)  # the sieve ran
+        assert reserved_tokens.by_target(examples, info) == full
+    finally:
+        sieve.MIN_CHARS = old
+
+
+def test_control_token_lists_without_loading_the_tokenizers() -> None:
+    from validators import bpe_files, open_tokenizers, reserved_tokens
+
+    for name in bpe_files.SUPPORTED:
+        assert bpe_files.special_tokens(name) == bpe_files.get_encoding(name).special_tokens_set
+    cheap = open_tokenizers._llama3_specials()
+    assert len(cheap) == 256 and "<|eot_id|>" in cheap
+    assert set(cheap) == set(open_tokenizers._llama3().special_tokens)
+    assert reserved_tokens.HOSTED_OPEN_BASE in open_tokenizers.OFFLINE
+
+
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80), st.floats(allow_nan=True),
+                      st.text(alphabet=st.one_of(st.sampled_from('"\\/\n\t\x00\x7fé\u2028😀'), st.characters()), max_size=8))
+JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                             st.dictionaries(st.sampled_from(["role", "content", "a", 'q"', "\\"]), inner, max_size=4)),
+                          max_leaves=12)
+
+
+def _strict(line: str) -> object:
+    from validators import readers
+
+    try:
+        return ("ok", readers.parse_json(line))
+    except ValueError as exc:
+        return ("error", str(exc))
+
+
+def _fast(line: str) -> object:
+    from validators import readers
+
+    try:
+        return ("ok", readers.parse_json_line(line))
+    except ValueError as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(JSON_VALUE, st.booleans(), st.sampled_from(["", "dup", "cut", "surrogate", "deep"]))
+def test_orjson_line_reading_gives_the_strict_parsers_answer(value: object, ascii_only: bool, damage: str) -> None:
+    """Every JSONL line reads to the same value, or the same error, as the strict parser:
+    repeated keys, integers past 64 bits, NaN, lone surrogates, escapes, broken lines."""
+    import json
+
+    line = json.dumps(value, ensure_ascii=ascii_only)
+    if damage == "dup" and line.startswith("{") and line != "{}":
+        line = '{"a": 1, ' + line[1:] if '"a"' in line else line[:-1] + ', "q": 1, "q": 2}'
+    elif damage == "cut":
+        line = line[: len(line) // 2]
+    elif damage == "surrogate":
+        line = json.dumps([value, "x"], ensure_ascii=True).replace('"x"', '"\\ud800x"')
+    elif damage == "deep":
+        line = "[" * 70 + line + "]" * 70
+    a, b = _fast(line), _strict(line)
+    assert repr(a) == repr(b), (line, a, b)  # repr: NaN equals itself there
+
+
+def test_bpe_ranks_parsed_as_tiktokens_loader_parses_them() -> None:
+    import base64
+
+    from validators import bpe_files
+
+    for name in bpe_files.SUPPORTED:
+        data = bpe_files.bundled_bytes(name)
+        reference = {base64.b64decode(tok): int(rank) for tok, rank in (line.split() for line in data.splitlines() if line)}
+        assert list(bpe_files.ranks(data).items()) == list(reference.items())
+        assert bpe_files.get_encoding(name)._mergeable_ranks == reference
+
+
+def test_token_worker_counts_as_in_process() -> None:
+    from validators import token_worker
+    from validators.bpe_files import get_encoding
+
+    texts = ["hello world", "", "é🙂 x" * 3, "\ud800 lone", "<|endoftext|> as text", "a" * 5000]
+    encode = get_encoding("o200k_base").encode_ordinary
+    assert token_worker.lengths_in_subprocess(texts, "o200k_base") == [len(encode(t)) for t in texts]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(text, st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=80)))
+def test_printable_and_controls_as_the_plain_checks(t: str) -> None:
+    """The bytes.translate shortcuts for ASCII text answer as isprintable and the regex do."""
+    from validators import mojibake
+
+    assert mojibake.printable(t) == t.isprintable()
+    assert mojibake.has_control(t) == (mojibake._CONTROL.search(t) is not None)

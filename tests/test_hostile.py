@@ -14,7 +14,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_bad_inputs import HERE, MANIFEST, ROOT, SECONDS, _limit_memory, assert_outcome, run_subprocess
+from tests.test_bad_inputs import HERE, MANIFEST, ROOT, SECONDS, _limit_memory, assert_outcome, cpu_now, run_subprocess
 from validators import ingest, readers, schema_check
 from validators.model import Example
 
@@ -171,10 +170,10 @@ def test_ten_examples_of_10k_messages_checked_linearly(bad: bool) -> None:
     from validators import checks
 
     lines = [json.dumps(_many_messages(10_000 + 2 * i, bad)) for i in range(10)]
-    start = time.perf_counter()
+    start = cpu_now()
     ds = ingest.load_bytes(("\n".join(lines) + "\n").encode(), "long.jsonl")
     result = checks.check_dataset(ds)
-    elapsed = time.perf_counter() - start
+    elapsed = cpu_now() - start
     assert elapsed < SECONDS
     codes = {f.code for f in result.errors}
     assert ("invalid_role" in codes and "invalid_name" in codes and "invalid_weight" in codes and "extra_key" in codes) == bad
@@ -186,9 +185,9 @@ def test_private_key_headers_without_end_are_linear() -> None:
 
     reply = "-----BEGIN PRIVATE KEY-----\n" * 25_000
     ex = Example(1, (2,), {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": reply}]})
-    start = time.perf_counter()
+    start = cpu_now()
     findings = pii.check([ex])
-    assert time.perf_counter() - start < SECONDS
+    assert cpu_now() - start < SECONDS
     assert [f.code for f in findings] == ["secret_private_key"]
     text, n = pii.redact_text("a -----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY----- b")
     assert (text, n) == ("a [SECRET] b", 1)
@@ -200,10 +199,11 @@ def test_private_key_headers_without_end_are_linear() -> None:
 
 
 def _cli(args: list[str], stdin: Any = None, timeout: float = 60) -> tuple[int, str, str, float]:
-    start = time.perf_counter()
+    """The CLI in a child process: (exit code, stdout, stderr, its CPU seconds); a hang fails by timeout."""
+    start = cpu_now()
     proc = subprocess.run([sys.executable, "-m", "validators", *args], stdin=stdin, capture_output=True, timeout=timeout,
                           cwd=ROOT, preexec_fn=_limit_memory, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return proc.returncode, proc.stdout.decode(), proc.stderr.decode(), time.perf_counter() - start
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode(), cpu_now() - start
 
 
 def test_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:

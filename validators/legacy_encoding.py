@@ -18,8 +18,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import charset_normalizer
-
 # (codec, what a person calls it), most common Excel export first: the order breaks ties.
 CHOICES: tuple[tuple[str, str], ...] = (
     ("utf-8", "UTF-8 (Unicode)"),
@@ -176,6 +174,8 @@ def _model_chaos(sample: bytes) -> dict[str, float]:
     """charset-normalizer's "chaos" (how much of the text looks like noise) per code page,
     including the code pages it found to decode the same."""
     out: dict[str, float] = {}
+    import charset_normalizer  # imported here: most files are UTF-8 and never need it
+
     matches = [*charset_normalizer.from_bytes(sample, cp_isolation=list(LEGACY)), *charset_normalizer.from_bytes(sample)]
     for m in matches:
         for enc in [m.encoding, *m.could_be_from_charset]:

@@ -80,7 +80,19 @@ class Finding:
         }
 
 
-_intern = sys.intern
+_SHARED: dict[str, str] = {}  # each key or role name -> the one string object every record uses
+_SHARED_MAX = 10_000  # past this many distinct names, sys.intern alone (a file of random keys cannot grow it)
+
+
+def _intern(text: str) -> str:
+    """The shared object for ``text``: the first one met, so the keys ``orjson`` already
+    shares between lines (its key cache) are kept as they are, not swapped again."""
+    shared = _SHARED.get(text)
+    if shared is None:
+        if len(_SHARED) >= _SHARED_MAX:
+            return sys.intern(text)
+        shared = _SHARED.setdefault(text, text)
+    return shared
 
 
 def compact(record: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -106,11 +118,14 @@ def compact(record: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _share_keys(d: dict[str, Any]) -> None:
-    """Swap each key for the interned string (a dict keeps its old key object on plain
+    """Swap each key for the shared string (a dict keeps its old key object on plain
     assignment, so the items are taken out and put back, in their order)."""
-    items = list(d.items())
-    if all(type(k) is not str or _intern(k) is k for k, _ in items):
+    for k in d:
+        if type(k) is str and _intern(k) is not k:
+            break
+    else:
         return
+    items = list(d.items())
     d.clear()
     for k, v in items:
         d[_intern(k) if type(k) is str else k] = v

@@ -15,9 +15,6 @@ import difflib
 import re
 from typing import Any
 
-import ftfy
-from ftfy.badness import is_bad
-
 from .model import Example, Finding, finding
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, line feed, carriage return are text
@@ -32,16 +29,30 @@ _CONT = (
 _SUSPECT = re.compile(f"[\u00c2-\u00f4\u0420\u0421][{_CONT}]|[\u221a\u00ac\u2248\u201a\u2206\u0192][^\x00-\x7f]")
 
 
+_PRINTABLE = bytes(range(0x20, 0x7F))  # the printable ASCII characters
+_TEXT = _PRINTABLE + b"\t\n\r"
+
+
+def printable(text: str) -> bool:
+    """``text.isprintable()``, four times faster for ASCII text: ``isprintable`` looks
+    every character up in the Unicode tables (9 ns each, a second per 100,000 examples),
+    while in ASCII the printable characters are exactly 0x20-0x7E, which one
+    ``bytes.translate`` deletes at memory speed; whatever is left is not printable."""
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _PRINTABLE)
+    return text.isprintable()
+
+
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a character of ``_CONTROL``; ``_CONTROL.search`` tries every
-    character (8 ns each, 0.2 s per 100,000 messages), ``isprintable`` runs in C over the
-    ASCII text people mostly write: in ASCII the non-printable characters are exactly the
-    controls, so once tab, line feed and carriage return are taken out, the text is clean
-    if and only if it is printable."""
+    character (8 ns each, 0.2 s per 100,000 messages).  In ASCII the characters that are
+    neither printable nor tab, line feed or carriage return are exactly those controls, so
+    deleting the others with ``bytes.translate`` leaves something if and only if one is
+    there; other text that is printable holds none."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _TEXT))
     if text.isprintable():
         return False
-    if text.isascii():
-        return not text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable()
     return _CONTROL.search(text) is not None
 
 
@@ -49,19 +60,29 @@ def repair(text: str) -> str:
     """``text`` with mojibake undone and control characters removed (unchanged when clean)."""
     if text.isascii() and not has_control(text):
         return text
-    fixed = ftfy.fix_encoding(text) if _suspect(text) else text
+    fixed = _fix_encoding(text) if _suspect(text) else text
     return _CONTROL.sub("", fixed)
 
 
 def _suspect(text: str) -> bool:
-    return not text.isascii() and _SUSPECT.search(text) is not None and is_bad(text)
+    if text.isascii() or _SUSPECT.search(text) is None:
+        return False
+    from ftfy.badness import is_bad  # imported here: 0.3 s of every start, needed only for suspect text
+
+    return is_bad(text)
+
+
+def _fix_encoding(text: str) -> str:
+    import ftfy
+
+    return ftfy.fix_encoding(text)
 
 
 def problems(text: str) -> tuple[str | None, bool]:
     """(the repaired text when ``text`` is mojibake ftfy can undo, whether it holds control characters)."""
     if text.isascii():
         return None, has_control(text)
-    fixed = ftfy.fix_encoding(text) if _suspect(text) else text
+    fixed = _fix_encoding(text) if _suspect(text) else text
     return (fixed if fixed != text else None), has_control(text)
 
 

@@ -365,6 +365,35 @@ def load(name: str, online: bool | None = None) -> ChatTokenizer:
         return tok
 
 
+def special_token_strings(name: str) -> list[str]:
+    """The special tokens of ``name``'s tokenizer.  For Llama 3 (not loaded yet) they come
+    from llama-models' own constructor fed a one-entry vocabulary: the list is fixed in its
+    code, and loading the real 128k vocabulary (0.25 s) only to read it is waste."""
+    with _LOCK:
+        loaded = _LOADED.get(name)
+    entry = OFFLINE.get(name)
+    if loaded is None and entry is not None and entry.family == "llama3":
+        with _LOCK:  # the stub vocabulary is patched in while no real Llama 3 load can run
+            return _llama3_specials()
+    return list((loaded or load(name)).special_tokens)
+
+
+@cache
+def _llama3_specials() -> list[str]:
+    import llama_models.llama3.tokenizer as llama
+
+    path = resources.files("llama_models").joinpath("llama3", "tokenizer.model")
+    real = llama.load_bpe_file
+    llama.load_bpe_file = lambda _path: {b"\x00": 0}
+    try:
+        return list(llama.Tokenizer(Path(str(path))).special_tokens)
+    except Exception:  # noqa: BLE001 - the library changed shape: read the real vocabulary
+        llama.load_bpe_file = real
+        return list(_llama3().special_tokens)
+    finally:
+        llama.load_bpe_file = real
+
+
 def register(name: str, tok: ChatTokenizer) -> None:
     """Use ``tok`` for ``name`` (a tokenizer made elsewhere, e.g. in a test or by the page)."""
     with _LOCK:

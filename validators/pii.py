@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import sieve
 from .fixes import FixResult
 from .model import Example, Finding, finding
 
@@ -179,11 +180,10 @@ def scan_many(texts: list[str]) -> list[list[Hit]]:
 # examples).  Each text is scanned with enough of the text before it for the IBAN
 # look-back (36 characters, see :func:`_iban_before`), so every hit is the one the full
 # scan finds.
-PREFILTER_MIN_CHARS = 8_000_000  # below this, starting Arrow (0.3 CPU s: import, first call) costs more than it saves
+PREFILTER_MIN_CHARS = sieve.MIN_CHARS  # below this, starting Arrow costs more than it saves
 _PREFILTER = (r"@|PRIVATE KEY-----|sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|Bearer|bearer"
               r"|\p{Nd}[\p{Nd} ().-]{7,}\p{Nd}")
 _LOOK_BACK = 40
-_SIEVE_CHUNK = 4096  # texts per Arrow array: the UTF-8 copies stay small
 
 
 def candidates(texts: list[str]) -> list[int] | None:
@@ -192,13 +192,8 @@ def candidates(texts: list[str]) -> list[int] | None:
     Arrow unavailable or unable to take the text)."""
     if sum(map(len, texts)) < PREFILTER_MIN_CHARS:
         return None
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        flags = np.concatenate([pc.match_substring_regex(_arrow_strings(pa, texts[i : i + _SIEVE_CHUNK]), _PREFILTER).to_numpy(zero_copy_only=False)
-                                for i in range(0, len(texts), _SIEVE_CHUNK)])
-    except Exception:  # noqa: BLE001 - any failure of the optional sieve means: scan everything
+    flags = sieve.flags(texts, _PREFILTER)
+    if flags is None:
         return None
     keep: set[int] = set()
     for i in np.flatnonzero(flags).tolist():
@@ -209,16 +204,6 @@ def candidates(texts: list[str]) -> list[int] | None:
             covered += len(texts[j]) + len(_SEP)
             j -= 1
     return sorted(keep)
-
-
-def _arrow_strings(pa: Any, texts: list[str]) -> Any:
-    """``texts`` as an Arrow string array, built from one joined UTF-8 buffer (several
-    times cheaper than converting 100,000 Python strings one by one)."""
-    data = "".join(texts).encode("utf-8")  # a lone surrogate raises: no sieve, full scan
-    sizes = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _spread(n: int, subset: list[int] | None, hits: list[list[Hit]]) -> list[list[Hit]]:
@@ -248,11 +233,23 @@ def scan_many_later(texts: list[str]) -> Callable[[], list[list[Hit]]]:
     """Start :func:`scan_many`; the returned function waits for it.  Large inputs are scanned
     by a worker process (:mod:`validators.pii_worker`) on another core while the caller goes
     on with other checks; if the worker fails, the scan runs here: same hits, slower."""
+    pending = _scan_sparse_later(texts)
+
+    def wait() -> list[list[Hit]]:
+        subset, hits = pending()
+        return _spread(len(texts), subset, hits)
+
+    return wait
+
+
+def _scan_sparse_later(texts: list[str]) -> Callable[[], tuple[list[int] | None, list[list[Hit]]]]:
+    """:func:`scan_many_later` without spreading the answer over every text: (the positions
+    scanned, or ``None`` for all; the hits of each scanned text)."""
     subset = candidates(texts)
     sub = texts if subset is None else [texts[i] for i in subset]
 
-    def here() -> list[list[Hit]]:
-        return _spread(len(texts), subset, _split(sub, _scan_joined(_SEP.join(sub))))
+    def here() -> tuple[list[int] | None, list[list[Hit]]]:
+        return subset, _split(sub, _scan_joined(_SEP.join(sub)))
 
     if sum(map(len, sub)) < PARALLEL_MIN_CHARS:
         return here
@@ -263,9 +260,9 @@ def scan_many_later(texts: list[str]) -> Callable[[], list[list[Hit]]]:
     except pii_worker.WorkerError:
         return here
 
-    def wait() -> list[list[Hit]]:
+    def wait() -> tuple[list[int] | None, list[list[Hit]]]:
         try:
-            return _spread(len(texts), subset, _split(sub, (Hit(*h) for h in job.hits())))
+            return subset, _split(sub, (Hit(*h) for h in job.hits()))
         except pii_worker.WorkerError:
             return here()
 
@@ -446,13 +443,14 @@ def check_later(examples: Iterable[Example]) -> Callable[[], list[Finding]]:
         for index, key, text in _places(ex):
             texts.append(text)
             where.append((ex, index, key))
-    pending = scan_many_later(texts)
+    pending = _scan_sparse_later(texts)
 
     def findings() -> list[Finding]:
         out: list[Finding] = []
-        for (ex, index, key), hits in zip(where, pending()):
-            if hits:
-                out.extend(_findings(ex, index, key, hits))
+        subset, hits = pending()
+        for i, found in zip(range(len(texts)) if subset is None else subset, hits):
+            if found:
+                out.extend(_findings(*where[i], found))
         return out
 
     return findings

@@ -17,10 +17,12 @@ reads the same to a person and is plain text to the tokenizer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import numpy as np
+
+from . import sieve
 from .model import Example, Finding, finding
 
 ZWSP = "\u200b"
@@ -29,9 +31,9 @@ _CONTROL_SHAPE = re.compile(r"^(<\|.+\|>|\[/?[A-Z_]+\]|</?s>|<[a-z_]+>)$")
 
 @cache
 def _tiktoken_special(encoding: str) -> tuple[str, ...]:
-    from .bpe_files import get_encoding
+    from .bpe_files import special_tokens
 
-    return tuple(sorted(get_encoding(encoding).special_tokens_set))
+    return tuple(sorted(special_tokens(encoding)))
 
 
 def special_tokens(info: Any) -> tuple[str, ...]:
@@ -39,8 +41,7 @@ def special_tokens(info: Any) -> tuple[str, ...]:
     from . import open_tokenizers
 
     if info.encoding.startswith(open_tokenizers.PREFIX):
-        tok = open_tokenizers.load(info.name)
-        found = {t for t in tok.special_tokens if isinstance(t, str) and len(t) > 2 and _CONTROL_SHAPE.match(t)}
+        found = {t for t in open_tokenizers.special_token_strings(info.name) if isinstance(t, str) and len(t) > 2 and _CONTROL_SHAPE.match(t)}
         return tuple(sorted(found, key=lambda t: (-len(t), t)))
     return _tiktoken_special(info.encoding)
 
@@ -117,7 +118,9 @@ def target_sets(active: Any) -> list[tuple[str, str, tuple[str, ...] | None]]:
         rows.append(("TRL, Unsloth, AutoTrain", f"{active.name}'s tokenizer", special_tokens(active)))
     else:
         rows.append(("TRL, Unsloth, AutoTrain", "the base model's tokenizer: choose one in Model above", None))
-    hosted = open_tokenizers.model_info(HOSTED_OPEN_BASE)
+    # Its info made here, not by model_info, which loads the whole tokenizer to vet it.
+    hosted = catalog.ModelInfo(name=HOSTED_OPEN_BASE, encoding=open_tokenizers.PREFIX + HOSTED_OPEN_BASE,
+                               limit=open_tokenizers.DEFAULT_MAX_SEQ_LENGTH, training=0.0, input=0.0, output=0.0)
     rows.append(("Together AI, Fireworks AI", "their default base model, Llama 3.1 8B Instruct (the Llama 3 tokenizer)", special_tokens(hosted)))
     rows.append(("Amazon Bedrock (Nova)", "the strings Nova reserves (AWS's own file validator)", tuple(RESERVED)))
     rows.append(("Google Vertex AI (Gemini)", "no published list of control strings", None))
@@ -126,81 +129,65 @@ def target_sets(active: Any) -> list[tuple[str, str, tuple[str, ...] | None]]:
 
 def scan(examples: list[Example], tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
     """(the control strings found, the examples holding one) over every message's text."""
-    pattern = _pattern(tokens)
-    found: set[str] = set()
-    numbers: list[int] = []
-    if pattern is None:
-        return [], []
-    for ex in examples:
-        if ex.record is None or ex.dropped:
-            continue
-        hits = {m.group(0) for msg in _messages(ex) if isinstance(msg, dict) for t in _texts(msg) for m in pattern.finditer(t)}
-        if hits:
-            found |= hits
-            numbers.append(ex.index)
-    return sorted(found), numbers
+    return _Texts(examples, [tokens]).scan(tokens)
 
 
-SCAN_BLOCK = 1000  # examples whose texts are searched as one string
+class _Texts:
+    """Every message text of the examples (read and not left out), gathered once for the
+    scans of several token lists.  On large data one RE2 pass over all of them for every
+    list at once (:mod:`validators.sieve`) picks the few texts that hold any of the
+    strings, and only those are scanned with the exact Python patterns: the same matches
+    as scanning every text, without four slow passes over 100 MB (Nova's ``User:`` has no
+    literal start for ``re`` to skip ahead with)."""
+
+    def __init__(self, examples: list[Example], lists: list[tuple[str, ...]]) -> None:
+        self.texts: list[str] = []
+        self.owner: list[int] = []  # example number of each text
+        for ex in examples:
+            if ex.record is None or ex.dropped:
+                continue
+            for msg in _messages(ex):
+                if isinstance(msg, dict):
+                    for t in _texts(msg):
+                        self.texts.append(t)
+                        self.owner.append(ex.index)
+        self.picked = range(len(self.texts))
+        every = sorted({t for toks in lists for t in toks}, key=len, reverse=True)
+        if every and all(every) and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
+            found = sieve.flags(self.texts, "|".join(_re2_literal(t) for t in every))
+            if found is not None:
+                self.picked = np.flatnonzero(found).tolist()
+
+    def scan(self, tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
+        pattern = _pattern(tokens)
+        if pattern is None:
+            return [], []
+        found: set[str] = set()
+        numbers: list[int] = []
+        for i in self.picked:
+            hits = {m.group(0) for m in pattern.finditer(self.texts[i])}
+            if hits:
+                found |= hits
+                if not numbers or numbers[-1] != self.owner[i]:
+                    numbers.append(self.owner[i])
+        return sorted(found), numbers
 
 
-def scan_many(examples: list[Example], token_sets: list[tuple[str, ...]]) -> list[tuple[list[str], list[int]]]:
-    """:func:`scan` for several token sets with one pass over the texts: every example's
-    texts are sieved once for any token of any set (RE2, see :func:`_sieve`), and only an
-    example the sieve keeps is searched set by set.  Same answers as :func:`scan` per set
-    (an example's texts are joined with NUL, which no control token holds, so no match
-    spans two texts).  The Tokens page's table scanned all texts once per destination
-    with hundreds of alternatives each: seconds at 100,000 examples."""
-    if any("\0" in t for ts in token_sets for t in ts):
-        return [scan(examples, ts) for ts in token_sets]
-    patterns = [_pattern(ts) for ts in token_sets]
-    union = _pattern(tuple({t for ts in token_sets for t in ts}))
-    found: list[set[str]] = [set() for _ in token_sets]
-    numbers: list[list[int]] = [[] for _ in token_sets]
-    if union is None:
-        return [([], []) for _ in token_sets]
-    sieve = _sieve(union)
-    for start in range(0, len(examples), SCAN_BLOCK):
-        block = [(ex.index, "\0".join(t for msg in _messages(ex) if isinstance(msg, dict) for t in _texts(msg)))
-                 for ex in examples[start:start + SCAN_BLOCK] if ex.record is not None and not ex.dropped]
-        for index, text in (block[i] for i in sieve([text for _, text in block])):
-            for k, pattern in enumerate(patterns):
-                hits = set(pattern.findall(text)) if pattern is not None else set()
-                if hits:
-                    found[k] |= hits
-                    numbers[k].append(index)
-    return [(sorted(f), n) for f, n in zip(found, numbers, strict=True)]
-
-
-def _sieve(union: re.Pattern[str]) -> Callable[[list[str]], list[int]]:
-    """Which of a list of texts hold any token of ``union``: Arrow's RE2 (a DFA: linear in
-    the text whatever the number of tokens; Python's ``re`` tries each of hundreds of
-    alternatives at every position), or ``re`` itself where RE2 refuses the pattern."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        pc.match_substring_regex(pa.array(["x"]), pattern=union.pattern)
-    except Exception:  # noqa: BLE001 - no Arrow, or a pattern RE2 cannot take: the exact slow path
-        return lambda texts: [i for i, t in enumerate(texts) if union.search(t)]
-
-    def sieve(texts: list[str]) -> list[int]:
-        mask = pc.match_substring_regex(pa.array(texts, pa.large_string()), pattern=union.pattern)
-        return [i for i, hit in enumerate(mask.to_pylist()) if hit]
-
-    return sieve
+def _re2_literal(text: str) -> str:
+    """``text`` as an RE2 pattern that matches it literally."""
+    return "".join(c if c.isalnum() or c == "_" else f"\\x{{{ord(c):x}}}" for c in text)
 
 
 def by_target(examples: list[Example], active: Any) -> list[dict[str, Any]]:
     """One row per destination: whose control strings, which were found, in how many examples."""
     rows = []
     sets = target_sets(active)
-    scanned = iter(scan_many(examples, [tokens for _, _, tokens in sets if tokens is not None]))
+    texts = _Texts(examples, [tokens for _, _, tokens in sets if tokens])
     for targets_, whose, tokens in sets:
         if tokens is None:
             rows.append({"targets": targets_, "control strings of": whose, "found": "", "examples": None})
             continue
-        found, numbers = next(scanned)
+        found, numbers = texts.scan(tokens)
         rows.append({"targets": targets_, "control strings of": whose, "found": ", ".join(found[:8]) + (" …" if len(found) > 8 else ""),
                      "examples": len(numbers), "example numbers": numbers[:50]})
     return rows

@@ -214,7 +214,7 @@ def _collapsed(text: str) -> bool:
     character is a control or separator, which ``isprintable`` rejects), so only doubled,
     leading and trailing spaces are left to look for.  The split and join cost more than
     the rest of the normalisation together."""
-    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+    return mojibake.printable(text) and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def _normalise_lines(lines: Iterable[str]) -> str:

@@ -9,11 +9,9 @@ answers with the token count of each string (int64 array).  Run as
 from __future__ import annotations
 
 import sys
+from array import array
 from typing import Any
 
-import numpy as np
-
-from .bpe_files import get_encoding
 from .worker_process import WorkerError, WorkerProcess
 
 __all__ = ["Worker", "WorkerError", "lengths_in_subprocess"]
@@ -22,8 +20,7 @@ __all__ = ["Worker", "WorkerError", "lengths_in_subprocess"]
 def _pack(texts: list[str]) -> list[bytes]:
     """The message as pieces, written one by one (no second copy of all the text)."""
     blobs = [t.encode("utf-8", "surrogatepass") for t in texts]
-    sizes = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
-    return [np.int64(len(blobs)).tobytes(), sizes.tobytes(), *blobs]
+    return [array("q", [len(blobs)]).tobytes(), array("q", map(len, blobs)).tobytes(), *blobs]
 
 
 class Worker(WorkerProcess):
@@ -35,9 +32,11 @@ class Worker(WorkerProcess):
 
     def lengths(self, texts: list[str], timeout: float = 600) -> list[int]:
         self.feed(_pack(texts))
-        counts = np.frombuffer(self.output(timeout), dtype=np.int64)
-        if counts.size != len(texts):
-            raise WorkerError(f"token worker answered {counts.size} counts for {len(texts)} texts")
+        answer = self.output(timeout)
+        counts = array("q")
+        counts.frombytes(answer[: len(answer) - len(answer) % 8])
+        if len(counts) != len(texts) or len(answer) % 8:
+            raise WorkerError(f"token worker answered {len(answer) / 8:g} counts for {len(texts)} texts")
         return counts.tolist()
 
 
@@ -58,14 +57,17 @@ def _read_exactly(stream: Any, size: int) -> memoryview:
 
 
 def main(encoding: str) -> None:
+    """No NumPy here (0.1 s to import): the worker's start is part of every large check."""
+    from .bpe_files import get_encoding
+
     encode = get_encoding(encoding).encode_ordinary  # before reading: overlaps the parent's work
     stream = sys.stdin.buffer
-    n = int(np.frombuffer(_read_exactly(stream, 8), dtype=np.int64)[0])
-    sizes = np.frombuffer(_read_exactly(stream, 8 * n), dtype=np.int64)
-    data = _read_exactly(stream, int(sizes.sum()))
-    out = np.empty(n, dtype=np.int64)
+    n = array("q", bytes(_read_exactly(stream, 8)))[0]
+    sizes = array("q", bytes(_read_exactly(stream, 8 * n)))
+    data = _read_exactly(stream, sum(sizes))
+    out = array("q", bytes(8 * n))
     start = 0
-    for i, size in enumerate(sizes.tolist()):
+    for i, size in enumerate(sizes):
         out[i] = len(encode(str(data[start : start + size], "utf-8", "surrogatepass")))
         start += size
     sys.stdout.buffer.write(out.tobytes())
