@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import io
 import json
 import os
 import random
@@ -72,7 +74,11 @@ def make(path: Path, gigabytes: float, seed: int = 7) -> int:
     first: list[dict[str, object]] = []
     target = int(gigabytes * 1e9)
     n = written = 0
-    with path.open("w", encoding="utf-8") as fh:
+    as_csv = path.suffix == ".csv"  # columns system, question, answer (one row an example)
+    line = _csv_line if as_csv else _jsonl_line
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        if as_csv:
+            fh.write("system,question,answer\n")
         while written < target:
             row = example(n)
             if n % 50 == 1:
@@ -82,13 +88,23 @@ def make(path: Path, gigabytes: float, seed: int = 7) -> int:
             recent.append(row)
             if n < 4:
                 first.append(row)
-            line = json.dumps(row, ensure_ascii=False) + "\n"
-            fh.write(line)
-            written += len(line.encode("utf-8"))
+            text = line(row)
+            fh.write(text)
+            written += len(text.encode("utf-8"))
             n += 1
         for k, i in enumerate(PLANTED):
-            fh.write(json.dumps(first[i] if k == 0 else _altered(first[i]), ensure_ascii=False) + "\n")
+            fh.write(line(first[i] if k == 0 else _altered(first[i])))
     return n + len(PLANTED)
+
+
+def _jsonl_line(row: dict[str, object]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def _csv_line(row: dict[str, object]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([m["content"] for m in row["messages"]])  # type: ignore[index,union-attr]
+    return buf.getvalue()
 
 
 def _altered(row: dict[str, object]) -> dict[str, object]:
