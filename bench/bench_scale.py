@@ -141,20 +141,40 @@ def measure(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
     out = stdout.open("wb") if stdout else subprocess.DEVNULL
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=out)
     tree_peak = 0
+    cpu_seen: dict[int, float] = {}
     top = psutil.Process(proc.pid)
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
         with contextlib.suppress(psutil.NoSuchProcess):
-            tree_peak = max(tree_peak, sum(_rss(p) for p in [top, *top.children(recursive=True)]))
+            procs = [top, *top.children(recursive=True)]
+            tree_peak = max(tree_peak, sum(_rss(p) for p in procs))
+            for p in procs:  # processes not waited for by the command (Ray's workers) count too
+                cpu_seen[p.pid] = max(cpu_seen.get(p.pid, 0.0), _cpu(p))
         time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if stdout:
         out.close()  # type: ignore[union-attr]
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_one": usage.ru_maxrss * 1024,
+    cpu = usage.ru_utime + usage.ru_stime
+    cpu_seen.pop(proc.pid, None)  # the command itself: counted (with what it waited for) in its rusage
+    return {"wall": wall, "cpu": _cpu_total(cpu, cpu_seen) if cpu_seen else cpu, "peak_one": usage.ru_maxrss * 1024,
             "peak_all": max(tree_peak, usage.ru_maxrss * 1024), "code": proc.returncode}
+
+
+def _cpu(p: object) -> float:
+    try:
+        t = p.cpu_times()  # type: ignore[attr-defined]
+        return float(t.user + t.system)
+    except Exception:  # noqa: BLE001 - a process that just ended
+        return 0.0
+
+
+def _cpu_total(waited: float, seen: dict[int, float]) -> float:
+    """The command's own CPU with what it waited for, or, when more, the sum of every
+    process seen in its tree (the last sample of each): the larger is the better lower bound."""
+    return max(waited, sum(seen.values()))
 
 
 def _rss(p: object) -> int:
@@ -170,12 +190,58 @@ def peak(args: list[str]) -> tuple[int, float, int]:
     return int(m["peak_all"]), m["wall"], int(m["code"])
 
 
-def ray_check(path: Path, workers: int) -> float:
-    code = (f"import time, ray; from validators import engine_ray; "
-            f"ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env()); "
-            f"t=time.perf_counter(); r=engine_ray.check({str(path)!r}, 'jsonl'); print(time.perf_counter()-t); r.close()")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return float(out.split()[-1])
+RAY_RUN = """
+import sys, ray
+from validators import cli, engine_ray
+ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env(), log_to_driver=False)
+code = cli.main({args!r})
+ray.shutdown()
+sys.exit(code)
+"""
+
+
+def ray(path: Path, workers: tuple[int, ...] = (1, 2), out_dir: Path = Path("/tmp")) -> dict[str, object]:
+    """``check --json`` and ``export`` on this machine, then with ``--engine ray`` on a local
+    Ray cluster of 1 and 2 worker CPUs: wall, CPU (every process, Ray's included) and whether
+    the output is byte-identical to the single-machine run."""
+    res: dict[str, object] = {"file": str(path), "load_before": os.getloadavg()[0], "cores": os.cpu_count()}
+    py = [sys.executable]
+    base_json, base_dir = out_dir / "ray_local.json", out_dir / "ray_local"
+    runs: dict[str, object] = {}
+    try:
+        runs["local check"] = measure([*py, "-m", "validators", "check", str(path), "--json"], stdout=base_json)
+        print(f"local check: {runs['local check']}", file=sys.stderr, flush=True)
+        runs["local export"] = measure([*py, "-m", "validators", "export", str(path), "--dedupe", "near", "-o", str(base_dir / "train.jsonl")])
+        for n in workers:
+            got_json, got_dir = out_dir / f"ray_{n}.json", out_dir / f"ray_{n}"
+            args = ["check", str(path), "--json", "--engine", "ray"]
+            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args)], stdout=got_json)
+            m["identical"] = got_json.read_bytes() == base_json.read_bytes()
+            runs[f"ray check, {n} worker(s)"] = m
+            print(f"ray check, {n} worker(s): {m}", file=sys.stderr, flush=True)
+            args = ["export", str(path), "--dedupe", "near", "--engine", "ray", "-o", str(got_dir / "train.jsonl")]
+            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args)])
+            m["identical"] = _files(got_dir) == _files(base_dir)
+            runs[f"ray export, {n} worker(s)"] = m
+            print(f"ray export, {n} worker(s): {m}", file=sys.stderr, flush=True)
+    finally:
+        for f in out_dir.glob("ray_*"):
+            shutil.rmtree(f) if f.is_dir() else f.unlink()
+    res["runs"], res["load_after"] = runs, os.getloadavg()[0]
+    return res
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def ray_table(res: dict[str, object]) -> str:
+    rows = [f"{res['file']}; load {res['load_before']:.1f} before, {res.get('load_after', 0):.1f} after, {res['cores']} cores, {time.strftime('%Y-%m-%d %H:%M')}",
+            "| run | wall s | CPU s (all processes) | peak MiB (all together) | same output as local |", "|---|---:|---:|---:|---|"]
+    for what, m in dict(res.get("runs") or {}).items():
+        same = {True: "yes", False: "NO"}.get(m.get("identical"), "(baseline)")
+        rows.append(f"| {what} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['peak_all'] / 2**20:.0f} | {same} |")
+    return "\n".join(rows)
 
 
 def stream(gb: float, folder: Path, keep: bool = False) -> dict[str, object]:
@@ -231,6 +297,10 @@ def main() -> None:
     m.add_argument("gb", type=float)
     k = sub.add_parser("peak")
     k.add_argument("args", nargs=argparse.REMAINDER)
+    y = sub.add_parser("ray", help="check and export with --engine ray on 1 and 2 local workers, against the local run")
+    y.add_argument("file", type=Path)
+    y.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    y.add_argument("--json", action="store_true")
     r = sub.add_parser("stream", help="generate a large JSONL file, stream check and export over it, delete it")
     r.add_argument("--gb", type=float, default=5.0)
     r.add_argument("--dir", type=Path, default=Path("/tmp"))
@@ -242,6 +312,9 @@ def main() -> None:
     elif a.cmd == "peak":
         rss, wall, code = peak(a.args)
         print(f"wall {wall:.1f} s, exit {code}, peak {rss}")
+    elif a.cmd == "ray":
+        res = ray(a.file, tuple(a.workers))
+        print(json.dumps(res) if a.json else ray_table(res))
     elif a.cmd == "stream":
         res = stream(a.gb, a.dir, a.keep)
         print(json.dumps(res) if a.json else table(res))
