@@ -48,9 +48,29 @@ def wanted(args: argparse.Namespace) -> bool:
         return False  # the normal path words the problem (missing file, folder, pipe)
     if fmt is None:
         if args.stream:
-            raise UsageError("--stream reads JSONL or Parquet files; convert the file or leave --stream out")
+            raise UsageError("--stream reads JSONL, Parquet, CSV or TSV files; convert the file or leave --stream out")
+        return False
+    if getattr(args, "read_whole", False):
+        return False  # the streamed reading found a file only the whole-file reader can read
+    if fmt in ("csv", "tsv") and _csv_choices_need_whole(args):
+        if args.stream:
+            raise UsageError("--header no, --join-lines and --encoding (other than utf-8) need the whole file: leave --stream out")
         return False
     return args.stream or stream.too_large_for_memory(path, fmt)
+
+
+def _csv_choices_need_whole(args: argparse.Namespace) -> bool:
+    enc = getattr(args, "encoding", None)
+    return (getattr(args, "header", None) == "no" or bool(getattr(args, "join_lines", False))
+            or bool(enc and enc.lower().replace("_", "-") not in ("utf-8", "utf8")))
+
+
+def _whole(args: argparse.Namespace, why: Exception, command: Any) -> int:
+    """A CSV/TSV file the streamed reading cannot read as the whole-file reader does:
+    read it whole (said on stderr), as for a small file."""
+    print(f"Reading {stream.name_of(args.file)} whole, not in chunks: {why}.", file=sys.stderr)
+    args.read_whole = True
+    return int(command(args))
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -97,22 +117,33 @@ def _run_check(args: argparse.Namespace) -> stream.StreamResult:
     if getattr(args, "targets", None):
         raise UsageError("--targets is not available for a streamed file; check a sample of it without --stream")
     fmt = stream.format_of(args.file, args.fmt)
-    if fmt is None:
+    if fmt is None or (args.engine == "ray" and fmt not in ("jsonl", "parquet")):
         raise UsageError("--engine ray reads JSONL or Parquet files; convert the file first")
-    _refuse_reading_flags(args, fmt)
+    if fmt in ("jsonl", "parquet"):
+        _refuse_reading_flags(args, fmt)
     if args.engine == "ray":
         from . import engine_ray
 
         result = engine_ray.check(args.file, fmt, address=args.ray_address, **_options(args))
     else:
-        result = stream.check(args.file, fmt, **_options(args))
-    problem = result.source.detection.get("problem")
-    if problem:  # as cli._load: the flags are the mapping editor
+        header = {"yes": True, "no": False}.get(getattr(args, "header", None) or "")
+        try:
+            result = stream.check(args.file, fmt, **_options(args), **({"header": header} if fmt in ("csv", "tsv") else {}))
+        except stream.Unmapped as unmapped:
+            _unmapped(unmapped.source)
+    _unmapped(result.source, result)
+    return result
+
+
+def _unmapped(source: stream.Source, result: stream.StreamResult | None = None) -> None:
+    """As cli._load: no column mapped is an error whose flags are the mapping editor."""
+    problem = source.detection.get("problem")
+    if problem:
         from .cli import map_hint
 
-        result.close()
-        raise InputError(f"{problem} {map_hint(result.source.columns)}")
-    return result
+        if result is not None:
+            result.close()
+        raise InputError(f"{problem} {map_hint(source.columns)}")
 
 
 def _check_max_seq_length(args: argparse.Namespace) -> None:
@@ -132,8 +163,14 @@ def _check_max_seq_length(args: argparse.Namespace) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .cli import human_summary
+    from .stream_csv import NotStreamable
 
-    result = _run_check(args)
+    try:
+        result = _run_check(args)
+    except NotStreamable as why:
+        from .cli import cmd_check as whole
+
+        return _whole(args, why, whole)
     try:
         data = result.to_json()
         data["source"] = result.source.to_json()
@@ -148,7 +185,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    result = _run_check(args)
+    from .stream_csv import NotStreamable
+
+    try:
+        result = _run_check(args)
+    except NotStreamable as why:
+        from .cli import cmd_export as whole
+
+        return _whole(args, why, whole)
     try:
         out = stream_export.export(result, args.file, args.output, args.target, args.validation_split, args.dedupe, args.seed,
                             args.report, output_format(args), _overrides(args), args.system)

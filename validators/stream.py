@@ -38,11 +38,12 @@ STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # larger JSONL / Parquet files are strea
 # Many small examples cost more memory in one piece than their bytes suggest (2M two-message
 # lines, 200 MB: 5.7 GB read whole, 0.4 GB streamed), so their count decides too.
 STREAM_ABOVE_EXAMPLES = 500_000
-_COUNT_FROM_BYTES = 16 * 1024 * 1024  # smaller files cannot hold that many examples worth streaming
+_COUNT_FROM_BYTES = 1024 * 1024  # smaller files cannot hold that many examples (a CSV row "a,b" is 4 bytes)
 CHUNK_EXAMPLES = 2000
 HEAD_PARSED = 1000
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer JSONL line is reported, not read into memory  # records read before the layout and the column mapping are decided
-STREAMABLE = ("jsonl", "parquet")
+STREAMABLE = ("jsonl", "parquet", "csv", "tsv")
+ORIGIN = {**ingest.ORIGIN, "csv": "row", "tsv": "row"}  # what a source number means, by format
 
 
 def open_binary(path: str | Path) -> Any:
@@ -68,6 +69,10 @@ def format_of(path: str | Path, fmt: str | None = None) -> str | None:
     name = str(path).lower()
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".tsv", ".txt")):
+        return "tsv"
     with open_binary(path) as fh:
         head = fh.read(4)
     return "parquet" if parquet_io.is_parquet(name, head) else None
@@ -90,6 +95,17 @@ def example_count(path: str | Path, fmt: str) -> int:
         for block in iter(lambda: f.read(_COUNT_FROM_BYTES), b""):
             lines += block.count(b"\n")
     return lines
+
+
+def open_reader(path: str | Path, fmt: str, header: bool | None = None, join_lines: bool = False) -> Any:
+    """The chunked reader of this format: :class:`Reader` (JSONL, Parquet) or
+    :class:`validators.stream_csv.CsvReader` (CSV, TSV: raises NotStreamable for a file
+    only the whole-file reader can read)."""
+    if fmt in ("csv", "tsv"):
+        from .stream_csv import CsvReader
+
+        return CsvReader(str(path), fmt, header, join_lines)
+    return Reader(path, fmt)
 
 
 def too_large_for_memory(path: str | Path, fmt: str) -> bool:
@@ -255,7 +271,12 @@ def examples(reader: Reader, overrides: dict[str, Any] | None, default_system: s
              size: int = CHUNK_EXAMPLES) -> tuple[Source, Iterator[list[Example]]]:
     """The file's examples in chunks, numbered and mapped exactly as ``ingest`` does: the
     layout and the mapping are ``ingest.plan``'s answer on the head of the file, and every
-    record, head or not, becomes an example through ``ingest.record_example``."""
+    record, head or not, becomes an example through ``ingest.record_example``.  A CSV/TSV
+    file: :func:`validators.stream_csv.examples`."""
+    if not isinstance(reader, Reader):
+        from . import stream_csv
+
+        return stream_csv.examples(reader, overrides, default_system, size)
     batches = reader.batches(size)
     head: list[Record] = []
     parsed = 0
@@ -370,7 +391,7 @@ class StreamResult:
         return np.fromiter((r[0] for r in cur), dtype=np.int64)
 
     def stand_in(self, i: int) -> Example:
-        return Example(i, (int(self.rows[i - 1]),), None, origin=ingest.ORIGIN.get(self.source.format, "item"))
+        return Example(i, (int(self.rows[i - 1]),), None, origin=ORIGIN.get(self.source.format, "item"))
 
     def _findings(self, sev: int) -> LazyList:
         n = self.index.count("SELECT count(*) FROM findings WHERE sev = ?", (sev,))
@@ -414,6 +435,15 @@ class StreamResult:
         self.index.close()
 
 
+class Unmapped(Exception):
+    """No column is mapped to a role (``source.detection["problem"]`` says why): the file
+    is not checked until the user maps them."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source.detection.get("problem"))
+        self.source = source
+
+
 @dataclass
 class _Tally:
     """Per-example numbers kept in memory (a few bytes each) and whole-file counters."""
@@ -432,12 +462,15 @@ class _Tally:
 def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | None = None, price: float | None = None,
           threshold: float = duplicates.DEFAULT_THRESHOLD, overrides: dict[str, Any] | None = None,
           default_system: str | None = None, progress: Callable[[int], None] | None = None,
-          max_seq_length: int | None = None) -> StreamResult:
+          max_seq_length: int | None = None, header: bool | None = None) -> StreamResult:
     """Check the file chunk by chunk; see the module docstring.  ``model`` may name an open
-    base model (then ``max_seq_length`` is the limit), as for checks.run."""
+    base model (then ``max_seq_length`` is the limit), as for checks.run; ``header``: a
+    CSV/TSV file's first row holds column names (None: guessed, as readers.read_delimited)."""
     info = open_tokenizers.model_info(model, max_seq_length)
-    reader = Reader(path, fmt)
+    reader = open_reader(path, fmt, header)
     source, chunks = examples(reader, overrides, default_system)
+    if source.detection.get("problem"):
+        raise Unmapped(source)  # nothing to check until the columns are mapped
     index = Index()
     try:
         tally = _Tally()
@@ -448,7 +481,9 @@ def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | No
             if progress:
                 progress(chunk[-1].index)
         index.add_findings(READ, reader.read_findings())
-        return finish(index, tally, source, info, epochs, price, threshold, index.exact_groups())
+        result = finish(index, tally, source, info, epochs, price, threshold, index.exact_groups())
+        result.options["header"] = header
+        return result
     except BaseException:
         index.close()
         raise

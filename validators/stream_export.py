@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from . import ingest, parquet_io
+from . import parquet_io
 from . import targets as targets_mod
 from .csv_safe import to_csv
 from .export import AccountingError, render
 from .model import Example
 from .readers import MAX_FILE_BYTES
-from .stream import Reader, StreamResult, examples
+from .stream import ORIGIN, StreamResult, examples, open_reader
 from .stream_index import Index
 
 
@@ -128,7 +128,7 @@ def export(result: StreamResult, path: str | Path, output: str | Path, target: s
     tmp = {k: out.with_name(f".{out.name}.{k}.tmp") for k in ("train", "validation", "report")}
     try:
         stats = _write_pass(result, path, tgt, first, err, keep, val, tmp, overrides, default_system)
-        problems = tgt.rules(_Stored(result.index, stats["kinds"], ingest.ORIGIN.get(result.source.format, "item")))
+        problems = tgt.rules(_Stored(result.index, stats["kinds"], ORIGIN.get(result.source.format, "item")))
         if stats["train"] < tgt.min_examples:
             problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {stats['train']}.")
         if stats["train_bytes"] > MAX_FILE_BYTES:
@@ -148,7 +148,7 @@ def _write_pass(result: StreamResult, path: str | Path, tgt: targets_mod.Target,
                 default_system: str | None) -> dict[str, Any]:
     stats: dict[str, Any] = {"train": 0, "validation": 0, "rows_exported": 0, "row_sum": 0, "train_bytes": 0, "kinds": []}
     kinds: dict[str, Example] = {}
-    _, chunks = examples(Reader(path, result.source.format), overrides, default_system)
+    _, chunks = examples(open_reader(path, result.source.format, result.options.get("header")), overrides, default_system)
     db = result.index.db
     with open(tmp["train"], "wb") as train_fh, open(tmp["validation"], "wb") as val_fh:
         for chunk in chunks:
