@@ -192,7 +192,7 @@ def peak(args: list[str]) -> tuple[int, float, int]:
 
 RAY_RUN = """
 import sys, ray
-from validators import cli, engine_ray
+from validators import cli; from validators.streaming import engine_ray
 ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env(), log_to_driver=False)
 code = cli.main({args!r})
 ray.shutdown()

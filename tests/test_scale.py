@@ -19,7 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.scale_data import write
-from validators import cli, parquet_io, stream
+from validators import cli
+from validators.reading import parquet_io
+from validators.streaming import stream
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 3000

@@ -1,4 +1,4 @@
-"""A large CSV/TSV file is read in chunks (validators/stream_csv.py) with the whole-file
+"""A large CSV/TSV file is read in chunks (validators/streaming/stream_csv.py) with the whole-file
 reader's answers: the same `check --json`, the same export and left-out report byte for
 byte, on every CSV/TSV of the bad-input corpus, the real public files and the samples,
 read in blocks of a few hundred bytes so every quoted cell, wrapped line and lenient row
@@ -17,7 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators import cli, readers, stream, stream_csv
+from validators import cli
+from validators.reading import readers
+from validators.streaming import stream, stream_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p for folder in ("tests/bad_inputs", "tests/real_files", "sample_data")
