@@ -1,6 +1,7 @@
 """Time the browser workflow's server side at scale: page switches and one edit.
 
     python bench/bench_ui.py 100000
+    python bench/bench_ui.py --scaling 10000 40000   # every step at two sizes: flags a step that grows faster than the data
 
 Generates N examples with bench/make_data.py, stores them as a workspace (a temporary
 FTPREP_DB), then drives app.py with streamlit.testing.v1.AppTest: the first open (load
@@ -32,13 +33,13 @@ def timed(label: str, fn, rows: list[tuple[str, float]]) -> object:
     return out
 
 
-def main(n: int) -> None:
+def main(n: int) -> list[tuple[str, float]]:
     os.environ["FTPREP_DB"] = str(Path(tempfile.mkdtemp(prefix="bench_ui_")) / "ws.sqlite3")
     import make_data
     from streamlit.testing.v1 import AppTest
 
-    from validators import ingest
     from validators import session as live_mod
+    from validators.reading import ingest
 
     rows: list[tuple[str, float]] = []
     path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"
@@ -62,6 +63,8 @@ def main(n: int) -> None:
         timed(f"switch to {page} (again)", lambda p=page: at.switch_page(f"pages/{p}.py").run(), rows)
 
     at.switch_page("pages/validate.py").run()
+    for view in ("Only errors", "All examples", "Flagged examples"):
+        timed(f"Validate: show {view}", lambda v=view: at.radio(key="val_show").set_value(v).run(), rows)
     editor = at.data_editor[0]
     first = int(editor.value["example"][0])
     at.session_state[editor.key] = {"edited_rows": {0: {"assistant": "An edited answer."}}, "added_rows": [], "deleted_rows": []}
@@ -78,7 +81,37 @@ def main(n: int) -> None:
     print("\n| step | seconds |\n|---|---:|")
     for label, secs in rows:
         print(f"| {label} | {secs:.2f} |")
+    return rows
+
+
+def scaling(small: int, large: int) -> None:
+    """The guard against quadratic steps: every step at two sizes, each in a fresh process
+    (so the first size's caches do not help the second).  A step whose time grows much
+    faster than the data (ratio well above the size ratio) is flagged: a set rebuilt per
+    element, a whole-dataset pass per row."""
+    import json
+    import subprocess
+
+    runs = []
+    for n in (small, large):
+        code = f"import json, sys; sys.argv = ['bench_ui']; import bench_ui; print('ROWS=' + json.dumps(bench_ui.main({n})))"
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "bench", capture_output=True, text=True, check=True).stdout
+        runs.append([(label.replace(f"{n:,}", "N"), secs) for label, secs in json.loads(out.split("ROWS=")[-1])])
+    grow = large / small
+    print(f"\n| step | {small:,} | {large:,} | ratio (data ×{grow:g}) |\n|---|---:|---:|---:|")
+    flagged = []
+    for (label, a), (_, b) in zip(runs[0], runs[1], strict=True):
+        ratio = b / a if a > 0.02 else float("nan")
+        mark = ""
+        if b > 0.5 and ratio > 2 * grow:  # linear would be ×grow; quadratic ×grow²
+            mark = " **grows faster than the data**"
+            flagged.append(label)
+        print(f"| {label} | {a:.2f} | {b:.2f} | {ratio:.1f}{mark} |")
+    print("\nno step grows faster than the data" if not flagged else f"\nfaster than linear: {', '.join(flagged)}")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    if len(sys.argv) > 1 and sys.argv[1] == "--scaling":
+        scaling(int(sys.argv[2]) if len(sys.argv) > 2 else 10_000, int(sys.argv[3]) if len(sys.argv) > 3 else 40_000)
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,7 @@ from ui.entry import through_app
 from validators import session as core
 from validators.session import InputError, Session, sheet_names
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 SAMPLES = ["support_desk.csv", "multi_turn.csv", "tool_calls.jsonl"]
 TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]
@@ -21,20 +22,25 @@ TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]
 
 def start(name: str, data: bytes) -> None:
     """Read, store and check a new file; the page then shows its workspace."""
+    # One bar for the three steps, kept moving from inside each (core.with_progress).
     say, bar = state.progress_bar(f"Reading {len(data) / 1e6:.1f} MB…")
     try:
-        ds = core.load_bytes(data, name)
+        ds = core.with_progress(lambda _r: core.load_bytes(data, name), say, 0.0, 0.15, f"Reading {len(data) / 1e6:.1f} MB")
     except InputError as err:
         bar.empty()
         safe.error("This file could not be read. Nothing was saved; fix the file and upload it again.", str(err))
         return
-    say(0.3, f"Saving {len(ds):,} examples…")
-    wid = core.create_workspace(name, data, ds, {"mapping": ds.mapping})
+    wid = core.with_progress(lambda _r: core.create_workspace(name, data, ds, {"mapping": ds.mapping}), say, 0.15, 0.3,
+                             f"Saving {len(ds):,} examples")
     state.adopt(wid)
-    bar.empty()
     live = state.current()
+    if live is not None and live.result is None:
+        # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
+        with contextlib.suppress(core.OpenTokenizerError):
+            core.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
+    bar.empty()
     if live is not None:
-        state.result(live)  # check now, with its own progress bar, so the next pages are instant
+        state.result(live)
     problem = ds.detection.get("problem")
     st.session_state["flash"] = (f"Loaded {name}: {len(ds):,} rows. Its columns were not recognised: choose below which column is the question and which the answer."
                                  if problem else f"Loaded {name}: {len(ds):,} examples.")
@@ -66,6 +72,11 @@ def mapping_section(live: Session) -> None:
     """Step 2: which column is what.  Always shown for a file with columns, so a file whose
     columns were not recognised is one choice away from working, never a dead end."""
     st.subheader("2. Which column is what")
+    if live.meta.get("format") in ("json", "jsonl") and live.meta.get("layout") != "table":
+        # What ``_table`` would find (ingest.as_table: a chat layout has no columns), without
+        # reading the whole upload again on every first visit.
+        st.caption("This file is already in a chat layout (a list of conversations); there are no columns to choose.")
+        return
     sheet = _sheet_picker(live)
     opts = reading.load_options(live.options)
     table, sug = editor._table(live.id, sheet, opts["encoding"], opts["header"], opts["join_lines"], live)

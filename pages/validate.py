@@ -32,7 +32,7 @@ from ui.entry import through_app
 from validators import session as core
 from validators.session import CheckResult, Session, StaleEdit
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 PAGE_SIZE = 50
 COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220, "issues": 250}  # px; fits a laptop screen
@@ -308,6 +308,12 @@ def dataset_notes(res: CheckResult) -> None:
         st.text("\n".join(("Error: " if f.severity == "error" else "Warning: ") + f.message for f in general))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=900)  # bounded: memory must not only grow
+def _single_turn(ws: str, version: int, _live: Session) -> frozenset[int]:
+    """The examples editable as one grid row, for this version of the workspace."""
+    return frozenset(e.index for e in _live.examples if views.is_single_turn(e))
+
+
 def main() -> None:
     live = state.need_workspace()
     if live is None:
@@ -342,8 +348,8 @@ def main() -> None:
     fresh = [n for n in st.session_state.get("val_fresh") or [] if live.has(n) and not live.example(n).dropped]
     first = set(fresh)
     numbers = fresh + [n for n in numbers if n not in first]
-    single = [n for n in numbers if views.is_single_turn(live.example(n))]
-    one_row = set(single)  # built once: rebuilding it per element made "All examples" quadratic
+    one_row = _single_turn(live.id, live.version, live)  # built once per version: a pass over every example per run cost seconds at 400k
+    single = [n for n in numbers if n in one_row]
     multi = [n for n in numbers if n not in one_row]
     if not numbers:
         st.success("Nothing flagged. Go on to Export.")

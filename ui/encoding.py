@@ -15,9 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from ui import reading, safe, state
-from validators import decoding, ingest, session
-from validators.legacy_encoding import CHOICES, label
-from validators.readers import InputError
+from validators import session
+from validators.reading import decoding, ingest
+from validators.reading.legacy_encoding import CHOICES, label
+from validators.reading.readers import InputError
 from validators.session import Session
 
 FLASH = "enc_flash"
@@ -49,7 +50,7 @@ def picker(live: Session) -> None:
         if note:
             st.success(note)
         pick = st.selectbox("Read the file as", codes, index=index, format_func=label, key=f"enc_pick_{live.id}")
-        data = live.data()
+        data = live.data_head(decoding.PREVIEW_BYTES + 1)  # only what the preview reads (decoding.affected_rows)
         try:
             after = dict(decoding.affected_rows(data, live.name, fmt, pick))
         except InputError as err:
