@@ -197,6 +197,7 @@ class Session:
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
+        self._render = export.RenderCache()  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -411,7 +412,7 @@ class Session:
     def export(self, target: str, split: float, dedupe: str, seed: int = 0) -> ExportResult:
         """The export files for these settings.  Errors are always current; the duplicate
         groups are refreshed first only when the export removes them."""
-        return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows)
+        return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows, self._render)
 
     def target_matrix(self) -> dict[str, Any]:
         """Which targets would accept this data (an export built per target)."""
