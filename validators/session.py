@@ -16,6 +16,7 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -197,7 +198,8 @@ class Session:
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
-        self._render = export.RenderCache()  # the Export page's lines, per example object and target
+        self._render = export.RenderCache()
+        self._refreshing: tuple[int, Future[None]] | None = None  # the refresh started after an edit, by version  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -222,6 +224,8 @@ class Session:
     def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
         """The current check result.  A full run happens the first time, after an option
         changed, or with ``full=True`` when edits left the dataset-wide parts stale."""
+        if full:
+            self._await_refresh()
         with self.lock:
             if self.result is None:
                 self.result = checks.run(
@@ -251,6 +255,14 @@ class Session:
             if encoding not in self._other:
                 self._other[encoding] = tokens.count(self.examples, encoding)
             return self._other[encoding]
+
+    def counts_if_ready(self, encoding: str) -> tokens.TokenCounts | None:
+        """Like :meth:`counts_for`, but ``None`` while the background count for ``encoding`` is
+        still running: the Cost page shows the models that are ready instead of waiting."""
+        pending = self._warming.get(encoding)
+        if pending is not None and not pending.done() and encoding not in self._other and encoding != self.check().counts.encoding:
+            return None
+        return self.counts_for(encoding)
 
     def _warm_other_encodings(self) -> None:
         """Count the other tokenizers in the background on large data, so the Cost page's
@@ -284,17 +296,21 @@ class Session:
             self._pr = semantic.prompt_replies(self.examples)
         return self._pr
 
-    def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None) -> checks.CheckResult:
+    def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None,
+                               examples: list[Example] | None = None,
+                               pr: dict[int, tuple[str, str]] | None = None) -> checks.CheckResult:
         """After patched edits: redo only what depends on the whole dataset (duplicates,
-        conflicting answers, system-prompt and size findings); per-example parts are current."""
+        conflicting answers, system-prompt and size findings); per-example parts are current.
+        ``examples`` and ``pr``: a snapshot to work on (the background refresh), else the live ones."""
         say = progress or (lambda _f, _s: None)
         say(0.1, "Comparing examples")
-        pr = self._prompt_replies()
+        examples = self.examples if examples is None else examples
+        pr = self._prompt_replies() if pr is None else pr
         say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(self.examples, self.options.threshold, True, None, pr, self._sigs)
+        dupes = duplicates.find(examples, self.options.threshold, True, None, pr, self._sigs)
         say(0.9, "Checking the dataset as a whole")
         found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
-        found += semantic.check_dataset(self.examples, pr) + checks.duplicate_findings(self.examples, dupes)
+        found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
         checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
@@ -369,7 +385,43 @@ class Session:
             self.result = None
             return
         self.result = patch(self.result, self.examples, [self._pos[e.index] for e in new], self.options.price)
-        self.stale = True  # duplicates / conflicts refresh lazily (Duplicates and Export pages)
+        self.stale = True  # duplicates / conflicts: refreshed in the background, or by the page that needs them
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        """Start the dataset-wide refresh right after an edit, on a snapshot, in the background.
+
+        Why: at 100k examples it takes seconds, and the Duplicates page (or an export leaving
+        duplicates out) would wait for it on the next visit; started now, it runs while the
+        user reads the grid.  Its answer is kept only if no edit came meanwhile (same version,
+        same result object), so it is exactly what the page's own refresh would compute."""
+        version, res = self.version, self.result
+
+        def work() -> None:
+            with self.lock:
+                if self.version != version or not self.stale or self.result is not res:
+                    return
+                snapshot = list(self.examples)
+                pr = dict(self._pr) if self._pr is not None else None
+            if pr is None:
+                pr = semantic.prompt_replies(snapshot)
+            fresh = self._refresh_dataset_parts(res, None, snapshot, pr)  # type: ignore[arg-type]
+            with self.lock:
+                if self.version == version and self.stale and self.result is res:
+                    self.result, self.stale = fresh, False
+
+        self._refreshing = (version, _WARMER.submit(work))
+
+    def _await_refresh(self) -> None:
+        """Wait for the background refresh of this version if it is already running (never
+        while holding the lock: it needs it to hand its answer over); one still queued
+        behind other background work is cancelled, the caller refreshes at once instead."""
+        pending = self._refreshing
+        if pending is None or pending[0] != self.version or pending[1].done():
+            return
+        if not pending[1].cancel():
+            with contextlib.suppress(Exception):  # it failed: the caller's own refresh says why
+                pending[1].result()
 
     # -- duplicates, export and reports ---------------------------------------------------
     def duplicates_left_out(self) -> int:
