@@ -199,7 +199,8 @@ class Session:
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()
-        self._refreshing: tuple[int, Future[None]] | None = None  # the refresh started after an edit, by version  # the Export page's lines, per example object and target
+        self._refreshing: tuple[int, Future[None]] | None = None  # the refresh started after an edit, by version
+        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -283,6 +284,13 @@ class Session:
 
             self._warming[enc] = _WARMER.submit(work)
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
+        _WARMER.submit(self._warm_export, self.result)
+
+    def _warm_export(self, res: checks.CheckResult) -> None:
+        """Render the default target's lines into the Export page's cache, so its first visit
+        only joins bytes.  Lines of examples edited meanwhile are simply rendered again there."""
+        with contextlib.suppress(Exception):  # a warm-up only: the page's own build says what is wrong
+            export.build(res, default_target(), 0.0, "none", 0, self.source_rows, self._render)
 
     def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
         """The normalised texts the duplicate search needs, ready before the first refresh."""
@@ -405,12 +413,26 @@ class Session:
                 pr = dict(self._pr) if self._pr is not None else None
             if pr is None:
                 pr = semantic.prompt_replies(snapshot)
+            rows = control_tokens_by_target(snapshot, res.model)  # type: ignore[union-attr]
+            with self.lock:
+                if self.version == version:
+                    self._control = {(version, res.model.name): rows}  # type: ignore[union-attr]
             fresh = self._refresh_dataset_parts(res, None, snapshot, pr)  # type: ignore[arg-type]
             with self.lock:
                 if self.version == version and self.stale and self.result is res:
                     self.result, self.stale = fresh, False
 
         self._refreshing = (version, _WARMER.submit(work))
+
+    def control_rows(self, res: checks.CheckResult) -> list[dict[str, Any]]:
+        """The control-token table (one row per destination) for this version and model: one
+        pass over every text, done once per version, in the background right after an edit."""
+        key = (self.version, res.model.name)
+        rows = self._control.get(key)
+        if rows is None:
+            rows = control_tokens_by_target(res.examples, res.model)
+            self._control = {key: rows}
+        return rows
 
     def _await_refresh(self) -> None:
         """Wait for the background refresh of this version if it is already running (never
