@@ -270,6 +270,7 @@ class Session:
         first visit does not wait; a result is kept only if no edit happened meanwhile."""
         if len(self.examples) < INCREMENTAL_MIN or self.result is None:
             return
+        _WARMER.submit(self._warm_control, self.result, self.version)
         active = self.result.counts.encoding
         for enc in sorted({m.encoding for m in catalog.models().values()} - {active} - set(self._other) - set(self._warming)):
             snapshot, version = list(self.examples), self.version
@@ -285,6 +286,17 @@ class Session:
             self._warming[enc] = _WARMER.submit(work)
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
         _WARMER.submit(self._warm_export, self.result)
+
+    def _warm_control(self, res: checks.CheckResult, version: int) -> None:
+        """The Tokens page's control-token table, ready before its first visit."""
+        with self.lock:
+            if self.version != version or (version, res.model.name) in self._control:
+                return
+            snapshot = list(res.examples)
+        rows = control_tokens_by_target(snapshot, res.model)
+        with self.lock:
+            if self.version == version:
+                self._control = {(version, res.model.name): rows}
 
     def _warm_export(self, res: checks.CheckResult) -> None:
         """Render the default target's lines into the Export page's cache, so its first visit
