@@ -199,7 +199,7 @@ class Session:
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()
-        self._refreshing: tuple[int, Future[None]] | None = None  # the refresh started after an edit, by version
+        self._pending: dict[str, tuple[int, Future[None]]] = {}  # background work started after an edit: version, future
         self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
@@ -226,7 +226,7 @@ class Session:
         """The current check result.  A full run happens the first time, after an option
         changed, or with ``full=True`` when edits left the dataset-wide parts stale."""
         if full:
-            self._await_refresh()
+            self._await("refresh")
         with self.lock:
             if self.result is None:
                 self.result = checks.run(
@@ -425,32 +425,32 @@ class Session:
                 pr = dict(self._pr) if self._pr is not None else None
             if pr is None:
                 pr = semantic.prompt_replies(snapshot)
-            rows = control_tokens_by_target(snapshot, res.model)  # type: ignore[union-attr]
-            with self.lock:
-                if self.version == version:
-                    self._control = {(version, res.model.name): rows}  # type: ignore[union-attr]
             fresh = self._refresh_dataset_parts(res, None, snapshot, pr)  # type: ignore[arg-type]
             with self.lock:
                 if self.version == version and self.stale and self.result is res:
                     self.result, self.stale = fresh, False
 
-        self._refreshing = (version, _WARMER.submit(work))
+        self._pending["control"] = (version, _WARMER.submit(self._warm_control, res, version))  # the Tokens page's, ~1 s
+        self._pending["refresh"] = (version, _WARMER.submit(work))
 
     def control_rows(self, res: checks.CheckResult) -> list[dict[str, Any]]:
         """The control-token table (one row per destination) for this version and model: one
         pass over every text, done once per version, in the background right after an edit."""
         key = (self.version, res.model.name)
+        if key not in self._control:
+            self._await("control")
         rows = self._control.get(key)
         if rows is None:
             rows = control_tokens_by_target(res.examples, res.model)
             self._control = {key: rows}
         return rows
 
-    def _await_refresh(self) -> None:
-        """Wait for the background refresh of this version if it is already running (never
-        while holding the lock: it needs it to hand its answer over); one still queued
-        behind other background work is cancelled, the caller refreshes at once instead."""
-        pending = self._refreshing
+    def _await(self, name: str) -> None:
+        """Wait for the background work ``name`` ("refresh", "control") of this version if it is
+        already running, rather than doing it twice at once (never while holding the lock: it
+        needs it to hand its answer over); one still queued behind other background work is
+        cancelled, and the caller does the work at once instead."""
+        pending = self._pending.get(name)
         if pending is None or pending[0] != self.version or pending[1].done():
             return
         if not pending[1].cancel():
