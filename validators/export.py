@@ -160,13 +160,15 @@ class RenderCache:
 
     def __init__(self, targets: int = 2) -> None:
         self.targets = targets
-        self._lines: dict[str, dict[int, tuple[Example, str]]] = {}
+        # per target: example number → (the example object rendered, its line); two dicts, not one
+        # of tuples, so the lines' dict holds no object the garbage collector has to visit
+        self._lines: dict[str, tuple[dict[int, Example], dict[int, bytes]]] = {}
         self._rules: dict[str, tuple[list[Example], list[str]]] = {}
         self._lock = threading.Lock()
 
-    def _for(self, name: str) -> dict[int, tuple[Example, str]]:
+    def _for(self, name: str) -> tuple[dict[int, Example], dict[int, bytes]]:
         with self._lock:
-            mine = self._lines.pop(name, None) or {}
+            mine = self._lines.pop(name, None) or ({}, {})
             self._lines[name] = mine  # most recently used last
             while len(self._lines) > self.targets:
                 old = next(iter(self._lines))
@@ -174,15 +176,15 @@ class RenderCache:
                 self._rules.pop(old, None)
             return mine
 
-    def lines(self, examples: list[Example], target: targets_mod.Target) -> list[str]:
-        mine = self._for(target.name)
-        out: list[str] = []
+    def lines(self, examples: list[Example], target: targets_mod.Target) -> list[bytes]:
+        """Each example's line, UTF-8 encoded (joining bytes copies the file once)."""
+        rendered, lines = self._for(target.name)
+        out: list[bytes] = []
         for e in examples:
-            hit = mine.get(e.index)
-            if hit is None or hit[0] is not e:
-                hit = (e, dumps_line(target.render(e)))
-                mine[e.index] = hit
-            out.append(hit[1])
+            if rendered.get(e.index) is not e:
+                lines[e.index] = dumps_line(target.render(e)).encode("utf-8")
+                rendered[e.index] = e
+            out.append(lines[e.index])
         return out
 
     def rules(self, keep: list[Example], target: targets_mod.Target) -> list[str]:
@@ -248,8 +250,12 @@ def render(examples: list[Example], target: targets_mod.Target, cache: RenderCac
     """The JSONL bytes for ``examples``: UTF-8, one object per line; a byte-order mark first only
     for targets whose docs ask for one (Azure OpenAI).  With ``cache``, lines rendered before
     for the same example objects are reused (the same bytes)."""
-    lines = cache.lines(examples, target) if cache is not None else [dumps_line(target.render(e)) for e in examples]
-    return ("\ufeff" if target.bom else "").encode("utf-8") + ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    bom = ("\ufeff" if target.bom else "").encode("utf-8")
+    if cache is not None:
+        encoded = cache.lines(examples, target)
+        return b"".join([bom, b"\n".join(encoded), b"\n" if encoded else b""])
+    lines = [dumps_line(target.render(e)) for e in examples]
+    return bom + ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
 def account(out: ExportResult, source_rows: tuple[int, ...]) -> None:
