@@ -270,7 +270,10 @@ class Session:
         first visit does not wait; a result is kept only if no edit happened meanwhile."""
         if len(self.examples) < INCREMENTAL_MIN or self.result is None:
             return
-        _WARMER.submit(self._warm_control, self.result, self.version)
+        # The Tokens and Export pages' tables first (a second or two each): the Cost page shows
+        # the models already counted and fills in the rest, so the tokenizers can come after.
+        self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
+        self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
         active = self.result.counts.encoding
         for enc in sorted({m.encoding for m in catalog.models().values()} - {active} - set(self._other) - set(self._warming)):
             snapshot, version = list(self.examples), self.version
@@ -285,7 +288,6 @@ class Session:
 
             self._warming[enc] = _WARMER.submit(work)
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
-        _WARMER.submit(self._warm_export, self.result)
 
     def _warm_control(self, res: checks.CheckResult, version: int) -> None:
         """The Tokens page's control-token table, ready before its first visit."""
@@ -446,7 +448,7 @@ class Session:
         return rows
 
     def _await(self, name: str) -> None:
-        """Wait for the background work ``name`` ("refresh", "control") of this version if it is
+        """Wait for the background work ``name`` ("refresh", "control", "export") of this version if it is
         already running, rather than doing it twice at once (never while holding the lock: it
         needs it to hand its answer over); one still queued behind other background work is
         cancelled, and the caller does the work at once instead."""
@@ -498,6 +500,7 @@ class Session:
     def export(self, target: str, split: float, dedupe: str, seed: int = 0) -> ExportResult:
         """The export files for these settings.  Errors are always current; the duplicate
         groups are refreshed first only when the export removes them."""
+        self._await("export")  # the default target's lines, rendered in the background after the first check
         return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows, self._render)
 
     def target_matrix(self) -> dict[str, Any]:
