@@ -61,12 +61,20 @@ def every_model(live: Session, epochs: int | None) -> pd.DataFrame:
     return table
 
 
+def counting_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as words, "counting…" in the rows not counted yet (a blank number reads "None")."""
+    shown = table.copy()
+    for col, fmt in (("epochs", "{:,}"), ("billed tokens", "{:,}"), ("cost USD", "{:,.2f}")):
+        shown[col] = [("counting…" if pd.isna(v) else fmt.format(v)) for v in table[col]]
+    return shown
+
+
 def every_model_table(live: Session, waited: bool = False) -> None:
     """The table of every model; while some tokenizers are still counting (large data, just
     after the upload) it shows the ready ones at once and fills in the rest every few seconds."""
     table = every_model(live, live.options.epochs)
     waiting = int(table["cost USD"].isna().sum())
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(counting_shown(table) if waiting else table, hide_index=True, width="stretch")
     if waited and not waiting:
         st.rerun()  # all counted: draw the page once more, without the timer
     if waiting:
