@@ -79,7 +79,7 @@ def every_model_table(live: Session, waited: bool = False) -> None:
         st.rerun()  # all counted: draw the page once more, without the timer
     if waiting:
         st.caption(f"Still counting the tokens for {waiting} model(s) with their own tokenizers; "
-                   "their rows are blank for now and fill in by themselves in a few seconds.")
+                   "their rows say “counting…” for now and fill in by themselves in a few seconds.")
 
 
 def other_services(charged_tokens: int, open_model: str | None = None) -> None:
