@@ -3,8 +3,8 @@
     streamlit run app.py
 
 Pages live in ``pages/``; each reads the workspace (``ui/state.py``), calls the core in
-``validators/`` and renders.  ``ui.entry.through_app`` keeps Streamlit's legacy
-``pages/``-folder mode from running a page without this file on a fresh server.  The sidebar summary is drawn here so every page has it.
+``validators/`` and renders.  Each page first calls
+``ui.entry.through_app()`` (its docstring says why).  The sidebar summary is drawn here so every page has it.
 """
 
 from __future__ import annotations

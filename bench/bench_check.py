@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from validators import ingest, schema_check, semantic, tokens, cost, duplicates, checks, catalog, pii
+from validators.reading import ingest; from validators.checking import schema_check, semantic, duplicates, checks, pii; from validators.counting import tokens, cost; from validators import catalog
 t = {{}}
 s = time.perf_counter(); ds = ingest.load_file({path!r}); t["read + map"] = time.perf_counter() - s
 ex = ds.examples
@@ -53,15 +53,15 @@ print(json.dumps({{"seconds": time.perf_counter() - s, "cpu": cpu, "peak MB": re
 WORKER = r"""
 import json, resource, subprocess, sys, tempfile
 sys.path.insert(0, {root!r})
-from validators import ingest, token_worker
-from validators.tokens import _messages, _strings
+from validators.reading import ingest; from validators.counting import token_worker
+from validators.counting.tokens import _messages, _strings
 ds = ingest.load_file({path!r})
 texts = list(dict.fromkeys(t for e in ds.examples if e.record for m in _messages(e) if isinstance(m, dict) for _, t, _ in _strings(m)))
 with tempfile.TemporaryFile() as f:
     for piece in token_worker._pack(texts):
         f.write(piece)
     f.seek(0)
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "validators.token_worker", "o200k_base"],
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "validators.counting.token_worker", "o200k_base"],
                          stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd={root!r}, check=True)
 print(json.dumps({{"peak MB": int(out.stderr.split()[-1]) / 1024}}))
 """
@@ -69,7 +69,7 @@ print(json.dumps({{"peak MB": int(out.stderr.split()[-1]) / 1024}}))
 PII_WORKER = r"""
 import json, subprocess, sys, tempfile
 sys.path.insert(0, {root!r})
-from validators import ingest, pii
+from validators.reading import ingest; from validators.checking import pii
 ds = ingest.load_file({path!r})
 texts = [t for e in ds.examples if e.record for _, _, t in pii._places(e)]
 sifted = pii.candidates(texts)  # the worker gets only the texts the sieve keeps
@@ -77,7 +77,7 @@ texts = texts if sifted is None else [texts[i] for i in sifted]
 with tempfile.TemporaryFile() as f:
     f.write(pii._SEP.join(texts).encode("utf-8", "surrogatepass"))
     f.seek(0)
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "validators.pii_worker"],
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "validators.checking.pii_worker"],
                          stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd={root!r}, check=True)
 print(json.dumps({{"peak MB": int(out.stderr.split()[-1]) / 1024}}))
 """

@@ -13,10 +13,12 @@ every process it started (``ru_maxrss`` of the waited-for children).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import io
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -26,68 +28,265 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_data import example  # noqa: E402
+import numpy as np  # noqa: E402
+from make_data import SYSTEM, sentence  # noqa: E402
+
+PLANTED = (0, 2, 3)  # rows copied again at the very end of the file (exact, near, near)
+
+
+class Examples:
+    """make_data's examples, fast enough for gigabytes: each text is 4-8 (question) or
+    8-13 (answer) sentences drawn from a pool of 500,000 of make_data's sentences, so texts
+    are distinct (near duplicates only where planted) at a few microseconds an example."""
+
+    def __init__(self, seed: int, pool: int = 500_000) -> None:
+        rng = random.Random(seed)
+        self.pool = [sentence(rng, rng.randint(6, 18)) for _ in range(pool)]
+        self.rng = np.random.default_rng(seed)
+        self.block: list[dict[str, object]] = []
+        self.at = 0
+
+    def __call__(self, i: int) -> dict[str, object]:
+        if not self.block:
+            self._fill(i)
+        return self.block.pop()
+
+    def _fill(self, i: int, size: int = 10_000) -> None:
+        nq, na = self.rng.integers(4, 9, size), self.rng.integers(8, 14, size)
+        picks = self.rng.integers(0, len(self.pool), int(nq.sum() + na.sum())).tolist()
+        pool, at, out = self.pool, 0, []
+        for k in range(size):
+            q = " ".join([pool[j] for j in picks[at : at + nq[k]]])
+            at += int(nq[k])
+            a = " ".join([pool[j] for j in picks[at : at + na[k]]])
+            at += int(na[k])
+            out.append({"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"Order NW-{100000 + i + k}: {q}"},
+                                     {"role": "assistant", "content": a}]})
+        self.block = out[::-1]
 
 
 def make(path: Path, gigabytes: float, seed: int = 7) -> int:
-    """Stream generated examples (2 % exact, 1 % near duplicates, as make_data) to ``path``."""
-    rng = random.Random(seed)
+    """Stream generated examples (2 % exact, 1 % near duplicates, as make_data) to ``path``;
+    then the first rows again, far apart from their originals: row 1 exactly, rows 3 and 4
+    with one word changed, so the duplicate search must span the whole file."""
+    example = Examples(seed)
     recent: deque[dict[str, object]] = deque(maxlen=11)
+    first: list[dict[str, object]] = []
     target = int(gigabytes * 1e9)
     n = written = 0
-    with path.open("w", encoding="utf-8") as fh:
+    as_csv = path.suffix == ".csv"  # columns system, question, answer (one row an example)
+    line = _csv_line if as_csv else _jsonl_line
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        if as_csv:
+            fh.write("system,question,answer\n")
         while written < target:
-            row = example(rng, n)
+            row = example(n)
             if n % 50 == 1:
                 row = json.loads(json.dumps(recent[-1]))
             elif n % 100 == 25 and len(recent) > 10:
-                row = json.loads(json.dumps(recent[-10]))
-                words = row["messages"][2]["content"].split()  # type: ignore[index]
-                words[len(words) // 2] = "altered"
-                row["messages"][2]["content"] = " ".join(words)  # type: ignore[index]
+                row = _altered(recent[-10])
             recent.append(row)
-            line = json.dumps(row, ensure_ascii=False) + "\n"
-            fh.write(line)
-            written += len(line.encode("utf-8"))
+            if n < 4:
+                first.append(row)
+            text = line(row)
+            fh.write(text)
+            written += len(text.encode("utf-8"))
             n += 1
-    return n
+        for k, i in enumerate(PLANTED):
+            fh.write(line(first[i] if k == 0 else _altered(first[i])))
+    return n + len(PLANTED)
+
+
+def _jsonl_line(row: dict[str, object]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def _csv_line(row: dict[str, object]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([m["content"] for m in row["messages"]])  # type: ignore[index,union-attr]
+    return buf.getvalue()
+
+
+def _altered(row: dict[str, object]) -> dict[str, object]:
+    row = json.loads(json.dumps(row))
+    words = row["messages"][2]["content"].split()  # type: ignore[index]
+    words[len(words) // 2] = "altered"
+    row["messages"][2]["content"] = " ".join(words)  # type: ignore[index]
+    return row
+
+
+def planted_found(check_json: Path, n: int) -> dict[str, bool]:
+    """Were the rows planted at the end found with their originals at the start?  Reads
+    only the ``duplicates`` object at the end of ``check --json``'s output."""
+    with check_json.open("rb") as fh:
+        fh.seek(max(0, check_json.stat().st_size - 256 * 2**20))
+        tail = fh.read().decode("utf-8", "replace")
+    at = tail.rindex('"duplicates":')
+    dups = json.JSONDecoder().raw_decode(tail, tail.index("{", at))[0]
+    last = range(n - len(PLANTED) + 1, n + 1)
+    def together(a: int, b: int) -> bool:
+        return any(a in g and b in g for g in dups["exact"] + dups["near"])
+    return {f"exact (row 1 and row {last[0]})": any(1 in g and last[0] in g for g in dups["exact"]),
+            f"near (row 3 and row {last[1]})": together(3, last[1]),
+            f"near (row 4 and row {last[2]})": together(4, last[2])}
+
+
+def measure(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
+    """Run ``argv``; its wall seconds, CPU seconds (user + sys of it and every process it
+    started and waited for), the peak RSS of any one of them (``ru_maxrss``), and the peak
+    of all of them together (the process tree's RSS summed, sampled every 0.2 s)."""
+    import psutil
+
+    start = time.perf_counter()
+    out = stdout.open("wb") if stdout else subprocess.DEVNULL
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=out)
+    tree_peak = 0
+    cpu_seen: dict[int, float] = {}
+    top = psutil.Process(proc.pid)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        with contextlib.suppress(psutil.NoSuchProcess):
+            procs = [top, *top.children(recursive=True)]
+            tree_peak = max(tree_peak, sum(_rss(p) for p in procs))
+            for p in procs:  # processes not waited for by the command (Ray's workers) count too
+                cpu_seen[p.pid] = max(cpu_seen.get(p.pid, 0.0), _cpu(p))
+        time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if stdout:
+        out.close()  # type: ignore[union-attr]
+    cpu = usage.ru_utime + usage.ru_stime
+    cpu_seen.pop(proc.pid, None)  # the command itself: counted (with what it waited for) in its rusage
+    return {"wall": wall, "cpu": _cpu_total(cpu, cpu_seen) if cpu_seen else cpu, "peak_one": usage.ru_maxrss * 1024,
+            "peak_all": max(tree_peak, usage.ru_maxrss * 1024), "code": proc.returncode}
+
+
+def _cpu(p: object) -> float:
+    try:
+        t = p.cpu_times()  # type: ignore[attr-defined]
+        return float(t.user + t.system)
+    except Exception:  # noqa: BLE001 - a process that just ended
+        return 0.0
+
+
+def _cpu_total(waited: float, seen: dict[int, float]) -> float:
+    """The command's own CPU with what it waited for, or, when more, the sum of every
+    process seen in its tree (the last sample of each): the larger is the better lower bound."""
+    return max(waited, sum(seen.values()))
+
+
+def _rss(p: object) -> int:
+    try:
+        return p.memory_info().rss  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a process that just ended weighs nothing
+        return 0
 
 
 def peak(args: list[str]) -> tuple[int, float, int]:
     """(peak RSS in bytes, wall seconds, exit code) of ``python -m validators ARGS``."""
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "validators", *args], cwd=ROOT, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, wall, proc.returncode
+    m = measure([sys.executable, "-m", "validators", *args])
+    return int(m["peak_all"]), m["wall"], int(m["code"])
 
 
-def ray_check(path: Path, workers: int) -> float:
-    code = (f"import time, ray; from validators import engine_ray; "
-            f"ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env()); "
-            f"t=time.perf_counter(); r=engine_ray.check({str(path)!r}, 'jsonl'); print(time.perf_counter()-t); r.close()")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return float(out.split()[-1])
+RAY_RUN = """
+import sys, ray
+from validators import cli; from validators.streaming import engine_ray
+ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env(), log_to_driver=False)
+code = cli.main({args!r})
+ray.shutdown()
+sys.exit(code)
+"""
 
 
-def run(gb: float, ray_examples: int, folder: Path) -> None:
+def ray(path: Path, workers: tuple[int, ...] = (1, 2), out_dir: Path = Path("/tmp")) -> dict[str, object]:
+    """``check --json`` and ``export`` on this machine, then with ``--engine ray`` on a local
+    Ray cluster of 1 and 2 worker CPUs: wall, CPU (every process, Ray's included) and whether
+    the output is byte-identical to the single-machine run."""
+    res: dict[str, object] = {"file": str(path), "load_before": os.getloadavg()[0], "cores": os.cpu_count()}
+    py = [sys.executable]
+    base_json, base_dir = out_dir / "ray_local.json", out_dir / "ray_local"
+    runs: dict[str, object] = {}
+    try:
+        runs["local check"] = measure([*py, "-m", "validators", "check", str(path), "--json"], stdout=base_json)
+        print(f"local check: {runs['local check']}", file=sys.stderr, flush=True)
+        runs["local export"] = measure([*py, "-m", "validators", "export", str(path), "--dedupe", "near", "-o", str(base_dir / "train.jsonl")])
+        for n in workers:
+            got_json, got_dir = out_dir / f"ray_{n}.json", out_dir / f"ray_{n}"
+            args = ["check", str(path), "--json", "--engine", "ray"]
+            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args)], stdout=got_json)
+            m["identical"] = got_json.read_bytes() == base_json.read_bytes()
+            runs[f"ray check, {n} worker(s)"] = m
+            print(f"ray check, {n} worker(s): {m}", file=sys.stderr, flush=True)
+            args = ["export", str(path), "--dedupe", "near", "--engine", "ray", "-o", str(got_dir / "train.jsonl")]
+            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args)])
+            m["identical"] = _files(got_dir) == _files(base_dir)
+            runs[f"ray export, {n} worker(s)"] = m
+            print(f"ray export, {n} worker(s): {m}", file=sys.stderr, flush=True)
+    finally:
+        for f in out_dir.glob("ray_*"):
+            shutil.rmtree(f) if f.is_dir() else f.unlink()
+    res["runs"], res["load_after"] = runs, os.getloadavg()[0]
+    return res
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def ray_table(res: dict[str, object]) -> str:
+    rows = [f"{res['file']}; load {res['load_before']:.1f} before, {res.get('load_after', 0):.1f} after, {res['cores']} cores, {time.strftime('%Y-%m-%d %H:%M')}",
+            "| run | wall s | CPU s (all processes) | peak MiB (all together) | same output as local |", "|---|---:|---:|---:|---|"]
+    for what, m in dict(res.get("runs") or {}).items():
+        same = {True: "yes", False: "NO"}.get(m.get("identical"), "(baseline)")
+        rows.append(f"| {what} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['peak_all'] / 2**20:.0f} | {same} |")
+    return "\n".join(rows)
+
+
+def stream(gb: float, folder: Path, keep: bool = False) -> dict[str, object]:
+    """Generate a ``gb`` GB JSONL file, stream ``check --json`` and ``export`` over it,
+    confirm the duplicates planted far apart were found, and delete the files (unless ``keep``)."""
     free = shutil.disk_usage(folder).free / 1e9
-    gb = min(gb, max(0.1, (free - 10) / 4))  # the file, its index and the export must fit
+    gb = min(gb, max(0.1, (free - 10) / 4))  # the file, its index, the check output and the export must fit
     big = folder / f"scale_{gb:g}gb.jsonl"
-    n = make(big, gb) if not big.exists() else sum(1 for _ in big.open("rb"))
-    load = os.getloadavg()[0]
-    print(f"| what | file | examples | wall s | peak MiB |  (load {load:.1f}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')})")
-    print("|---|---|---|---|---|")
-    for cmd in (["check", str(big), "--stream"], ["export", str(big), "--stream", "-o", str(folder / "scale_out.jsonl")]):
-        rss, wall, _ = peak(cmd)
-        print(f"| streamed {cmd[0]} | {big.stat().st_size / 1e9:.2f} GB | {n:,} | {wall:.0f} | {rss / 2**20:.0f} |")
-    small = folder / f"scale_{ray_examples}.jsonl"
-    if not small.exists():
-        sys.path.insert(0, str(ROOT / "bench"))
-        from make_data import generate, write
+    t = time.perf_counter()
+    n = make(big, gb)
+    made = time.perf_counter() - t
+    out: dict[str, object] = {"file_gb": big.stat().st_size / 1e9, "examples": n, "make_s": made,
+                              "load_before": os.getloadavg()[0], "cores": os.cpu_count()}
+    report, checked, exported = folder / "scale_report.csv", folder / "scale_check.json", folder / "scale_out.jsonl"
+    py = [sys.executable, "-m", "validators"]
+    try:
+        out["check"] = measure([*py, "check", str(big), "--stream", "--json"], stdout=checked)
+        out["planted"] = planted_found(checked, n)
+        out["export"] = measure([*py, "export", str(big), "--stream", "-o", str(exported), "--report", str(report)])
+        with exported.open("rb") as fh:
+            lines = sum(1 for _ in fh)
+        with report.open("rb") as fh:
+            left = sum(1 for _ in fh) - 1
+        out["export_lines"], out["report_rows"] = lines, left
+        out["load_after"] = os.getloadavg()[0]
+    finally:
+        if not keep:
+            for f in (big, checked, exported, report):
+                f.unlink(missing_ok=True)
+    return out
 
-        write(generate(ray_examples), small)
-    for workers in (1, 2):
-        print(f"| ray check, {workers} worker(s) | {small.stat().st_size / 1e6:.0f} MB | {ray_examples:,} | {ray_check(small, workers):.0f} | |")
+
+def table(res: dict[str, object]) -> str:
+    rows = [f"{res['file_gb']:.2f} GB JSONL, {res['examples']:,} examples (generated in {res['make_s']:.0f} s); "
+            f"load {res['load_before']:.1f} before, {res.get('load_after', 0):.1f} after, {res['cores']} cores, {time.strftime('%Y-%m-%d %H:%M')}",
+            "| streamed | wall s | CPU s | peak MiB (one process) | peak MiB (all together) | exit |", "|---|---:|---:|---:|---:|---:|"]
+    for what in ("check", "export"):
+        m = res.get(what)
+        if isinstance(m, dict):
+            rows.append(f"| {what} | {m['wall']:.0f} | {m['cpu']:.0f} | {m['peak_one'] / 2**20:.0f} | {m['peak_all'] / 2**20:.0f} | {m['code']} |")
+    for k, v in dict(res.get("planted") or {}).items():
+        rows.append(f"planted duplicate {k}: {'found' if v else 'NOT FOUND'}")
+    if "export_lines" in res:
+        rows.append(f"export: {res['export_lines']:,} lines written, {res['report_rows']:,} rows in the left-out report")
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -98,18 +297,27 @@ def main() -> None:
     m.add_argument("gb", type=float)
     k = sub.add_parser("peak")
     k.add_argument("args", nargs=argparse.REMAINDER)
-    r = sub.add_parser("run")
+    y = sub.add_parser("ray", help="check and export with --engine ray on 1 and 2 local workers, against the local run")
+    y.add_argument("file", type=Path)
+    y.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    y.add_argument("--json", action="store_true")
+    r = sub.add_parser("stream", help="generate a large JSONL file, stream check and export over it, delete it")
     r.add_argument("--gb", type=float, default=5.0)
-    r.add_argument("--ray-examples", type=int, default=100_000)
     r.add_argument("--dir", type=Path, default=Path("/tmp"))
+    r.add_argument("--keep", action="store_true", help="keep the generated file and outputs")
+    r.add_argument("--json", action="store_true", help="print the figures as JSON")
     a = p.parse_args()
     if a.cmd == "make":
         print(make(a.path, a.gb))
     elif a.cmd == "peak":
         rss, wall, code = peak(a.args)
         print(f"wall {wall:.1f} s, exit {code}, peak {rss}")
-    else:
-        run(a.gb, a.ray_examples, a.dir)
+    elif a.cmd == "ray":
+        res = ray(a.file, tuple(a.workers))
+        print(json.dumps(res) if a.json else ray_table(res))
+    elif a.cmd == "stream":
+        res = stream(a.gb, a.dir, a.keep)
+        print(json.dumps(res) if a.json else table(res))
 
 
 if __name__ == "__main__":

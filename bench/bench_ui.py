@@ -38,8 +38,8 @@ def main(n: int) -> list[tuple[str, float]]:
     import make_data
     from streamlit.testing.v1 import AppTest
 
-    from validators import ingest
     from validators import session as live_mod
+    from validators.reading import ingest
 
     rows: list[tuple[str, float]] = []
     path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from validators.bpe_files import get_encoding
+from validators.counting.bpe_files import get_encoding
 
 encoding = get_encoding("cl100k_base")
 

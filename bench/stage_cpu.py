@@ -17,7 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from validators import catalog, duplicates, ingest, pii, schema_check, semantic, tokens  # noqa: E402
+from validators import catalog  # noqa: E402
+from validators.checking import duplicates, pii, schema_check, semantic  # noqa: E402
+from validators.counting import tokens  # noqa: E402
+from validators.reading import ingest  # noqa: E402
 
 
 def cpu() -> float:

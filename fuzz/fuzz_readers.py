@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from validators import checks, ingest  # noqa: E402
-from validators.readers import InputError  # noqa: E402
+from validators.checking import checks  # noqa: E402
+from validators.reading import ingest  # noqa: E402
+from validators.reading.readers import InputError  # noqa: E402
 
 NAMES = ("f.csv", "f.tsv", "f.xlsx", "f.json", "f.jsonl", "f.txt", "f")
 TOKENS = [

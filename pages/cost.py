@@ -12,7 +12,7 @@ from ui.entry import through_app
 from validators import session as core
 from validators.session import Session
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 
 def settings(live: Session) -> None:

@@ -13,7 +13,7 @@ from ui.dup_choice import DUP_CHOICE
 from ui.entry import through_app
 from validators.session import Session
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 GROUPS_PER_PAGE = 10
 

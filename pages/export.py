@@ -15,7 +15,7 @@ from ui.entry import through_app
 from validators import session as core
 from validators.session import CheckResult, ExportResult, Session
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 LAZY_REPORTS_ABOVE = 20_000  # examples; above this the reports are built only when downloaded
 DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}

@@ -14,7 +14,7 @@ from ui.entry import through_app
 from validators import session as core
 from validators.session import InputError, Session, sheet_names
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 SAMPLES = ["support_desk.csv", "multi_turn.csv", "tool_calls.jsonl"]
 TYPES = ["csv", "tsv", "xlsx", "json", "jsonl"]

@@ -32,7 +32,7 @@ from ui.entry import through_app
 from validators import session as core
 from validators.session import CheckResult, Session, StaleEdit
 
-through_app()  # a fresh server's first run must go through app.py
+through_app()  # why: ui/entry.py
 
 PAGE_SIZE = 50
 COL_WIDTHS = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220, "issues": 250}  # px; fits a laptop screen

@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_pages import go, new_app
-from validators import ingest
 from validators import session as live_mod
-from validators import workspace as store
+from validators.reading import ingest
+from validators.storing import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

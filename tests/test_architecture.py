@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from validators import codes, pii
+from validators import codes
+from validators.checking import pii
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "validators"
@@ -28,7 +29,7 @@ CORE = ROOT / "validators"
 PAGE_CORE_MODULES = {
     "validators.session": "the workspace facade: examples, options, checks, fixes, export, reports, reference data",
 }
-STORE = "validators.workspace"  # the SQLite store: ui/ and pages reach it only through the facade
+STORE = "validators.storing.workspace"  # the SQLite store: ui/ and pages reach it only through the facade
 FORBIDDEN_IN_CORE = ("streamlit", "ui", "pages", "tests")
 
 
@@ -210,3 +211,19 @@ def test_tests_wait_for_state_not_for_time(path: Path) -> None:
             if name in SLEEPS and not any(node.lineno in r for r in allowed):
                 bad.append(f"{rel}:{node.lineno} calls {name}")
     assert bad == []
+
+
+CORE_TOP = {"catalog", "cli", "codes", "errors", "model", "session"}  # shared vocabulary and entry points
+CORE_STEPS = {"checking", "counting", "exporting", "reading", "storing", "streaming", "submitting"}
+
+
+def test_the_core_is_grouped_by_step() -> None:
+    """A newcomer finds each step in one look (README "Layout"): the top of validators/ holds
+    only the shared vocabulary and the entry points; every other module lives in its step's
+    subpackage, whose docstring says what the step does."""
+    flat = sorted(p.name for p in CORE.glob("*.py") if p.stem not in CORE_TOP and not p.stem.startswith("_"))
+    assert flat == [], f"put these in the subpackage of their step ({', '.join(sorted(CORE_STEPS))}): {flat}"
+    steps = {p.name for p in CORE.iterdir() if (p / "__init__.py").exists()}
+    assert steps == CORE_STEPS
+    for step in steps:
+        assert ast.get_docstring(ast.parse((CORE / step / "__init__.py").read_text(encoding="utf-8"))), step

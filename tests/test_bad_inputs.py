@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from validators import cli, ingest, readers
+from validators import cli
+from validators.reading import ingest, readers
 
 HERE = Path(__file__).parent / "bad_inputs"
 ROOT = Path(__file__).parent.parent

@@ -157,7 +157,7 @@ def test_canary_key_through_the_browser_submit_flow(tmp_path: Path) -> None:
     for f in written:
         text = f.read_bytes().decode("utf-8", "replace")
         assert canary not in text and canary[-12:] not in text, f"the key reached {f}"
-    from validators import workspace
+    from validators.storing import workspace
 
     db = next(f for f in written if f.name == "ws.sqlite3")
     stored = "\n".join(workspace.all_text(workspace.connect(db)))  # inside the compressed chunks too

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validators import pii
+from validators.checking import pii
 
 # Published test numbers: Stripe "Testing" docs, Adyen "Test card numbers", PayPal /
 # Braintree sandbox "Testing" docs, and the Mir test numbers of the payment gateways.

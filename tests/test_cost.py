@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from validators import catalog, cost
-from validators.readers import InputError
+from validators import catalog
+from validators.counting import cost
+from validators.reading.readers import InputError
 
 
 @pytest.mark.parametrize(("n", "epochs"), [(1, 25), (10, 10), (33, 3), (34, 3), (100, 3), (8333, 3), (8334, 2), (25001, 1), (100000, 1)])

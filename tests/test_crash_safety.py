@@ -1,6 +1,6 @@
 """SIGKILL in the middle of edits loses no confirmed edit and leaves a sound database.
 
-A writer process edits a workspace in the real SQLite store (``validators.workspace``, WAL,
+A writer process edits a workspace in the real SQLite store (``validators.storing.workspace``, WAL,
 synchronous=FULL) and prints a line before each edit ("writing") and after its call returns
 ("confirmed": what the page shows as "saved").  The test kills it with SIGKILL as soon as it
 announces an edit, so the kill lands while a large edit is being written (or just before),
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from tests.browser_util import wait_until
-from validators import workspace
+from validators.storing import workspace
 
 ROOT = Path(__file__).parent.parent
 N_EXAMPLES = 20
@@ -32,7 +32,7 @@ N_EXAMPLES = 20
 WRITER = r"""
 import sys, json
 from dataclasses import replace
-from validators import workspace
+from validators.storing import workspace
 from validators.model import Example
 
 db, ws_id, start, hold = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -1,4 +1,4 @@
-"""Real-world CSV quirks (validators/csv_quirks.py through readers.read_delimited).
+"""Real-world CSV quirks (validators/reading/csv_quirks.py through readers.read_delimited).
 
 Lenient quoting is checked two ways: examples taken from real files (a cell typed as
 ``"Title", "Other title"``, a space before an opening quote, an unescaped quote inside a
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import csv_quirks, ingest
-from validators.readers import InputError, Table, clean_header, read_bytes, read_delimited
+from validators.reading import csv_quirks, ingest
+from validators.reading.readers import InputError, Table, clean_header, read_bytes, read_delimited
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "real_files"

@@ -15,8 +15,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validators import checks, export
-from validators.csv_safe import neutralise, to_csv
+from validators.checking import checks
+from validators.exporting import export
+from validators.exporting.csv_safe import neutralise, to_csv
 from validators.model import Example
 
 ROOT = Path(__file__).parent.parent

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators import duplicates, minhash
+from validators.checking import duplicates, minhash
 from validators.model import Example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +86,7 @@ def test_groups_are_the_same_in_another_process_with_another_hash_seed():
     code = (
         f"import random,sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from tests.test_duplicates import ex, text\n"
-        "from validators import duplicates\n"
+        "from validators.checking import duplicates\n"
         "rng = random.Random(3); base = [text(rng, 80) for _ in range(30)]\n"
         "exs = [ex(i + 1, 'q', base[i % 20] + (' extra' if i >= 20 else '')) for i in range(30)]\n"
         "print(duplicates.find(exs).near)"
@@ -166,7 +166,7 @@ def test_a_reply_that_looks_like_the_marker_is_not_a_missing_reply():
 @given(st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), st.text(max_size=12)), min_size=1, max_size=4),
        st.lists(st.tuples(st.sampled_from(["user", "assistant", "system"]), st.text(max_size=12)), min_size=1, max_size=4))
 def test_exact_duplicate_iff_every_normalised_message_matches(left, right):
-    from validators.semantic import normalise
+    from validators.checking.semantic import normalise
 
     same = [(r, normalise(t)) for r, t in left] == [(r, normalise(t)) for r, t in right]
     found = duplicates.find([conv(1, *left), conv(2, *right)], near=False).exact == [[1, 2]]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle, shots_dir
-from validators import workspace as store
+from validators.storing import workspace as store
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 

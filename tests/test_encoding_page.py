@@ -6,8 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from validators import decoding, ingest
-from validators import workspace as store
+from validators.reading import decoding, ingest
+from validators.storing import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "question,answer\n" + "".join(f"Plain question {i}?,Plain answer {i}.\n" for i in range(10)) + "Why doesn’t it ship?,Café orders take longer.\n"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators import ingest, legacy_encoding, readers
+from validators.reading import ingest, legacy_encoding, readers
 
 TEXTS = {
     "en": "question,answer\nWhy doesn’t my order arrive?,“We’re sorry” — it ships in 3–5 days. Café orders take longer.\nCan I return it?,Yes: you’ve 30 days; it’s free.\n",
@@ -121,7 +121,7 @@ def test_every_file_line_maps_to_the_grid_row_it_belongs_to(rows: list[tuple[str
     import csv
     import io
 
-    from validators import decoding
+    from validators.reading import decoding
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from validators import checks, export, ingest, semantic
+from validators.checking import checks, semantic
+from validators.exporting import export
+from validators.reading import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"

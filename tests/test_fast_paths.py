@@ -12,7 +12,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators import pii, semantic
+from validators.checking import pii, semantic
 
 WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()]
 TRICKY = ["\u00a8", "\u00a0", "\u2017", "\ufe49", "\u0301", "\u0308", "\u03a3", "\u03c2", "ß", "ﬁ", "Ａ", "\u200b", "\u180e", "\x85", "é", "İ"]
@@ -59,7 +59,7 @@ def test_long_local_parts() -> None:
 @settings(max_examples=1500, deadline=None)
 @given(st.text(alphabet=st.one_of(st.characters(max_codepoint=0x9f), st.sampled_from(WHITESPACE + TRICKY)), max_size=30))
 def test_control_characters_found_as_by_the_pattern(t: str) -> None:
-    from validators import mojibake
+    from validators.checking import mojibake
 
     assert mojibake.has_control(t) == bool(mojibake._CONTROL.search(t))
 
@@ -127,7 +127,9 @@ CONTROL_PIECES = ["<|eot_id|>", "<|endoftext|>", "<|end", "User:", "USER", ":", 
 def test_sieved_control_token_scan_finds_what_the_full_scan_finds(convos: list[list[str]]) -> None:
     """The RE2 sieve before the control-token scans (large data) changes no row of the
     per-destination table; the table's token lists come without loading the tokenizers."""
-    from validators import catalog, reserved_tokens, sieve
+    from validators import catalog
+    from validators.checking import sieve
+    from validators.counting import reserved_tokens
     from validators.model import Example
 
     examples = [Example(i + 1, (i + 2,), {"messages": [{"role": "user", "content": t} for t in texts]}) for i, texts in enumerate(convos)]
@@ -142,8 +144,57 @@ def test_sieved_control_token_scan_finds_what_the_full_scan_finds(convos: list[l
         sieve.MIN_CHARS = old
 
 
+def _reference_control_findings(examples: list, info: object) -> list[tuple[int, int, str]]:
+    """The control-token check as it was: every message of every example scanned on its own."""
+    from validators.counting import reserved_tokens
+
+    pattern = reserved_tokens._pattern(reserved_tokens.special_tokens(info))
+    out = []
+    for ex in examples:
+        if ex.record is None or ex.dropped:
+            continue
+        for i, msg in enumerate(reserved_tokens._messages(ex)):
+            if isinstance(msg, dict):
+                hits = sorted({m.group(0) for t in reserved_tokens._texts(msg) for m in pattern.finditer(t)})
+                if hits:
+                    out.append((ex.index, i + 1, ", ".join(hits[:5])))
+    return out
+
+
+MESSAGE = st.one_of(
+    st.lists(st.sampled_from(CONTROL_PIECES), max_size=4).map(lambda p: {"role": "user", "content": "".join(p)}),
+    st.lists(st.lists(st.sampled_from(CONTROL_PIECES), max_size=3).map("".join), max_size=3).map(
+        lambda parts: {"role": "assistant", "content": [{"type": "text", "text": t} for t in parts]}),
+    st.just("not a message"),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(MESSAGE, max_size=4), min_size=1, max_size=8), st.booleans(), st.booleans())
+def test_control_token_check_on_gathered_texts_as_message_by_message(convos: list[list], sieved: bool, share: bool) -> None:
+    """The per-message control-token findings read from the texts gathered once (and
+    sieved for every destination's list) are those of scanning each message: one finding
+    per message whose text parts hold a control string, a message repeated in an example
+    counted at each place."""
+    from validators import catalog
+    from validators.checking import sieve
+    from validators.counting import reserved_tokens
+    from validators.model import Example
+
+    examples = [Example(i + 1, (i + 2,), {"messages": msgs + msgs[:1]}) for i, msgs in enumerate(convos)]
+    info = catalog.model(None)
+    old = sieve.MIN_CHARS
+    sieve.MIN_CHARS = 0 if sieved else old
+    try:
+        found = reserved_tokens.check(examples, info, reserved_tokens.gather(examples, info) if share else None)
+    finally:
+        sieve.MIN_CHARS = old
+    got = [(f.example, f.message_index, f.message.split(" contains ", 1)[1].split(", which ", 1)[0]) for f in found]
+    assert got == _reference_control_findings(examples, info)
+
+
 def test_control_token_lists_without_loading_the_tokenizers() -> None:
-    from validators import bpe_files, open_tokenizers, reserved_tokens
+    from validators.counting import bpe_files, open_tokenizers, reserved_tokens
 
     for name in bpe_files.SUPPORTED:
         assert bpe_files.special_tokens(name) == bpe_files.get_encoding(name).special_tokens_set
@@ -161,7 +212,7 @@ JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max
 
 
 def _strict(line: str) -> object:
-    from validators import readers
+    from validators.reading import readers
 
     try:
         return ("ok", readers.parse_json(line))
@@ -170,7 +221,7 @@ def _strict(line: str) -> object:
 
 
 def _fast(line: str) -> object:
-    from validators import readers
+    from validators.reading import readers
 
     try:
         return ("ok", readers.parse_json_line(line))
@@ -201,7 +252,7 @@ def test_orjson_line_reading_gives_the_strict_parsers_answer(value: object, asci
 def test_bpe_ranks_parsed_as_tiktokens_loader_parses_them() -> None:
     import base64
 
-    from validators import bpe_files
+    from validators.counting import bpe_files
 
     for name in bpe_files.SUPPORTED:
         data = bpe_files.bundled_bytes(name)
@@ -211,19 +262,23 @@ def test_bpe_ranks_parsed_as_tiktokens_loader_parses_them() -> None:
 
 
 def test_token_worker_counts_as_in_process() -> None:
-    from validators import token_worker
-    from validators.bpe_files import get_encoding
+    from validators.counting import token_worker
+    from validators.counting.bpe_files import get_encoding
 
     texts = ["hello world", "", "é🙂 x" * 3, "\ud800 lone", "<|endoftext|> as text", "a" * 5000]
     encode = get_encoding("o200k_base").encode_ordinary
     assert token_worker.lengths_in_subprocess(texts, "o200k_base") == [len(encode(t)) for t in texts]
+    # Past the writer's batches and the worker's 1 MB reads: a surrogate pair split over two
+    # texts, a text larger than one read, empty texts at the edges.
+    many = [f"{i} é" if i % 7 else "\ud83d" if i % 2 else "\ude00 x" for i in range(9000)] + ["", "b é " * 400_000, ""]
+    assert token_worker.lengths_in_subprocess(many, "o200k_base") == [len(encode(t)) for t in many]
 
 
 @settings(max_examples=1500, deadline=None)
 @given(st.one_of(text, st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=80)))
 def test_printable_and_controls_as_the_plain_checks(t: str) -> None:
     """The bytes.translate shortcuts for ASCII text answer as isprintable and the regex do."""
-    from validators import mojibake
+    from validators.checking import mojibake
 
     assert mojibake.printable(t) == t.isprintable()
     assert mojibake.has_control(t) == (mojibake._CONTROL.search(t) is not None)

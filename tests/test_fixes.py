@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from validators import fixes, tokens
+from validators.checking import fixes
+from validators.counting import tokens
 from validators.model import Example
 
 

@@ -26,11 +26,14 @@ import jsonschema
 import pytest
 
 from tests.target_data import dpo_rows, mixed_rows, plain_rows, read_jsonl, write_jsonl
-from validators import catalog, checks, export, ingest, targets
+from validators import catalog
+from validators.checking import checks
 from validators.cli import main
-from validators.matrix import target_matrix
+from validators.exporting import export, targets
+from validators.exporting.matrix import target_matrix
+from validators.exporting.next_steps import base_model, next_step
 from validators.model import Example
-from validators.next_steps import base_model, next_step
+from validators.reading import ingest
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 NEW = ["together", "together-instruction", "together-preference", "fireworks", "vertex", "bedrock", "bedrock-prompt-completion"]

@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_bad_inputs import HERE, MANIFEST, ROOT, SECONDS, _limit_memory, assert_outcome, cpu_now, run_subprocess
-from validators import ingest, readers, schema_check
+from validators.checking import schema_check
 from validators.model import Example
+from validators.reading import ingest, readers
 
 sys.path.insert(0, str(HERE))
 import make_corpus  # noqa: E402
@@ -167,7 +168,7 @@ def test_ten_examples_of_10k_messages_checked_linearly(bad: bool) -> None:
     """Ten long examples, each message count distinct (old: a new record shape each, so
     jsonschema on all 100,000 messages: minutes; with every message wrong and different,
     longer still).  All checks, in process."""
-    from validators import checks
+    from validators.checking import checks
 
     lines = [json.dumps(_many_messages(10_000 + 2 * i, bad)) for i in range(10)]
     start = cpu_now()
@@ -181,7 +182,7 @@ def test_ten_examples_of_10k_messages_checked_linearly(bad: bool) -> None:
 
 def test_private_key_headers_without_end_are_linear() -> None:
     """25,000 BEGIN lines and no END in a 727 KB reply: old pattern 193 s (quadratic)."""
-    from validators import pii
+    from validators.checking import pii
 
     reply = "-----BEGIN PRIVATE KEY-----\n" * 25_000
     ex = Example(1, (2,), {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": reply}]})

@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import checks, codes, fixes, pii
+from validators import codes
 from validators import session as live_mod
-from validators import workspace as store
+from validators.checking import checks, fixes, pii
 from validators.model import Example, Finding
+from validators.storing import workspace as store
 
 N = 6_000
 assert N > live_mod.INCREMENTAL_MIN

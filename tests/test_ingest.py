@@ -8,8 +8,8 @@ import json
 import openpyxl
 import pytest
 
-from validators import ingest
-from validators.readers import InputError
+from validators.reading import ingest
+from validators.reading.readers import InputError
 
 CSV = "Question,Answer\nHi?,Hello!\n\"Multi\nline, with comma\",\"Ça va ? 🙂\"\n"
 

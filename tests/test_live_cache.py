@@ -11,8 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from validators import ingest
 from validators import session as live_mod
+from validators.reading import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "support_desk.csv"
@@ -95,7 +95,7 @@ def test_sidebar_says_how_long_work_is_kept(ftprep_db: Path, monkeypatch: pytest
 
 
 def test_app_applies_retention_at_upload(ftprep_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from validators import workspace as store
+    from validators.storing import workspace as store
 
     monkeypatch.setenv("FTPREP_RETENTION_DAYS", "1")
     old, recent = _workspaces(2)

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import cli, ingest, mapping
-from validators.readers import InputError
+from validators import cli
+from validators.reading import ingest, mapping
+from validators.reading.readers import InputError
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

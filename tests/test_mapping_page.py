@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.test_pages import all_markup, metrics, new_app
-from validators import workspace as store
+from validators.storing import workspace as store
 
 EVIL = "![x](https://evil.example/p.png) [click](javascript:alert(1)) <b>bold</b>"
 ROWS = "".join(f"topic number {i} {EVIL if i == 0 else ''},answer number {i}\n" for i in range(12))  # alike: nothing to infer

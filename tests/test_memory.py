@@ -9,9 +9,9 @@ import gc
 import json
 import tracemalloc
 
-from validators import ingest
-from validators import workspace as store
 from validators.model import Example, Finding, compact
+from validators.reading import ingest
+from validators.storing import workspace as store
 
 N = 20_000
 

@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from validators import fixes, ingest, mojibake, semantic
+from validators.checking import fixes, mojibake, semantic
 from validators.model import Example
-from validators.readers import unescape_excel
+from validators.reading import ingest
+from validators.reading.readers import unescape_excel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +79,7 @@ def test_xlsx_escapes_are_decoded_and_control_characters_flagged() -> None:
 
 def test_validate_page_repairs_mojibake_in_one_click_and_undoes_it(ftprep_db: Path) -> None:
     from validators import session as live
-    from validators import workspace as store
+    from validators.storing import workspace as store
 
     rows = "".join(f"Question {i}?,Answer number {i} is here.\n" for i in range(12))
     data = ("question,answer\nWhy doesnâ€™t it ship?,Itâ€™s on its way.\n" + rows).encode("utf-8")

@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import duplicates, minhash
+from validators.checking import duplicates, minhash
 from validators.model import Example
 
 K = duplicates.SHINGLE_WORDS

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validators import next_steps, targets
+from validators.exporting import next_steps, targets
 
 HOSTILE = [
     "q'$(touch INJECTED)'.jsonl",

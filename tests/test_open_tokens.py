@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import checks, fixes, image_tokens, open_tokenizers, reserved_tokens, tokens
+from validators.checking import checks, fixes
+from validators.counting import image_tokens, open_tokenizers, reserved_tokens, tokens
 from validators.model import Example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,7 +188,7 @@ def test_counts_offline_with_the_network_refused(tmp_path):
         socket.socket.connect = refuse
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
-        from validators import open_tokenizers
+        from validators.counting import open_tokenizers
         import json, sys
         msgs = json.loads(sys.argv[1])
         for name in ("{LLAMA}", "{MISTRAL}", "mistralai/Mistral-Nemo-Instruct-2407"):
@@ -420,7 +421,7 @@ def test_worker_process_gives_the_same_counts(monkeypatch):
     """Large data: half the examples are counted in a worker process; same numbers, same refusals."""
     examples = [ex(c, i + 1) for i, c in enumerate(CONVERSATIONS * 4)]
     examples.append(ex([{"role": "user", "content": "only a question"}], len(examples) + 1))  # refused in fine-tuning mode
-    from validators import open_token_worker
+    from validators.counting import open_token_worker
 
     answered: list[int] = []
     real_count = open_token_worker.Worker.count

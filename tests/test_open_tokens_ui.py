@@ -14,7 +14,8 @@ import pytest
 
 from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, running_app, settle, shots_dir
 from tests.test_pages import go, metrics, new_app
-from validators import ingest, open_tokenizers, tokens
+from validators.counting import open_tokenizers, tokens
+from validators.reading import ingest
 
 LLAMA = "meta-llama/Meta-Llama-3-8B-Instruct"
 MISTRAL = "mistralai/Mistral-7B-Instruct-v0.3"

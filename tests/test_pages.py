@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from validators import targets
-from validators import workspace as store
+from validators.exporting import targets
+from validators.storing import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -340,8 +340,8 @@ def test_export_starts_from_the_duplicates_choice(ftprep_db: Path) -> None:
 
 
 def test_export_with_no_example_disables_the_download_and_says_why(ftprep_db: Path) -> None:
-    from validators import ingest
     from validators import session as live
+    from validators.reading import ingest
 
     data = ("question,answer\n" + "".join(f"Question {i}?,\n" for i in range(12))).encode("utf-8")
     ds = ingest.load_bytes(data, "unanswered.csv")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from validators import checks, ingest, pii
+from validators.checking import checks, pii
 from validators.model import Example
+from validators.reading import ingest
 
 TRUE_POSITIVES = [
     ("email", "Write to jane.doe+billing@example.co.uk today"),
@@ -136,7 +137,7 @@ def test_check_run_reports_pii_from_a_real_file() -> None:
 
 
 def test_worker_process_gives_the_same_findings(monkeypatch) -> None:
-    """Large data is scanned in validators.pii_worker; the answer must match the in-process scan."""
+    """Large data is scanned in validators.checking.pii_worker; the answer must match the in-process scan."""
     rows = [ex(i, f"Write to anna{i}@example.com or call +44 20 7946 09{i % 90 + 10}", f"Card 4111 1111 1111 1111 · é✓ {i}")
             for i in range(1, 40)]
     rows.append(ex(40, "key sk-proj-" + "a" * 30, "noted \ud800 lone"))  # a lone surrogate travels too

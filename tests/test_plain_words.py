@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from validators import checks, ingest, semantic
+from validators.checking import checks, semantic
+from validators.reading import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = "".join(f"Question number {i}?,Answer number {i} is here.\n" for i in range(12))

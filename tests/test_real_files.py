@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from validators import pii
+from validators.checking import pii
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "real_files"

@@ -23,7 +23,9 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validators import checks, export, ingest
+from validators.checking import checks
+from validators.exporting import export
+from validators.reading import ingest
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("ROUNDTRIP_EXAMPLES", "20")),

@@ -22,8 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import same_answers_data  # noqa: E402
 
-from validators import checks, export, fixes, ingest, pii  # noqa: E402
-from validators.readers import InputError  # noqa: E402
+from validators.checking import checks, fixes, pii  # noqa: E402
+from validators.exporting import export  # noqa: E402
+from validators.reading import ingest  # noqa: E402
+from validators.reading.readers import InputError  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "same_answers.json"
 BAD = Path(__file__).resolve().parent / "bad_inputs"

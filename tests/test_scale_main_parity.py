@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from validators import cli, stream
+from validators import cli
+from validators.streaming import stream
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -19,7 +19,7 @@ MODEL = ["--model", "gpt-4.1-nano"]
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
-    from validators import engine_ray
+    from validators.streaming import engine_ray
 
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=engine_ray.runtime_env(), log_to_driver=False)
     try:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from validators import ingest
 from validators import session as core
+from validators.reading import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"

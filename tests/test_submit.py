@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.fake_openai import Behaviour, FakeOpenAI
-from validators import submit
 from validators.cli import main
+from validators.submitting import submit
 
 MODEL = "gpt-4o-mini-2024-07-18"
 

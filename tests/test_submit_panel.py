@@ -16,7 +16,7 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 SCRIPT = """
 import sys
 sys.path.insert(0, {root!r})
-from validators import checks, export, ingest
+from validators.checking import checks; from validators.exporting import export; from validators.reading import ingest
 from ui import submit_panel
 submit_panel.POLL_SECONDS = 0
 

@@ -14,9 +14,10 @@ pytest.importorskip("together")
 
 from tests.fake_together import Behaviour, FakeTogether  # noqa: E402
 from tests.target_data import dpo_rows, plain_rows, write_jsonl  # noqa: E402
-from validators import export, submit, targets  # noqa: E402
 from validators.cli import main  # noqa: E402
+from validators.exporting import export, targets  # noqa: E402
 from validators.model import Example  # noqa: E402
+from validators.submitting import submit  # noqa: E402
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 

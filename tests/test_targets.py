@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from tests.target_data import dpo_rows, export, mixed_rows, plain_rows, read_jsonl, write_jsonl
-from validators import checks, ingest, targets
+from validators.checking import checks
 from validators.cli import main
-from validators.export import dumps_line
-from validators.matrix import target_matrix
-from validators.next_steps import autotrain_config, next_step, to_yaml
+from validators.exporting import targets
+from validators.exporting.export import dumps_line
+from validators.exporting.matrix import target_matrix
+from validators.exporting.next_steps import autotrain_config, next_step, to_yaml
+from validators.reading import ingest
 
 
 def _result(path: Path) -> checks.CheckResult:

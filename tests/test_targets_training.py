@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from tests.target_data import dpo_rows, export, mixed_rows, plain_rows, read_jsonl, write_jsonl
-from validators import targets
-from validators.next_steps import autotrain_config, to_yaml
+from validators.exporting import targets
+from validators.exporting.next_steps import autotrain_config, to_yaml
 
 pytestmark = pytest.mark.training
 pytest.importorskip("torch")
@@ -147,8 +147,8 @@ _AUTOTRAIN_SETUP = textwrap.dedent("""
     import sys
     from pathlib import Path
     from tests.tiny_lm import texts_of_jsonl, tiny_model, train_tokenizer
-    from validators import targets
-    from validators.next_steps import autotrain_config, to_yaml
+    from validators.exporting import targets
+    from validators.exporting.next_steps import autotrain_config, to_yaml
 
     kind, root = sys.argv[1], Path(sys.argv[2])
     tok = train_tokenizer(texts_of_jsonl(root / "data" / "train.jsonl"))

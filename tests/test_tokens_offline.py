@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tiktoken_ext.openai_public as openai_public
 
-from validators import bpe_files, tokens
+from validators.counting import bpe_files, tokens
 from validators.model import Example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def test_counts_offline_with_empty_cache_fresh_home_and_no_network(tmp_path):
         socket.socket.connect = refuse
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
-        from validators.bpe_files import get_encoding
+        from validators.counting.bpe_files import get_encoding
         print(get_encoding("cl100k_base").encode_ordinary("Hello world"))
         print(len(get_encoding("o200k_base").encode_ordinary("Bonjour à tous 🙂")))
         """
@@ -132,7 +132,7 @@ def test_stats_are_the_cookbook_distribution():
 
 
 def test_worker_process_gives_the_same_counts_as_in_process():
-    from validators import token_worker
+    from validators.counting import token_worker
 
     texts = ["Hello world", "", "Grüße 🙂 <|endoftext|>", "a" * 5000, "line\nbreak\ttab"]
     enc = bpe_files.get_encoding("o200k_base")

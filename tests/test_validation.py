@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validators import checks, schema_check, semantic
+from validators.checking import checks, schema_check, semantic
 from validators.model import Example
 
 

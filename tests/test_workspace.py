@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from validators import ingest
-from validators import workspace as store
+from validators.reading import ingest
+from validators.storing import workspace as store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "support_desk.csv"
@@ -155,7 +155,7 @@ def test_etag_is_stable_through_the_store(ftprep_db: Path) -> None:
 
 
 def test_number_too_large_for_a_float_is_kept_and_reported(ftprep_db: Path) -> None:
-    from validators import checks
+    from validators.checking import checks
 
     lines = [
         '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello there","weight":1e400}]}',

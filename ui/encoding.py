@@ -15,9 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from ui import reading, safe, state
-from validators import decoding, ingest, session
-from validators.legacy_encoding import CHOICES, label
-from validators.readers import InputError
+from validators import session
+from validators.reading import decoding, ingest
+from validators.reading.legacy_encoding import CHOICES, label
+from validators.reading.readers import InputError
 from validators.session import Session
 
 FLASH = "enc_flash"

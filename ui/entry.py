@@ -8,6 +8,12 @@ no sidebar summary, no workspace in the URL.  :func:`through_app` notices that, 
 legacy mode off and runs ``app.py`` in place; its ``st.navigation`` resolves the same URL to
 this same page, which then runs normally.  No rerun, so a click that started this run is
 not lost.
+
+Why this module exists (the one place that says so): nothing cleaner does the job.  The
+design keeps ``pages/`` at the top next to ``app.py``; Streamlit (1.67) has no setting that
+turns the legacy folder mode off, it decides it from the folder's existence when the first
+session starts; and a page already running in that mode has skipped ``app.py``, so the page
+itself must notice and run ``app.py``.  Renaming the folder would drop the design's layout.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import safe
-from validators import ingest, mapping, speakers
-from validators.readers import InputError, Table
+from validators.reading import ingest, mapping, speakers
+from validators.reading.readers import InputError, Table
 from validators.session import Session
 
 MAIN_ROLES = ("user", "assistant", "system")

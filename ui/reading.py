@@ -15,8 +15,9 @@ from typing import Any
 import streamlit as st
 
 from ui import safe, state
-from validators import ingest, session
+from validators import session
 from validators.errors import InputError
+from validators.reading import ingest
 from validators.session import Options, Session
 
 FLASH = "reading_flash"

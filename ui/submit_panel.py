@@ -1,7 +1,7 @@
 """Export page panel: start an OpenAI / Azure OpenAI / Together AI fine-tuning job and follow it.
 
 The API key is read from a password field (or the environment) at the moment of submit and
-handed to :func:`validators.submit.submit`; this module never copies it into
+handed to :func:`validators.submitting.submit.submit`; this module never copies it into
 ``st.session_state`` (only the widget itself holds it, for this browser session), never
 logs it, and shows only scrubbed error text.
 """
@@ -12,8 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from validators import next_steps, submit
-from validators.targets import OPENAI_WIND_DOWN
+from validators.exporting import next_steps
+from validators.exporting.targets import OPENAI_WIND_DOWN
+from validators.submitting import submit
 
 _LABELS = submit.LABELS
 # Each provider reads its own export: OpenAI and Azure the same chat JSONL, Together its own layouts.

@@ -10,8 +10,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from validators.checking.semantic import text_of
 from validators.model import Example, Finding
-from validators.semantic import text_of
 
 EDIT_COLUMNS = ("system", "user", "assistant")
 PLAIN_KEYS = {"role", "content"}

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .readers import InputError
+from .reading.readers import InputError
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import catalog, checks, cli_scale, export, ingest, mapping, next_steps, open_tokenizers, report, targets
-from .readers import InputError
+from . import catalog
+from .checking import checks
+from .counting import open_tokenizers
+from .exporting import export, next_steps, report, targets
+from .reading import ingest, mapping
+from .reading.readers import InputError
+from .streaming import cli_scale
 
 
 class UsageError(Exception):
@@ -90,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="do not print the next step")
     cli_scale.add_export_flags(e)
     # --- submit (issue 4): lives in cli_submit.py ---
-    from . import cli_submit
+    from .submitting import cli_submit
 
     cli_submit.add_parser(sub, _common)
     return root
@@ -157,7 +162,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                       "confidence": ds.detection.get("confidence"), "reasons": ds.detection.get("reasons", []),
                       "speaker_counts": ds.detection.get("speaker_counts", {})}
     if args.targets:
-        from .matrix import target_matrix
+        from .exporting.matrix import target_matrix
 
         names = list(targets.TARGETS) if args.targets == "all" else [t.strip() for t in args.targets.split(",")]
         for n in names:
@@ -279,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser().print_help()
             return 2
         if args.command == "submit":  # issue 4
-            from . import cli_submit
+            from .submitting import cli_submit
 
             return cli_submit.cmd_submit(args, _check)
         rc = {"check": cmd_check, "export": cmd_export}[args.command](args)

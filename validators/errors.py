@@ -2,7 +2,7 @@
 
 Kept apart from the readers so that every stage (reading, exporting, the catalogue, the
 export targets, the CLI) can import them at the top of its module without an import loop;
-``validators.readers`` re-exports both for older imports.
+``validators.reading.readers`` re-exports both for older imports.
 """
 
 from __future__ import annotations

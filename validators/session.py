@@ -28,19 +28,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from validators import catalog, checks, codes, cost, duplicates, export, matrix, open_tokenizers, report, semantic, tokens
-from validators import workspace as store
+from validators import catalog, codes
 
 # Pages import only this module from ``validators``: the types they show, the reference data
 # their pickers offer, and the one-click fixes they run are re-exported here by name.
 from validators.catalog import ModelInfo, default_model, default_target, models, service_rows
 from validators.catalog import model as find_model
-from validators.checks import CheckResult
-from validators.cost import base_prices, breakeven
-from validators.cost import estimate as estimate_cost
-from validators.errors import InputError
-from validators.export import DEDUPE_MODES, ExportResult
-from validators.fixes import (
+from validators.checking import checks, duplicates, semantic
+from validators.checking.checks import CheckResult
+from validators.checking.fixes import (
     FixResult,
     break_control_tokens,
     drop_empty_messages,
@@ -54,18 +50,25 @@ from validators.fixes import (
     trim_over_limit,
     trim_whitespace,
 )
-from validators.ingest import load_bytes, with_progress
+from validators.checking.pii import redact_pii
+from validators.counting import cost, open_tokenizers, tokens
+from validators.counting.cost import base_prices, breakeven
+from validators.counting.cost import estimate as estimate_cost
+from validators.counting.open_tokenizers import DEFAULT_MAX_SEQ_LENGTH, OFFLINE, OpenTokenizerError, cut_message, example_messages, is_open
+from validators.counting.open_tokenizers import load as load_tokenizer
+from validators.counting.reserved_tokens import by_target as control_tokens_by_target
+from validators.counting.reserved_tokens import special_tokens
+from validators.counting.tokens import count_one, stats
+from validators.errors import InputError
+from validators.exporting import export, matrix, report
+from validators.exporting.export import DEDUPE_MODES, ExportResult
+from validators.exporting.next_steps import base_model, for_export
+from validators.exporting.targets import TARGETS, facts, preview
 from validators.model import Example, Finding
-from validators.next_steps import base_model, for_export
-from validators.open_tokenizers import DEFAULT_MAX_SEQ_LENGTH, OFFLINE, OpenTokenizerError, cut_message, example_messages, is_open
-from validators.open_tokenizers import load as load_tokenizer
-from validators.pii import redact_pii
-from validators.readers import sheet_names
-from validators.reserved_tokens import by_target as control_tokens_by_target
-from validators.reserved_tokens import special_tokens
-from validators.targets import TARGETS, facts, preview
-from validators.tokens import count_one, stats
-from validators.workspace import StaleEdit
+from validators.reading.ingest import load_bytes, with_progress
+from validators.reading.readers import sheet_names
+from validators.storing import workspace as store
+from validators.storing.workspace import StaleEdit
 
 INCREMENTAL_MIN = 5000  # below this many examples a full re-check is fast enough and exact
 DUP_CODE = codes.LeftOut.DUPLICATE.value  # what pages decide by (``Example.dropped_code``)
@@ -347,9 +350,9 @@ class Session:
     def apply(self, new: list[Example], label: str, summary: str = "", base: Mapping[int, str] | None = None) -> int:
         """Persist the changed examples (with undo) in one transaction, then patch the result.
 
-        ``base`` maps each example index to the :func:`~validators.workspace.etag` of the
+        ``base`` maps each example index to the :func:`~validators.storing.workspace.etag` of the
         example the user edited (taken when the page was drawn).  If any of them has changed
-        since (another tab merged turns, say), :class:`~validators.workspace.StaleEdit` is
+        since (another tab merged turns, say), :class:`~validators.storing.workspace.StaleEdit` is
         raised and nothing is written: an edit is never applied by position to newer data."""
         with self.lock:
             before = [self.example(e.index) for e in new]
@@ -543,7 +546,7 @@ def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions:
 
 def patch(result: checks.CheckResult, examples: list[Example], positions: list[int], price: float | None) -> checks.CheckResult:
     """``result`` with the examples at ``positions`` re-checked and re-counted: their
-    per-example findings come from :func:`validators.checks.check_examples`, the same path
+    per-example findings come from :func:`validators.checking.checks.check_examples`, the same path
     a full check takes; findings from reading the file and dataset-wide ones are kept (the
     latter are refreshed when a page needs them)."""
     info = result.model

@@ -103,7 +103,7 @@ def card_precision(e: dict[str, Any]) -> str:
     import csv
 
     sys.path.insert(0, str(ROOT))
-    from validators import pii
+    from validators.checking import pii
 
     rows = list(csv.DictReader((HERE / e["file"]).open(encoding=e["encoding"], newline="")))
     texts = [r[c] for r in rows for c in e["text_columns"]]

@@ -1,0 +1,267 @@
+"""The whole check in one call: format, semantics, tokens, cost, duplicates.
+
+Both faces use :func:`run`: the CLI on a file, the browser on the workspace's current
+examples, so the same data gives the same answers in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import catalog
+from ..counting import cost, open_tokenizers, reserved_tokens, tokens
+from ..model import Dataset, Example, Finding, finding
+from . import duplicates, gc_pause, pii, schema_check, semantic
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class CheckResult:
+    examples: list[Example]
+    model: catalog.ModelInfo
+    findings: list[Finding]
+    counts: tokens.TokenCounts
+    estimate: cost.Estimate
+    dupes: duplicates.DuplicateGroups
+    options: dict[str, Any] = field(default_factory=dict)
+    # the message texts gathered for the control-token check, kept for the first to_json only
+    # (init=False: a result copied with dataclasses.replace after an edit gathers afresh)
+    control_texts: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def error_examples(self) -> set[int]:
+        return {f.example for f in self.errors if f.example is not None}
+
+    def live(self) -> list[Example]:
+        return [e for e in self.examples if not e.dropped]
+
+    def over_limit(self) -> list[int]:
+        return [e.index for e, t in zip(self.examples, self.counts.total) if not e.dropped and t > self.model.limit]
+
+    def usable_mask(self) -> np.ndarray:
+        return usable_mask(self.examples)
+
+    def _open_json(self, live_mask: np.ndarray) -> dict[str, Any]:
+        """Extra token facts: images not counted; for an open model, its tokenizer and what is trained."""
+        out: dict[str, Any] = {}
+        gathered, self.control_texts = self.control_texts, None
+        out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model, gathered)
+        if self.counts.images_uncounted is not None:
+            out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
+        if self.counts.is_open:
+            tok = open_tokenizers.load(self.model.name)
+            out.update(tokenizer=tok.source, generation_markers=tok.markers, max_seq_length=self.model.limit,
+                       trained_total=int(self.counts.assistant[live_mask].sum()), not_counted=sorted(self.counts.problems))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        with gc_pause.paused():
+            return self._to_json()
+
+    def _to_json(self) -> dict[str, Any]:
+        live_mask = self.usable_mask()
+        per = [int(t) if ok else None for t, ok in zip(self.counts.total, self.counts.counted)]
+        live_tokens = self.counts.total[live_mask]
+        return {
+            "examples": len(self.examples),
+            "usable_examples": int(len(self.examples) - len(self.error_examples() | {e.index for e in self.examples if e.dropped})),
+            "model": self.model.name,
+            "errors": [f.to_dict() for f in self.errors],
+            "warnings": [f.to_dict() for f in self.warnings],
+            "tokens": {
+                "encoding": self.counts.encoding,
+                "per_example": per,
+                "total": int(live_tokens.sum()),
+                "assistant_total": int(self.counts.assistant[live_mask].sum()),
+                "billing": self.estimate.billing_tokens,
+                "limit": self.model.limit,
+                "over_limit": self.over_limit(),
+                "stats": tokens.stats(live_tokens),
+                **self._open_json(live_mask),
+            },
+            "epochs": self.estimate.epochs,
+            "charged_tokens": self.estimate.charged_tokens,
+            "price_per_million": self.estimate.price_per_million,
+            "cost_usd": round(self.estimate.cost_usd, 4),
+            "duplicates": self.dupes.to_dict(),
+        }
+
+
+def usable_mask(examples: list[Example]) -> np.ndarray:
+    """True for each example that goes to the export (read, and not left out): the ones
+    whose tokens are billed and shown."""
+    return np.fromiter((not e.dropped and e.record is not None for e in examples), dtype=bool, count=len(examples))
+
+
+def run(
+    examples: list[Example],
+    model: str | None = None,
+    epochs: int | None = None,
+    price: float | None = None,
+    threshold: float = duplicates.DEFAULT_THRESHOLD,
+    near: bool = True,
+    read_findings: list[Finding] | None = None,
+    progress: Progress | None = None,
+    signature_cache: duplicates.SignatureCache | None = None,
+    columns: dict[str, str] | None = None,
+    max_seq_length: int | None = None,
+) -> CheckResult:
+    """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
+    ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns.
+    ``model`` may name an open base model (then ``max_seq_length`` is the limit)."""
+    with gc_pause.paused():  # millions of long-lived objects: see validators/checking/gc_pause.py
+        return _run(examples, model, epochs, price, threshold, near, read_findings, progress, signature_cache, columns, max_seq_length)
+
+
+def _run(
+    examples: list[Example], model: str | None, epochs: int | None, price: float | None, threshold: float, near: bool,
+    read_findings: list[Finding] | None, progress: Progress | None, signature_cache: duplicates.SignatureCache | None,
+    columns: dict[str, str] | None, max_seq_length: int | None,
+) -> CheckResult:
+    info = open_tokenizers.model_info(model, max_seq_length)
+    say = progress or (lambda _f, _s: None)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # tiktoken and NumPy release the GIL while they work, so token counting and the
+        # near-duplicate search run on the second core beside the Python checks.  Progress
+        # is reported from this thread only (Streamlit widgets live in the script thread).
+        # Large data: token counting and the personal-data scan each run in a worker process
+        # (started from the pool thread / from here) while this thread does the Python checks.
+        counting = pool.submit(tokens.count, examples, info.encoding)
+        per_example = ExampleChecks(examples, columns)  # starts the personal-data scan (issue 5)
+        say(0.05, "Comparing examples")
+        prompt_replies = semantic.prompt_replies(examples)
+        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
+        say(0.25, "Checking the format")
+        findings: list[Finding] = list(read_findings or [])
+        say(0.4, "Checking each example")
+        findings += per_example.content()
+        findings += semantic.check_dataset(examples, prompt_replies)
+        findings += per_example.personal()
+        say(0.6, f"Counting tokens with {info.name}'s tokenizer" if info.encoding.startswith(open_tokenizers.PREFIX) else f"Counting tokens ({info.encoding})")
+        counts = counting.result()
+        say(0.8, "Looking for duplicates")
+        dupes = searching.result()
+    control = _gather_control(examples, info)
+    findings += per_example.token_findings(counts, range(len(examples)), info, control)
+    est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
+    findings += duplicate_findings(examples, dupes)
+    sort_findings(findings)
+    say(1.0, "Done")
+    result = CheckResult(examples, info, findings, counts, est, dupes,
+                         {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {},
+                          "max_seq_length": max_seq_length})
+    result.control_texts = control
+    return result
+
+
+def _gather_control(examples: list[Example], info: catalog.ModelInfo) -> Any:
+    """The message texts, sieved once for every destination's control strings: the
+    control-token check and ``to_json``'s table by destination both read them."""
+    try:
+        return reserved_tokens.gather(examples, info)
+    except Exception:  # noqa: BLE001 - a destination's list unavailable: each scan gathers its own, as before
+        return None
+
+
+def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo,
+                    control: Any = None) -> list[Finding]:
+    """Examples the chat template refused, images not counted, and control tokens in user text;
+    ``positions`` says where each of ``examples`` sits in ``counts``."""
+    out = []
+    for ex in examples:
+        why = counts.problems.get(ex.index)
+        if why is not None:
+            out.append(finding("warning", "template_refused", f"cannot be formatted with {info.name}'s chat template, so it is not counted "
+                               f"and the trainer would stop on it: {why}. Fix the example, or leave it out.", ex))
+    if counts.images_uncounted is not None:
+        for ex, p in zip(examples, positions):
+            n = counts.images_uncounted[p]
+            if n and not ex.dropped:
+                if counts.is_open:
+                    out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s): they are not counted, because each open vision model "
+                                       f"has its own image tokens and {info.name}'s chat template here renders text only.", ex))
+                    continue
+                out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s) at a web address in high or auto detail: their size "
+                                   "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
+    out += reserved_tokens.check(examples, info, control)
+    return out
+
+
+class ExampleChecks:
+    """Every per-example check, declared once (``codes.Scope.EXAMPLE``): the format, the
+    semantics, personal data and secrets, the token limit.  :func:`run` uses it on the whole
+    dataset (in steps, so the steps overlap token counting); the browser's incremental
+    re-check uses it through :func:`check_examples` on the examples an edit changed.  One
+    path, so an edited example gets exactly the findings a full check would give it."""
+
+    def __init__(self, examples: list[Example], columns: dict[str, str] | None = None) -> None:
+        self.examples = examples
+        self.columns = columns  # the user's column names, for the findings' sentences
+        self._personal = pii.check_later(examples)  # large data: a worker process, started now
+
+    def content(self) -> list[Finding]:
+        """The format and the semantics of each example (plain Python, this thread)."""
+        out = schema_check.check_schema(self.examples)
+        for ex in self.examples:
+            out += semantic.check_example(ex, self.columns)
+        return out
+
+    def personal(self) -> list[Finding]:
+        """Personal data and secrets (waits for the scan started in ``__init__``)."""
+        return self._personal()
+
+    def token_findings(self, counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo, control: Any = None) -> list[Finding]:
+        """Over the model's limit, refused by the chat template, images not counted, control
+        tokens; ``positions`` says where each example sits in ``counts``."""
+        over = [
+            finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, int(counts.total[p])), ex)
+            for ex, p in zip(self.examples, positions) if not ex.dropped and counts.total[p] > info.limit
+        ]
+        return over + _count_findings(self.examples, counts, positions, info, control)
+
+    def all(self, counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo) -> list[Finding]:
+        return self.content() + self.personal() + self.token_findings(counts, positions, info)
+
+
+def check_examples(
+    examples: list[Example], counts: tokens.TokenCounts, positions: Sequence[int], info: catalog.ModelInfo,
+    columns: dict[str, str] | None = None,
+) -> list[Finding]:
+    """The per-example findings of ``examples``, which sit at ``positions`` in the dataset's
+    ``counts`` (for ``info``); ``columns`` as for :func:`run`."""
+    return ExampleChecks(examples, columns).all(counts, positions, info)
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Errors first, then by example and message: the order every report shows."""
+    findings.sort(key=lambda f: (f.severity != "error", f.example or 0, f.message_index or 0))
+
+
+def duplicate_findings(examples: list[Example], dupes: duplicates.DuplicateGroups) -> list[Finding]:
+    by_index = {e.index: e for e in examples}
+    out = []
+    for kind, groups in (("exact", dupes.exact), ("near", dupes.near)):
+        for group in groups:
+            first = by_index[group[0]]
+            for other in group[1:]:
+                word = "is an exact duplicate" if kind == "exact" else "is a near duplicate"
+                out.append(finding("warning", f"{kind}_duplicate", f"{word} of example {first.index} (row {first.row}). Keep one: on the Duplicates page, or leave duplicates out when you export.", by_index[other]))
+    return out
+
+
+def check_dataset(ds: Dataset, **options: Any) -> CheckResult:
+    columns = semantic.column_names(ds.mapping) if ds.layout == "table" else {}
+    return run(ds.examples, read_findings=ds.read_findings, columns=columns, **options)

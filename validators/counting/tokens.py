@@ -1,0 +1,192 @@
+"""Exact token counts with tiktoken, following the OpenAI Cookbook's convention.
+
+tokens(example) = Σ over messages of (3 + Σ tokens of each string value, +1 when the key is
+``name``) + 3.  Where the Cookbook crashes we count what the model reads:
+
+* list content: the ``text`` of each text part (image parts add no text tokens here);
+* ``tool_calls`` / ``function_call``: the function name and the arguments text;
+* ``weight`` and other non-text values add nothing.
+
+* images (``image_url`` parts): OpenAI's published rule for the tile-based vision models
+  that can be fine-tuned (gpt-4o, gpt-4.1), see :mod:`validators.counting.image_tokens`; an image at a
+  web address in high or auto detail has no known size and is reported as not counted.
+
+For preference (DPO) pairs we count the input messages plus both outputs.
+An ``encoding`` starting with ``open:`` names an open base model: the example is counted
+through that model's own tokenizer and chat template (:mod:`validators.counting.open_tokenizers`),
+and ``assistant`` holds the tokens that carry the loss.
+Each distinct string is encoded once (``encode_ordinary``: user text may contain
+``<|endoftext|>``, which plain ``encode`` refuses).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..model import Example
+from . import image_tokens, open_tokenizers, token_worker
+from .bpe_files import get_encoding
+
+PER_MESSAGE = 3
+PER_EXAMPLE = 3
+PER_NAME = 1
+
+
+@dataclass
+class TokenCounts:
+    encoding: str
+    total: np.ndarray  # per example (0 for unreadable/dropped)
+    assistant: np.ndarray  # assistant-content tokens per example
+    counted: np.ndarray  # bool: the example had a record and was counted
+    images_uncounted: np.ndarray | None = None  # per example: images whose tokens are unknown
+    problems: dict[int, str] = field(default_factory=dict)  # example number -> why the template refused it
+
+    @property
+    def is_open(self) -> bool:
+        return self.encoding.startswith(open_tokenizers.PREFIX)
+
+
+def _strings(msg: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
+    """(key, text, is_assistant_content) for every string the model reads in a message."""
+    assistant = msg.get("role") == "assistant"
+    for key, value in msg.items():
+        if isinstance(value, str):
+            yield key, value, assistant and key == "content"
+        elif key == "content" and isinstance(value, list):
+            for part in value:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    yield "text", part["text"], assistant
+        elif key == "tool_calls" and isinstance(value, list):
+            for call in value:
+                fn = call.get("function") if isinstance(call, dict) else None
+                if isinstance(fn, dict):
+                    yield from (("function." + k, fn[k], False) for k in ("name", "arguments") if isinstance(fn.get(k), str))
+        elif key == "function_call" and isinstance(value, dict):
+            yield from (("function." + k, value[k], False) for k in ("name", "arguments") if isinstance(value.get(k), str))
+
+
+def _image_parts(ex: Example) -> int:
+    """Images in an example (an open model's count leaves them out: each vision model has its own rule)."""
+    if ex.record is None:
+        return 0
+    return sum(1 for m in _messages(ex) if isinstance(m, dict) and isinstance(m.get("content"), list)
+               for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url")
+
+
+def _messages(ex: Example) -> list[Any]:
+    if ex.kind == "dpo" and isinstance(ex.record, dict):
+        rest = [m for k in ("preferred_output", "non_preferred_output") for m in (ex.record.get(k) or []) if isinstance(ex.record.get(k), list)]
+        inp = ex.record.get("input")
+        msgs = inp.get("messages") if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
+        return list(msgs) + rest
+    return ex.messages
+
+
+def count(examples: list[Example], encoding: str) -> TokenCounts:
+    """Count tokens of every example, in file order."""
+    if encoding.startswith(open_tokenizers.PREFIX):
+        oc = open_tokenizers.count(examples, encoding[len(open_tokenizers.PREFIX):])
+        images = np.fromiter((_image_parts(ex) for ex in examples), dtype=np.int64, count=len(examples))
+        return TokenCounts(encoding, oc.total, oc.trained, oc.counted, images, oc.problems)
+    worker = _early_worker(examples, encoding)
+    n = len(examples)
+    total = np.zeros(n, dtype=np.int64)
+    assistant = np.zeros(n, dtype=np.int64)
+    counted = np.zeros(n, dtype=bool)
+    uncounted = np.zeros(n, dtype=np.int64)
+    texts: list[str] = []
+    owner: list[int] = []
+    is_asst: list[bool] = []
+    for pos, ex in enumerate(examples):
+        if ex.record is None:
+            continue
+        counted[pos] = True
+        overhead = PER_EXAMPLE
+        for msg in _messages(ex):
+            if not isinstance(msg, dict):
+                continue
+            overhead += PER_MESSAGE
+            if isinstance(msg.get("content"), list):
+                known, unknown = image_tokens.message_images(msg["content"])
+                overhead += known
+                uncounted[pos] += unknown
+            if len(msg) == 2 and type(role := msg.get("role")) is str and type(content := msg.get("content")) is str:
+                texts += (role, content)  # the common {"role", "content"} message, without the generator
+                owner += (pos, pos)
+                is_asst += (False, role == "assistant")
+                continue
+            for key, text, asst in _strings(msg):
+                if key == "name":
+                    overhead += PER_NAME
+                texts.append(text)
+                owner.append(pos)
+                is_asst.append(asst)
+        total[pos] = overhead
+    # Each distinct string is encoded once (system prompts and roles repeat a lot).
+    unique = list(dict.fromkeys(texts))
+    sizes = dict(zip(unique, _lengths(unique, encoding, worker)))
+    lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
+    owners = np.asarray(owner, dtype=np.int64)
+    np.add.at(total, owners, lengths)
+    mask = np.asarray(is_asst, dtype=bool)
+    if mask.any():
+        np.add.at(assistant, owners[mask], lengths[mask])
+    return TokenCounts(encoding, total, assistant, counted, uncounted)
+
+
+PARALLEL_MIN_CHARS = 30_000_000  # below this, starting a worker process costs more than it saves
+PARALLEL_MIN_EXAMPLES = 20_000  # a cheap early guess, to start the worker before the texts are gathered
+
+
+def _early_worker(examples: list[Example], encoding: str) -> token_worker.Worker | None:
+    """Start the worker process at once when the data looks large enough to need it."""
+    if (os.cpu_count() or 1) < 2 or len(examples) < PARALLEL_MIN_EXAMPLES:
+        return None
+    try:
+        return token_worker.Worker(encoding)
+    except token_worker.WorkerError:
+        return None
+
+
+def _lengths(unique: list[str], encoding: str, worker: token_worker.Worker | None = None) -> list[int]:
+    """Token count of each string.
+
+    Large inputs are encoded in a separate worker process (``python -m
+    validators.counting.token_worker``) so the encoding runs on the second core while this process
+    does the Python checks; threads could not, since their Python glue holds the GIL.
+    Small inputs use a plain ``encode_ordinary`` loop (measured faster than
+    ``encode_ordinary_batch``).  If the worker fails, we count here: same numbers, slower.
+    """
+    if (os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS:
+        try:
+            return (worker or token_worker.Worker(encoding)).lengths(unique)
+        except token_worker.WorkerError:
+            pass
+    elif worker is not None:
+        worker.close()
+    encode = get_encoding(encoding).encode_ordinary
+    return [len(encode(t)) for t in unique]
+
+
+def count_one(ex: Example, encoding: str) -> int:
+    """Tokens of a single example (used when one example is edited or trimmed)."""
+    return int(count([ex], encoding).total[0])
+
+
+def stats(values: np.ndarray) -> dict[str, float]:
+    """min / mean / p10 / p50 / p90 / max, as the Cookbook prints them."""
+    if values.size == 0:
+        return {k: 0 for k in ("min", "mean", "p10", "p50", "p90", "max")}
+    return {
+        "min": int(values.min()),
+        "mean": float(values.mean()),
+        "p10": float(np.quantile(values, 0.1)),
+        "p50": float(np.quantile(values, 0.5)),
+        "p90": float(np.quantile(values, 0.9)),
+        "max": int(values.max()),
+    }

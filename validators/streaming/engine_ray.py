@@ -1,0 +1,260 @@
+"""``--engine ray``: the streaming check on a Ray cluster, through Ray Data.
+
+The file (a local path, or an object-storage URI that ``pyarrow.fs`` opens: ``s3://``,
+``gs://``, ``hdfs://``...) is cut into byte ranges (JSONL) or row groups (Parquet).  Ray
+tasks count each range's lines, then run :func:`validators.streaming.stream.analyse` (the very
+per-example checks of the in-memory path) on their examples.  Exact duplicates are grouped
+by content digest and near-duplicate candidates by MinHash band key with Ray Data's own
+``groupby`` (a distributed shuffle); the driver keeps the findings in the same on-disk
+index as the streaming path and words them with the same functions, so the answers and
+the export are identical to a single-machine run (tests/test_scale_ray.py).
+
+The export's second pass runs on the driver (:func:`validators.streaming.stream_export.export`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..checking import duplicates
+from ..counting import open_tokenizers
+from ..reading import ingest, parquet_io
+from ..reading.readers import InputError, Record
+from . import stream
+from .stream_index import READ, Index
+
+RANGE_BYTES = 32 * 1024 * 1024
+
+
+def runtime_env() -> dict[str, Any]:
+    """Ship this package to the cluster's workers (Ray uploads it), so they run this code."""
+    return {"py_modules": [str(Path(__file__).resolve().parent.parent)]}
+
+
+open_binary = stream.open_binary
+
+
+def _size(path: str | Path) -> int:
+    with open_binary(path) as fh:
+        fh.seek(0, io.SEEK_END)
+        return fh.tell()
+
+
+def _lines_in(path: str, start: int, end: int) -> tuple[int, int]:
+    """(first byte of the first line starting in [start, end), number of such lines)."""
+    with open_binary(path) as fh:
+        first = _line_start(fh, start)
+        fh.seek(first)
+        count, pos = 0, first
+        while pos < end:
+            line = fh.readline()
+            if not line:
+                break
+            count += 1
+            pos += len(line)
+        return first, count
+
+
+def _line_start(fh: Any, start: int) -> int:
+    if start == 0:
+        return 0
+    fh.seek(start - 1)
+    if fh.read(1) == b"\n":
+        return start
+    return start + len(fh.readline())
+
+
+def _range_records(path: str, name: str, first: int, count: int, first_line: int, bom: bool) -> tuple[list[Record], stream.Reader]:
+    reader = stream.Reader(path, "jsonl")
+    reader.name = name
+    out = []
+    with open_binary(path) as fh:
+        fh.seek(first)
+        for k in range(count):
+            raw = fh.readline()
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if first_line + k == 1 and bom:
+                raw = raw[3:]
+            out.append(reader._record(first_line + k, raw, bom))
+    return out, reader
+
+
+def _parquet_records(path: str, group: int, first_row: int) -> list[Record]:
+    import pyarrow.parquet as pq
+
+    with open_binary(path) as fh:
+        table = pq.ParquetFile(fh).read_row_group(group)
+        names = table.schema.names
+        cols = [parquet_io._column_values(table.column(i).combine_chunks(), table.schema.field(i).type) for i in range(table.num_columns)]
+        return [Record(first_row + k, {n: parquet_io._clean(v) for n, v in zip(names, vals) if v is not None})
+                for k, vals in enumerate(zip(*cols))]
+
+
+def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
+    """One Ray task: read a range, build its examples with the driver's plan, check them."""
+    plan = pickle.loads(piece["plan"])
+    bad = (0, [], "utf-8")
+    if plan["fmt"] == "jsonl":
+        records, reader = _range_records(piece["path"], plan["name"], piece["first"], piece["count"], piece["first_line"], plan["bom"])
+        bad = (reader.n_bad, reader.bad_lines, reader.encoding)
+    else:
+        records = _parquet_records(piece["path"], piece["group"], piece["first_line"])
+    examples = []
+    for rec in records:
+        ex = ingest.record_example(rec.row, rec, plan["layout"], plan["m"], plan["columns"], plan["default_system"], plan["detection"])
+        ex.origin = plan["origin"]
+        examples.append(ex)
+    info = open_tokenizers.model_info(plan["model"], plan["max_seq_length"])
+    facts = [stream.analyse(examples[i : i + stream.CHUNK_EXAMPLES], info, plan["bands"], plan["rows"], plan["names"])
+             for i in range(0, len(examples), stream.CHUNK_EXAMPLES)]
+    return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad)}
+
+
+def _digests(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    d, e = [], []
+    for blob in batch["facts"]:
+        for f in pickle.loads(blob):
+            for digest, ex in f.texts:
+                d.append(digest.hex())
+                e.append(ex)
+    return {"digest": np.array(d, dtype=object), "ex": np.array(e, dtype=np.int64)}
+
+
+def _exact_group(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    members = np.sort(group["ex"])
+    if members.size < 2:
+        return {"first": np.zeros(0, dtype=np.int64), "members": np.zeros(0, dtype=object)}
+    return {"first": members[:1], "members": np.array([json.dumps(members.tolist())], dtype=object)}
+
+
+def _bands(repeats: np.ndarray) -> Any:
+    def make(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        bands, keys, exs = [], [], []
+        for blob in batch["facts"]:
+            for f in pickle.loads(blob):
+                keep = ~np.isin(f.band_ex, repeats)
+                for b in range(f.band_keys.shape[0]):
+                    bands.append(np.full(int(keep.sum()), b, dtype=np.int64))
+                    keys.append(f.band_keys[b][keep])
+                    exs.append(f.band_ex[keep])
+        def cat(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+        return {"band": cat(bands), "key": cat(keys), "ex": cat(exs)}
+
+    return make
+
+
+def _bucket_pairs(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each member with the bucket's first member and with its predecessor (as
+    minhash.candidate_pairs pairs them)."""
+    ex = np.sort(group["ex"])
+    if ex.size < 2:
+        return {"a": np.zeros(0, dtype=np.int64), "b": np.zeros(0, dtype=np.int64)}
+    return {"a": np.concatenate([np.full(ex.size - 1, ex[0]), ex[:-1]]), "b": np.concatenate([ex[1:], ex[1:]])}
+
+
+def _pieces(path: str, fmt: str, plan_blob: bytes, ray: Any) -> list[dict[str, Any]]:
+    if fmt == "parquet":
+        with open_binary(path) as fh:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(fh).metadata
+        out, row = [], 1
+        for g in range(meta.num_row_groups):
+            out.append({"piece": g, "path": path, "group": g, "first_line": row, "plan": plan_blob})
+            row += meta.row_group(g).num_rows
+        return out
+    size = _size(path)
+    ranges = [(s, min(size, s + RANGE_BYTES)) for s in range(0, max(size, 1), RANGE_BYTES)]
+    counted = ray.data.from_items([{"start": s, "end": e} for s, e in ranges]).map(
+        lambda r: dict(zip(("first", "count"), _lines_in(path, r["start"], r["end"])), start=r["start"])).take_all()
+    counted.sort(key=lambda r: r["start"])
+    out, line = [], 1
+    for i, r in enumerate(counted):
+        out.append({"piece": i, "path": path, "first": r["first"], "count": r["count"], "first_line": line, "plan": plan_blob})
+        line += r["count"]
+    return out
+
+
+def check(path: str | Path, fmt: str, address: str | None = None, model: str | None = None, epochs: int | None = None,
+          price: float | None = None, threshold: float = duplicates.DEFAULT_THRESHOLD, overrides: dict[str, Any] | None = None,
+          default_system: str | None = None, max_seq_length: int | None = None) -> stream.StreamResult:
+    """The streaming check, its chunks and duplicate grouping run by Ray Data."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise InputError("--engine ray needs Ray: pip install -r requirements-scale.txt") from exc
+    if not ray.is_initialized():
+        ray.init(address=address, runtime_env=runtime_env(), include_dashboard=False, log_to_driver=False)
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # the CLI prints results, not Ray's progress
+    info = open_tokenizers.model_info(model, max_seq_length)
+    text = str(path)
+    reader = stream.Reader(text, fmt)
+    source, _ = stream.examples(reader, overrides, default_system)  # the plan, from the head of the file
+    layout, columns, m = source.layout, source.columns, source.plan  # the head's mapping, not re-resolved
+    bands, rows = duplicates.lsh_params(threshold)
+    plan = {"fmt": fmt, "name": reader.name, "layout": layout, "m": m, "columns": columns, "default_system": default_system,
+            "detection": source.detection, "max_seq_length": max_seq_length,
+            "origin": ingest.ORIGIN.get(fmt, "item"), "model": info.name, "bands": bands, "rows": rows,
+            "bom": reader.encoding == "utf-8-sig", "names": stream.column_names(source)}
+    pieces = _pieces(text, fmt, pickle.dumps(plan), ray)
+    analysed = ray.data.from_items(pieces, override_num_blocks=max(1, len(pieces))).map(_analyse_piece).materialize()
+    index = Index()
+    try:
+        tally = stream._Tally()
+        n_bad, bad_lines, encoding = 0, [], ("utf-8-sig" if plan["bom"] else "utf-8")
+        for row in analysed.iter_rows():
+            for facts in pickle.loads(row["facts"]):
+                stream.absorb(index, tally, facts, duplicates_too=False)
+            nb, bl, enc = pickle.loads(row["bad"])
+            n_bad += nb
+            bad_lines += bl
+            encoding = enc if nb else encoding
+        reader.n_bad, reader.bad_lines, reader.encoding = n_bad, bad_lines[:10], encoding
+        if fmt == "jsonl":
+            reader.pieces = sum(p["count"] for p in pieces) + 1
+            if n_bad > max(1, reader.pieces // 10):
+                raise InputError(f"{reader.name} is not UTF-8 on {n_bad} lines. Save it as UTF-8 and check it again.")
+        source.encoding = reader.encoding
+        index.add_findings(READ, reader.read_findings())
+        exact = _exact_groups(analysed)
+        repeats = np.array(sorted({i for g in exact for i in g[1:]}), dtype=np.int64)
+        near = _near_groups(analysed, repeats, index, threshold)
+        return stream.finish(index, tally, source, info, epochs, price, threshold, exact, near)
+    except BaseException:
+        index.close()
+        raise
+
+
+def _partitions(analysed: Any) -> int:
+    """Shuffle partitions: a few per piece of the file, not Ray's default 200 (one actor
+    each, too many for a small cluster)."""
+    return max(2, min(64, 2 * analysed.count()))
+
+
+def _exact_groups(analysed: Any) -> list[list[int]]:
+    grouped = analysed.map_batches(_digests, batch_format="numpy").groupby("digest", num_partitions=_partitions(analysed)).map_groups(_exact_group, batch_format="numpy")
+    groups = [json.loads(r["members"]) for r in grouped.take_all()]
+    return sorted(groups, key=lambda g: g[0])
+
+
+def _near_groups(analysed: Any, repeats: np.ndarray, index: Index, threshold: float) -> list[list[int]]:
+    pairs = (analysed.map_batches(_bands(repeats), batch_format="numpy")
+             .groupby(["band", "key"], num_partitions=_partitions(analysed)).map_groups(_bucket_pairs, batch_format="numpy"))
+    parts = [(b["a"], b["b"]) for b in pairs.iter_batches(batch_format="numpy") if len(b["a"])]
+    if not parts:
+        return []
+    both = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], axis=1), axis=0)
+    return stream.confirm(index, both[:, 0], both[:, 1], threshold)

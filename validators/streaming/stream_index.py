@@ -1,0 +1,111 @@
+"""On-disk indexes for a check that streams a file too large for memory.
+
+One SQLite file in a temporary folder holds what the whole-file checks need to see at
+once: content digests (exact duplicates), MinHash band keys (near-duplicate candidates),
+normalised prompts and replies (conflicting answers), system prompts, the normalised texts
+that near-duplicate candidates are confirmed on, and every finding with its sort key.
+Memory stays bounded whatever the size of the file: SQLite sorts and groups on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import Finding
+
+SCHEMA = """
+CREATE TABLE findings (sev INTEGER, ex INTEGER, mi INTEGER, stage INTEGER, seq INTEGER, data TEXT);
+CREATE TABLE texts (digest BLOB, ex INTEGER);
+CREATE TABLE fulltext (ex INTEGER PRIMARY KEY, text TEXT);
+CREATE TABLE bands (band INTEGER, key INTEGER, ex INTEGER);
+CREATE TABLE prompts (prompt BLOB, reply BLOB, ex INTEGER, row INTEGER);
+CREATE TABLE systems (digest BLOB);
+CREATE TABLE nosystem (ex INTEGER, row INTEGER);
+CREATE TABLE flagged (ex INTEGER, row INTEGER, kind TEXT, record TEXT);
+CREATE TABLE leftout (row INTEGER, reason TEXT);
+"""
+# Stages keep the in-memory order of findings that share (severity, example, message):
+# read, format + semantics, file-level, personal data, token limit, duplicates.
+READ, CONTENT, DATASET, PERSONAL, TOKENS, DUPLICATES = range(6)
+
+
+class Index:
+    """The temporary database and signature file of one streaming run."""
+
+    def __init__(self, folder: str | None = None) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="ftprep-stream-", dir=folder))
+        self.db = sqlite3.connect(self.dir / "index.sqlite3", isolation_level=None)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; PRAGMA cache_size=-65536;")
+        self.db.executescript(SCHEMA)
+        self.db.execute("BEGIN")
+        self.seq = 0
+
+    def close(self) -> None:
+        self.db.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ------------------------------------------------------------ writing
+    def add_findings(self, stage: int, findings: list[Finding]) -> None:
+        rows = []
+        for f in findings:
+            self.seq += 1
+            rows.append((f.severity != "error", f.example or 0, f.message_index or 0, stage, self.seq, json.dumps(f.to_dict(), ensure_ascii=False)))
+        self.db.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?)", rows)
+
+    def add_bands(self, ex: np.ndarray, keys: np.ndarray) -> None:
+        """LSH band keys (``keys[band, i]`` for example ``ex[i]``)."""
+        for band in range(keys.shape[0]):
+            self.db.executemany("INSERT INTO bands VALUES (?,?,?)", zip([band] * len(ex), keys[band].tolist(), ex.tolist()))
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN")
+
+    # ------------------------------------------------------------ reading
+    def exact_groups(self) -> list[list[int]]:
+        """Examples with the same digest, each group in file order, groups by first member."""
+        self.db.execute("CREATE INDEX texts_by_digest ON texts (digest, ex)")
+        cur = self.db.execute(
+            "SELECT g.first, t.ex FROM texts t JOIN (SELECT digest, min(ex) AS first FROM texts GROUP BY digest HAVING count(*) > 1) g"
+            " ON t.digest = g.digest ORDER BY g.first, t.ex")
+        groups: list[list[int]] = []
+        last = None
+        for first, ex in cur:
+            if first != last:
+                groups.append([])
+                last = first
+            groups[-1].append(ex)
+        return groups
+
+    def candidate_pairs(self, repeats: set[int], batch: int = 200_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Pairs (a < b) sharing a band bucket: each member with its bucket's first member and
+        with its predecessor, exact repeats left out (as minhash.candidate_pairs does)."""
+        self.db.execute("CREATE TEMP TABLE repeats (ex INTEGER PRIMARY KEY)")
+        self.db.executemany("INSERT INTO repeats VALUES (?)", ((r,) for r in sorted(repeats)))
+        self.db.execute("CREATE INDEX bands_by_key ON bands (band, key, ex)")
+        cur = self.db.execute(
+            "WITH live AS (SELECT band, key, ex FROM bands WHERE ex NOT IN (SELECT ex FROM repeats)),"
+            " shared AS (SELECT band, key FROM live GROUP BY band, key HAVING count(*) > 1),"
+            " m AS (SELECT l.ex, first_value(l.ex) OVER w AS f, lag(l.ex) OVER w AS p FROM live l JOIN shared s"
+            "  ON l.band = s.band AND l.key = s.key WINDOW w AS (PARTITION BY l.band, l.key ORDER BY l.ex))"
+            " SELECT f, ex FROM m WHERE p IS NOT NULL UNION SELECT p, ex FROM m WHERE p IS NOT NULL")
+        while rows := cur.fetchmany(batch):
+            arr = np.asarray(rows, dtype=np.int64)
+            yield arr[:, 0], arr[:, 1]
+
+    def findings(self, where: str = "", args: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        """Findings as dicts, in the order a report lists them."""
+        cur = self.db.execute(f"SELECT data FROM findings {where} ORDER BY sev, ex, mi, stage, seq", args)
+        for (data,) in cur:
+            yield json.loads(data)
+
+    def count(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        return int(self.db.execute(sql, args).fetchone()[0])
