@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from validators import checks, export, ingest
+from validators.checking import checks
+from validators.exporting import export
+from validators.reading import ingest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "support_desk.csv"
 
