@@ -319,6 +319,7 @@ def run(arg: str) -> None:
         # -- every page, first and second visit
         for title in ["Validate", "Tokens", "Cost", "Duplicates", "Export", "Upload"]:
             row(f"{title}: first visit", f"{b.visit(title):.2f} s", page_first)
+            page.screenshot(path=str(tmp / f"first_{title.lower()}.png"), full_page=True)  # to look at, as a user would
         for title in ["Validate", "Tokens", "Cost", "Duplicates", "Export", "Upload"]:
             row(f"{title}: second visit", f"{b.visit(title):.2f} s", page_again)
 
@@ -358,6 +359,7 @@ def run(arg: str) -> None:
         row("store on disk (db + WAL) / upload", f"{total:.0f} / {upload_mb:.0f} MB = {total / upload_mb:.2f}×", "≤ 1 copy" if big else "")
         row("  of which", ", ".join(f"{k} {v:.0f} MB" for k, v in parts.items()))
         page.screenshot(path=str(tmp / "last.png"))
+        print(f"screenshots in {tmp}")
         browser.close()
 
     print(f"\n{path.name}: {examples:,} examples, {upload_mb:.0f} MB; load average at the end {os.getloadavg()[0]:.1f}")

@@ -62,6 +62,12 @@ def main(n: int) -> list[tuple[str, float]]:
     for page in PAGES:
         timed(f"switch to {page} (again)", lambda p=page: at.switch_page(f"pages/{p}.py").run(), rows)
 
+    at.switch_page("pages/export.py").run()
+    for label, key, value in (("another target", "exp_target", "trl"), ("leave out exact duplicates", "exp_dedupe", "exact"),
+                              ("validation split 0.1", "exp_split", 0.1)):
+        widget = at.slider(key=key) if key == "exp_split" else at.selectbox(key=key)
+        timed(f"Export: {label}", lambda w=widget, v=value: w.set_value(v).run(), rows)
+    assert not at.exception, at.exception
     at.switch_page("pages/validate.py").run()
     for view in ("Only errors", "All examples", "Flagged examples"):
         timed(f"Validate: show {view}", lambda v=view: at.radio(key="val_show").set_value(v).run(), rows)

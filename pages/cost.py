@@ -47,10 +47,39 @@ def every_model(live: Session, epochs: int | None) -> pd.DataFrame:
         rows.append({"model": res.model.name, "USD per 1M training tokens": est.price_per_million, "epochs": est.epochs,
                      "billed tokens": est.billing_tokens, "cost USD": round(est.cost_usd, 2)})
     for name, info in core.models().items():
-        est = core.estimate_cost(state.live_counts(live, info.encoding), info.limit, info.training, epochs)
+        counts = state.live_counts_if_ready(live, info.encoding)
+        if counts is None:  # its tokenizer is still counting in the background: shown blank, filled in shortly
+            rows.append({"model": name, "USD per 1M training tokens": info.training, "epochs": None,
+                         "billed tokens": None, "cost USD": None})
+            continue
+        est = core.estimate_cost(counts, info.limit, info.training, epochs)
         rows.append({"model": name, "USD per 1M training tokens": info.training, "epochs": est.epochs,
                      "billed tokens": est.billing_tokens, "cost USD": round(est.cost_usd, 2)})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for col in ("epochs", "billed tokens"):  # whole numbers, blank where not counted yet
+        table[col] = table[col].astype("Int64")
+    return table
+
+
+def counting_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as words, "counting…" in the rows not counted yet (a blank number reads "None")."""
+    shown = table.copy()
+    for col, fmt in (("epochs", "{:,}"), ("billed tokens", "{:,}"), ("cost USD", "{:,.2f}")):
+        shown[col] = [("counting…" if pd.isna(v) else fmt.format(v)) for v in table[col]]
+    return shown
+
+
+def every_model_table(live: Session, waited: bool = False) -> None:
+    """The table of every model; while some tokenizers are still counting (large data, just
+    after the upload) it shows the ready ones at once and fills in the rest every few seconds."""
+    table = every_model(live, live.options.epochs)
+    waiting = int(table["cost USD"].isna().sum())
+    st.dataframe(counting_shown(table) if waiting else table, hide_index=True, width="stretch")
+    if waited and not waiting:
+        st.rerun()  # all counted: draw the page once more, without the timer
+    if waiting:
+        st.caption(f"Still counting the tokens for {waiting} model(s) with their own tokenizers; "
+                   "their rows say “counting…” for now and fill in by themselves in a few seconds.")
 
 
 def other_services(charged_tokens: int, open_model: str | None = None) -> None:
@@ -129,7 +158,8 @@ def main() -> None:
         st.caption(f"{res.model.name} trains on your own hardware, so it has no price per token: the figure is its own tokenizer's count, "
                    f"each example cut at {res.model.limit:,} tokens, times the epochs. Enter a hosted service's price above to compare.")
     st.subheader("The same data on every model")
-    st.dataframe(every_model(live, live.options.epochs), hide_index=True, width="stretch")
+    waiting = any(live.counts_if_ready(info.encoding) is None for info in core.models().values())
+    st.fragment(every_model_table, run_every=3 if waiting else None)(live, waiting)
     other_services(est.charged_tokens, res.model.name if res.counts.is_open else None)
     if res.counts.is_open:
         st.info("The break-even against a few-shot prompt needs the model's prices per request; pick an OpenAI model above to see it.")

@@ -4,8 +4,6 @@ sequence length, and what is trained."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -147,15 +145,9 @@ def over_limit(live: Session, res: CheckResult, over: list[int]) -> None:
     b.button("Trim their earliest turns", key="tok_fix_trim", on_click=run_fix, args=(live, "trim"), width="stretch")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8, ttl=900)  # bounded: memory must not only grow
-def _control_rows(ws: str, version: int, model: str, _res: CheckResult) -> list[dict[str, Any]]:
-    """The control-token table, scanned once per workspace version and model (a pass over every text)."""
-    return core.control_tokens_by_target(_res.examples, _res.model)
-
-
 def control_tokens(live: Session, res: CheckResult) -> None:
     st.subheader("Control tokens in your text")
-    rows = _control_rows(live.id, live.version, res.model.name, res)
+    rows = live.control_rows(res)  # once per workspace version and model (a pass over every text)
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "example numbers"} for r in rows])
     table["examples"] = [("not checked" if r["examples"] is None else f"{r['examples']:,}") for r in rows]
     st.caption("Text that a destination's tokenizer or service reads as a control token (end of turn, new turn…) instead of words: "

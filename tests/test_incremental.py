@@ -166,6 +166,7 @@ def test_incremental_equals_full(live: live_mod.Session, ops: list[tuple[Any, ..
         same_findings(refreshed.findings, want.findings)
         assert refreshed.dupes.to_dict() == want.dupes.to_dict()
         assert live.exact
+        assert live.control_rows(refreshed) == live_mod.control_tokens_by_target(list(live.examples), refreshed.model)
     finally:
         undo_all(live)
     back = live.check(full=True)
@@ -189,3 +190,27 @@ def test_personal_data_warning_survives_an_edit_at_6000_examples(live: live_mod.
     finally:
         undo_all(live)
     assert not [f for f in live.check().findings if f.example == 42]
+
+
+def test_background_refresh_after_an_edit_equals_full(live: live_mod.Session) -> None:
+    """The dataset-wide parts and the control-token table, computed in the background right
+    after an edit (the Duplicates and Tokens pages then find them ready), are a full check's."""
+    undo_all(live)
+    live.check(full=True)
+    try:
+        live.apply([edited(live.example(703), "copy", 1)], "edit 703")  # an exact duplicate of example 2
+        live.apply([with_reply(live.example(905), "Mail <|endoftext|> me")], "edit 905")  # a control string
+        for name in ("control", "refresh"):
+            version, job = live._pending[name]
+            assert version == live.version
+            job.result(timeout=300)
+        assert not live.stale  # the background job handed its answer over
+        want = full_check(live)
+        got = live.check(full=True)
+        same_findings(got.findings, want.findings)
+        assert got.dupes.to_dict() == want.dupes.to_dict()
+        rows = live.control_rows(got)
+        assert rows == live_mod.control_tokens_by_target(list(live.examples), got.model)
+        assert any(905 in r.get("example numbers", []) for r in rows)
+    finally:
+        undo_all(live)

@@ -213,7 +213,16 @@ def live_counts(live: Session, encoding: str) -> Any:
     return counts.total[res.usable_mask()]
 
 
-@st.cache_resource(show_spinner="Building the export…", max_entries=8, ttl=900)  # bounded: memory must not only grow
+def live_counts_if_ready(live: Session, encoding: str) -> Any:
+    """:func:`live_counts`, or ``None`` while that tokenizer is still counted in the background."""
+    res = result(live)
+    counts = live.counts_if_ready(encoding)
+    return None if counts is None else counts.total[res.usable_mask()]
+
+
+# Bounded: memory must not only grow (each entry holds the export's bytes, ~120 MB at 100k examples);
+# a rebuild is cheap, the Session keeps every example's rendered line (export.RenderCache).
+@st.cache_resource(show_spinner="Building the export…", max_entries=3, ttl=900)
 def _export(ws: str, version: int, target: str, split: float, dedupe: str, _live: Session) -> ExportResult:
     return _live.export(target, split, dedupe)
 

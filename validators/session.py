@@ -16,6 +16,7 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -200,6 +201,9 @@ class Session:
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
+        self._render = export.RenderCache()
+        self._pending: dict[str, tuple[int, Future[None]]] = {}  # background work started after an edit: version, future
+        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -224,6 +228,8 @@ class Session:
     def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
         """The current check result.  A full run happens the first time, after an option
         changed, or with ``full=True`` when edits left the dataset-wide parts stale."""
+        if full:
+            self._await("refresh")
         with self.lock:
             if self.result is None:
                 self.result = checks.run(
@@ -254,11 +260,23 @@ class Session:
                 self._other[encoding] = tokens.count(self.examples, encoding)
             return self._other[encoding]
 
+    def counts_if_ready(self, encoding: str) -> tokens.TokenCounts | None:
+        """Like :meth:`counts_for`, but ``None`` while the background count for ``encoding`` is
+        still running: the Cost page shows the models that are ready instead of waiting."""
+        pending = self._warming.get(encoding)
+        if pending is not None and not pending.done() and encoding not in self._other and encoding != self.check().counts.encoding:
+            return None
+        return self.counts_for(encoding)
+
     def _warm_other_encodings(self) -> None:
         """Count the other tokenizers in the background on large data, so the Cost page's
         first visit does not wait; a result is kept only if no edit happened meanwhile."""
         if len(self.examples) < INCREMENTAL_MIN or self.result is None:
             return
+        # The Tokens and Export pages' tables first (a second or two each): the Cost page shows
+        # the models already counted and fills in the rest, so the tokenizers can come after.
+        self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
+        self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
         active = self.result.counts.encoding
         for enc in sorted({m.encoding for m in catalog.models().values()} - {active} - set(self._other) - set(self._warming)):
             snapshot, version = list(self.examples), self.version
@@ -274,6 +292,23 @@ class Session:
             self._warming[enc] = _WARMER.submit(work)
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
 
+    def _warm_control(self, res: checks.CheckResult, version: int) -> None:
+        """The Tokens page's control-token table, ready before its first visit."""
+        with self.lock:
+            if self.version != version or (version, res.model.name) in self._control:
+                return
+            snapshot = list(res.examples)
+        rows = control_tokens_by_target(snapshot, res.model)
+        with self.lock:
+            if self.version == version:
+                self._control = {(version, res.model.name): rows}
+
+    def _warm_export(self, res: checks.CheckResult) -> None:
+        """Render the default target's lines into the Export page's cache, so its first visit
+        only joins bytes.  Lines of examples edited meanwhile are simply rendered again there."""
+        with contextlib.suppress(Exception):  # a warm-up only: the page's own build says what is wrong
+            export.build(res, default_target(), 0.0, "none", 0, self.source_rows, self._render)
+
     def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
         """The normalised texts the duplicate search needs, ready before the first refresh."""
         pr = semantic.prompt_replies(snapshot)
@@ -286,17 +321,21 @@ class Session:
             self._pr = semantic.prompt_replies(self.examples)
         return self._pr
 
-    def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None) -> checks.CheckResult:
+    def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None,
+                               examples: list[Example] | None = None,
+                               pr: dict[int, tuple[str, str]] | None = None) -> checks.CheckResult:
         """After patched edits: redo only what depends on the whole dataset (duplicates,
-        conflicting answers, system-prompt and size findings); per-example parts are current."""
+        conflicting answers, system-prompt and size findings); per-example parts are current.
+        ``examples`` and ``pr``: a snapshot to work on (the background refresh), else the live ones."""
         say = progress or (lambda _f, _s: None)
         say(0.1, "Comparing examples")
-        pr = self._prompt_replies()
+        examples = self.examples if examples is None else examples
+        pr = self._prompt_replies() if pr is None else pr
         say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(self.examples, self.options.threshold, True, None, pr, self._sigs)
+        dupes = duplicates.find(examples, self.options.threshold, True, None, pr, self._sigs)
         say(0.9, "Checking the dataset as a whole")
         found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
-        found += semantic.check_dataset(self.examples, pr) + checks.duplicate_findings(self.examples, dupes)
+        found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
         checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
@@ -371,7 +410,57 @@ class Session:
             self.result = None
             return
         self.result = patch(self.result, self.examples, [self._pos[e.index] for e in new], self.options.price)
-        self.stale = True  # duplicates / conflicts refresh lazily (Duplicates and Export pages)
+        self.stale = True  # duplicates / conflicts: refreshed in the background, or by the page that needs them
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        """Start the dataset-wide refresh right after an edit, on a snapshot, in the background.
+
+        Why: at 100k examples it takes seconds, and the Duplicates page (or an export leaving
+        duplicates out) would wait for it on the next visit; started now, it runs while the
+        user reads the grid.  Its answer is kept only if no edit came meanwhile (same version,
+        same result object), so it is exactly what the page's own refresh would compute."""
+        version, res = self.version, self.result
+
+        def work() -> None:
+            with self.lock:
+                if self.version != version or not self.stale or self.result is not res:
+                    return
+                snapshot = list(self.examples)
+                pr = dict(self._pr) if self._pr is not None else None
+            if pr is None:
+                pr = semantic.prompt_replies(snapshot)
+            fresh = self._refresh_dataset_parts(res, None, snapshot, pr)  # type: ignore[arg-type]
+            with self.lock:
+                if self.version == version and self.stale and self.result is res:
+                    self.result, self.stale = fresh, False
+
+        self._pending["control"] = (version, _WARMER.submit(self._warm_control, res, version))  # the Tokens page's, ~1 s
+        self._pending["refresh"] = (version, _WARMER.submit(work))
+
+    def control_rows(self, res: checks.CheckResult) -> list[dict[str, Any]]:
+        """The control-token table (one row per destination) for this version and model: one
+        pass over every text, done once per version, in the background right after an edit."""
+        key = (self.version, res.model.name)
+        if key not in self._control:
+            self._await("control")
+        rows = self._control.get(key)
+        if rows is None:
+            rows = control_tokens_by_target(res.examples, res.model)
+            self._control = {key: rows}
+        return rows
+
+    def _await(self, name: str) -> None:
+        """Wait for the background work ``name`` ("refresh", "control", "export") of this version if it is
+        already running, rather than doing it twice at once (never while holding the lock: it
+        needs it to hand its answer over); one still queued behind other background work is
+        cancelled, and the caller does the work at once instead."""
+        pending = self._pending.get(name)
+        if pending is None or pending[0] != self.version or pending[1].done():
+            return
+        if not pending[1].cancel():
+            with contextlib.suppress(Exception):  # it failed: the caller's own refresh says why
+                pending[1].result()
 
     # -- duplicates, export and reports ---------------------------------------------------
     def duplicates_left_out(self) -> int:
@@ -414,7 +503,8 @@ class Session:
     def export(self, target: str, split: float, dedupe: str, seed: int = 0) -> ExportResult:
         """The export files for these settings.  Errors are always current; the duplicate
         groups are refreshed first only when the export removes them."""
-        return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows)
+        self._await("export")  # the default target's lines, rendered in the background after the first check
+        return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows, self._render)
 
     def target_matrix(self) -> dict[str, Any]:
         """Which targets would accept this data (an export built per target)."""

@@ -148,6 +148,54 @@ def split(examples: list[Example], fraction: float, groups: list[list[int]], see
     return train, val
 
 
+class RenderCache:
+    """Each example's rendered line and each target's file rules, kept between exports.
+
+    Why: on the Export page, choosing another split or duplicate mode (or coming back to a
+    target) must not render 100,000 examples again.  A line is reused only while the example
+    is the very same object (an edit or a fix makes a new one, so its line is rendered
+    afresh); the rules' answer only for the very same list of kept examples.  Only the
+    ``targets`` most recently used targets are kept: each holds a line per example.
+    """
+
+    def __init__(self, targets: int = 2) -> None:
+        self.targets = targets
+        # per target: example number → (the example object rendered, its line); two dicts, not one
+        # of tuples, so the lines' dict holds no object the garbage collector has to visit
+        self._lines: dict[str, tuple[dict[int, Example], dict[int, bytes]]] = {}
+        self._rules: dict[str, tuple[list[Example], list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, name: str) -> tuple[dict[int, Example], dict[int, bytes]]:
+        with self._lock:
+            mine = self._lines.pop(name, None) or ({}, {})
+            self._lines[name] = mine  # most recently used last
+            while len(self._lines) > self.targets:
+                old = next(iter(self._lines))
+                del self._lines[old]
+                self._rules.pop(old, None)
+            return mine
+
+    def lines(self, examples: list[Example], target: targets_mod.Target) -> list[bytes]:
+        """Each example's line, UTF-8 encoded (joining bytes copies the file once)."""
+        rendered, lines = self._for(target.name)
+        out: list[bytes] = []
+        for e in examples:
+            if rendered.get(e.index) is not e:
+                lines[e.index] = dumps_line(target.render(e)).encode("utf-8")
+                rendered[e.index] = e
+            out.append(lines[e.index])
+        return out
+
+    def rules(self, keep: list[Example], target: targets_mod.Target) -> list[str]:
+        hit = self._rules.get(target.name)
+        if hit is not None and len(hit[0]) == len(keep) and all(a is b for a, b in zip(hit[0], keep, strict=True)):
+            return list(hit[1])
+        problems = target.rules(keep)
+        self._rules[target.name] = (list(keep), list(problems))
+        return problems
+
+
 def build(
     result: CheckResult,
     target: str = "openai",
@@ -155,6 +203,7 @@ def build(
     dedupe: str = "none",
     seed: int = 0,
     source_rows: tuple[int, ...] | None = None,
+    cache: RenderCache | None = None,
 ) -> ExportResult:
     """Decide what goes out, render it for ``target``, and account for every source row."""
     tgt = targets_mod.get(target)
@@ -178,15 +227,15 @@ def build(
             kinds.append((*_kind(ex, mine), len(ex.rows)))
     groups = result.dupes.exact + result.dupes.near
     train, val = split(keep, validation_split, groups, seed)
-    problems = tgt.rules(keep)
+    problems = cache.rules(keep, tgt) if cache is not None else tgt.rules(keep)
     if len(train) < tgt.min_examples:
         problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {len(train)}.")
     if tgt.max_examples is not None and len(train) > tgt.max_examples:
         problems.append(f"{tgt.label} takes at most {tgt.max_examples:,} training examples; this export has {len(train):,}. Split the data.")
     if tgt.max_validation_examples is not None and len(val) > tgt.max_validation_examples:
         problems.append(f"{tgt.label} takes at most {tgt.max_validation_examples:,} validation examples; this split has {len(val):,}. Lower the validation split.")
-    train_bytes = render(train, tgt)
-    val_bytes = render(val, tgt) if val else None
+    train_bytes = render(train, tgt, cache)
+    val_bytes = render(val, tgt, cache) if val else None
     limit = min(MAX_FILE_BYTES, tgt.max_file_bytes or MAX_FILE_BYTES)
     if len(train_bytes) > limit:
         problems.append(f"The training file is {len(train_bytes) / MIB:.0f} MB; {tgt.label}'s limit is {limit / MIB:.0f} MB. Split the data.")
@@ -197,11 +246,16 @@ def build(
     return out
 
 
-def render(examples: list[Example], target: targets_mod.Target) -> bytes:
+def render(examples: list[Example], target: targets_mod.Target, cache: RenderCache | None = None) -> bytes:
     """The JSONL bytes for ``examples``: UTF-8, one object per line; a byte-order mark first only
-    for targets whose docs ask for one (Azure OpenAI)."""
+    for targets whose docs ask for one (Azure OpenAI).  With ``cache``, lines rendered before
+    for the same example objects are reused (the same bytes)."""
+    bom = ("\ufeff" if target.bom else "").encode("utf-8")
+    if cache is not None:
+        encoded = cache.lines(examples, target)
+        return b"".join([bom, b"\n".join(encoded), b"\n" if encoded else b""])
     lines = [dumps_line(target.render(e)) for e in examples]
-    return ("\ufeff" if target.bom else "").encode("utf-8") + ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    return bom + ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
 def account(out: ExportResult, source_rows: tuple[int, ...]) -> None:
