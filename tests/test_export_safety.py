@@ -166,6 +166,9 @@ def test_ctrl_c_while_writing_leaves_the_previous_files(data: Path) -> None:
     before = _previous_run(folder, data)
     code = (
         "import os, signal, sys\n"
+        # as in a terminal: Ctrl-C handled and not blocked, whatever this test process inherited
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "real = os.fsync\n"
         "def fsync(fd):\n"
         "    real(fd)\n"
