@@ -725,10 +725,10 @@ def _dataset_findings(result: StreamResult, tally: _Tally) -> None:
 
 
 def _conflict_findings(result: StreamResult) -> None:
-    """Conflicting answers: one prompt, several different replies (semantic.conflict_findings)."""
-    cur = result.index.db.execute(
-        "SELECT g.first, g.n, p.ex FROM prompts p JOIN (SELECT prompt, min(ex) AS first, count(DISTINCT reply) AS n"
-        " FROM prompts GROUP BY prompt HAVING n > 1) g ON p.prompt = g.prompt ORDER BY g.first, p.ex")
+    """Conflicting answers: one prompt, several different replies (semantic.conflict_findings).
+
+    The rows come from :meth:`Index.conflicts`, near-linear in the file's size."""
+    cur = result.index.conflicts()
     head: list[Example] = []
     out: list[Finding] = []
     group, replies = None, 0
