@@ -131,23 +131,9 @@ def from_table(
     never taken back as an example); None lets a first row that reads like data be row 1."""
     if not table.rows:
         raise InputError(f"{name} has a header row but no data rows. Add at least one example below the header.")
-    guess = header is None and (not overrides or any(c not in table.columns for c in _named(overrides)))
-    table, headerless = header_as_row(table) if guess else (table, False)
-    rows = [cells for _, cells in table.rows]
-    sug = mapping_mod.suggest(table.columns, rows)
-    if overrides:
-        m = mapping_mod.resolve(table.columns, overrides, default_system, rows, sug)
-        detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None,
-                     "speaker_counts": mapping_mod.speaker_plan(m, table.columns, rows)[1]}
-    else:
-        m = sug.mapping
-        if default_system is not None:
-            m.default_system = default_system or None
-        detection = sug.to_dict()
+    table, headerless, m, detection = choose_mapping(table, overrides, default_system, header)
     index = {c: i for i, c in enumerate(table.columns)}
     read_findings = [Finding("warning", "ragged_row", f"Row {r}: {text}.", row=r) for r, text in table.notes]
-    if headerless:
-        detection["reasons"] = ["the first row looks like an example, not column names: it is read as row 1 of the data", *detection["reasons"]]
     if detection["problem"]:
         examples = [_unmapped(i, row_no, cells, table.columns, detection["problem"]) for i, (row_no, cells) in enumerate(table.rows, start=1)]
     elif m.alternating and not (m.user or m.assistant):
@@ -167,6 +153,30 @@ def from_table(
         source_rows=tuple(r for r, _ in table.rows),
         detection=detection,
     )
+
+
+def choose_mapping(
+    table: Table, overrides: dict[str, Any] | None, default_system: str | None, header: bool | None,
+) -> tuple[Table, bool, Any, dict[str, Any]]:
+    """(table, headerless, mapping, detection) for ``table``'s rows: the user's choices
+    (``overrides``) or the suggestion, with a headerless first row taken back as row 1 when
+    ``header`` leaves it open.  One place for the whole reader and the streamed CSV's head."""
+    guess = header is None and (not overrides or any(c not in table.columns for c in _named(overrides)))
+    table, headerless = header_as_row(table) if guess else (table, False)
+    rows = [cells for _, cells in table.rows]
+    sug = mapping_mod.suggest(table.columns, rows)
+    if overrides:
+        m = mapping_mod.resolve(table.columns, overrides, default_system, rows, sug)
+        detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None,
+                     "speaker_counts": mapping_mod.speaker_plan(m, table.columns, rows)[1]}
+    else:
+        m = sug.mapping
+        if default_system is not None:
+            m.default_system = default_system or None
+        detection = sug.to_dict()
+    if headerless:
+        detection["reasons"] = ["the first row looks like an example, not column names: it is read as row 1 of the data", *detection["reasons"]]
+    return table, headerless, m, detection
 
 
 def header_as_row(table: Table) -> tuple[Table, bool]:

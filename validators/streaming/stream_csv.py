@@ -25,7 +25,6 @@ from typing import Any
 
 from ..model import Example, Finding
 from ..reading import csv_quirks, ingest
-from ..reading import mapping as mapping_mod
 from ..reading.readers import _MAGIC, InputError, Table, clean_header, sniff_delimiter
 
 BLOCK_BYTES = 4 * 2**20
@@ -241,21 +240,7 @@ def examples(reader: CsvReader, overrides: dict[str, Any] | None, default_system
     if not head:
         raise InputError(f"{reader.name} has a header row but no data rows. Add at least one example below the header.")
     table = Table(reader.columns, head[:HEAD_ROWS])
-    guess = reader.header is None and (not overrides or any(c not in table.columns for c in ingest._named(overrides)))
-    table, headerless = ingest.header_as_row(table) if guess else (table, False)
-    rows = [cells for _, cells in table.rows]
-    sug = mapping_mod.suggest(table.columns, rows)
-    if overrides:
-        m = mapping_mod.resolve(table.columns, overrides, default_system, rows, sug)
-        detection = {"confidence": "chosen", "reasons": ["chosen by you"], "problem": None,
-                     "speaker_counts": mapping_mod.speaker_plan(m, table.columns, rows)[1]}
-    else:
-        m = sug.mapping
-        if default_system is not None:
-            m.default_system = default_system or None
-        detection = sug.to_dict()
-    if headerless:
-        detection["reasons"] = ["the first row looks like an example, not column names: it is read as row 1 of the data", *detection["reasons"]]
+    table, headerless, m, detection = ingest.choose_mapping(table, overrides, default_system, reader.header)
     if (m.alternating and not (m.user or m.assistant)) or m.conversation or m.long_format:
         raise NotStreamable("rows grouped into conversations")
     columns = table.columns
