@@ -16,7 +16,7 @@ import numpy as np
 from .. import catalog
 from ..counting import cost, open_tokenizers, reserved_tokens, tokens
 from ..model import Dataset, Example, Finding, finding
-from . import duplicates, gc_pause, pii, schema_check, semantic
+from . import duplicates, forked, gc_pause, pii, schema_check, semantic
 
 Progress = Callable[[float, str], None]
 
@@ -58,7 +58,10 @@ class CheckResult:
         """Extra token facts: images not counted; for an open model, its tokenizer and what is trained."""
         out: dict[str, Any] = {}
         gathered, self.control_texts = self.control_texts, None
-        out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model, gathered)
+        if isinstance(gathered, ControlAnswers):
+            out["control_tokens_by_target"] = gathered.rows
+        else:
+            out["control_tokens_by_target"] = reserved_tokens.by_target(self.examples, self.model, gathered)
         if self.counts.images_uncounted is not None:
             out["images_not_counted"] = int(self.counts.images_uncounted[live_mask].sum())
         if self.counts.is_open:
@@ -133,6 +136,31 @@ def _run(
 ) -> CheckResult:
     info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
+    child = _fork_counting(examples, info)
+    if child is not None:
+        findings, counts, dupes, control = _run_split(examples, info, threshold, near, read_findings, say, signature_cache, columns, child)
+    else:
+        findings, counts, dupes, control = _run_threads(examples, info, threshold, near, read_findings, say, signature_cache, columns)
+    est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
+    findings += duplicate_findings(examples, dupes)
+    sort_findings(findings)
+    say(1.0, "Done")
+    result = CheckResult(examples, info, findings, counts, est, dupes,
+                         {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {},
+                          "max_seq_length": max_seq_length})
+    result.control_texts = control
+    return result
+
+
+_Parts = tuple[list[Finding], tokens.TokenCounts, duplicates.DuplicateGroups, Any]
+
+
+def _run_threads(
+    examples: list[Example], info: catalog.ModelInfo, threshold: float, near: bool, read_findings: list[Finding] | None,
+    say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
+) -> _Parts:
+    """The check in this process, with worker processes for encoding and the personal-data
+    regexes (the browser's way, and wherever forking is not safe)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         # tiktoken and NumPy release the GIL while they work, so token counting and the
         # near-duplicate search run on the second core beside the Python checks.  Progress
@@ -156,15 +184,74 @@ def _run(
         dupes = searching.result()
     control = _gather_control(examples, info)
     findings += per_example.token_findings(counts, range(len(examples)), info, control)
-    est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
-    findings += duplicate_findings(examples, dupes)
-    sort_findings(findings)
-    say(1.0, "Done")
-    result = CheckResult(examples, info, findings, counts, est, dupes,
-                         {"epochs": epochs, "price": price, "threshold": threshold, "columns": columns or {},
-                          "max_seq_length": max_seq_length})
-    result.control_texts = control
-    return result
+    return findings, counts, dupes, control
+
+
+@dataclass
+class ControlAnswers:
+    """The control-token findings and the table by destination, worked out by the forked
+    child (:func:`_count_and_scan`) so ``to_json`` need not gather the texts again."""
+
+    findings: list[Finding]
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class _Counted:
+    """What the forked child sends back: token counts, personal data, control tokens."""
+
+    counts: tokens.TokenCounts
+    personal: list[Finding]
+    control: ControlAnswers
+
+
+def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: bool = False) -> _Counted:
+    """Token counts, the personal-data scan and the control-token scan of every example,
+    in this process (``workers=False``: it is the forked child, itself the second core)."""
+    counts = tokens.count(examples, info.encoding, workers=workers)
+    personal = pii.check_later(examples, workers=workers)()
+    gathered = _gather_control(examples, info)
+    control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
+    return _Counted(counts, personal, control)
+
+
+def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> Callable[[], _Counted] | None:
+    """:func:`_count_and_scan` started in a forked child, when forking is safe and worth it
+    (large data, tiktoken: an open model's tokenizer keeps its own worker); else ``None``."""
+    if info.encoding.startswith(open_tokenizers.PREFIX) or not forked.usable(len(examples)):
+        return None
+    try:
+        return forked.start(lambda: _count_and_scan(examples, info))
+    except forked.ForkError:
+        return None
+
+
+def _run_split(
+    examples: list[Example], info: catalog.ModelInfo, threshold: float, near: bool, read_findings: list[Finding] | None,
+    say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
+    child: Callable[[], _Counted],
+) -> _Parts:
+    """The check with the counting and scanning in a forked child (:func:`_fork_counting`)
+    while this process checks the format and semantics and searches for duplicates.  The
+    findings are put together in the order :func:`_run_threads` makes them."""
+    say(0.05, "Comparing examples")
+    prompt_replies = semantic.prompt_replies(examples)
+    say(0.25, "Checking the format")
+    findings: list[Finding] = list(read_findings or [])
+    say(0.4, "Checking each example")
+    per_example = ExampleChecks(examples, columns, personal=lambda: got.personal)
+    findings += per_example.content()
+    findings += semantic.check_dataset(examples, prompt_replies)
+    say(0.6, "Looking for duplicates")
+    dupes = duplicates.find(examples, threshold, near, None, prompt_replies, signature_cache)
+    say(0.8, f"Counting tokens ({info.encoding})")
+    try:
+        got = child()
+    except forked.ForkError:
+        got = _count_and_scan(examples, info, workers=True)  # the child failed: the same work here
+    findings += per_example.personal()
+    findings += per_example.token_findings(got.counts, range(len(examples)), info, got.control)
+    return findings, got.counts, dupes, got.control
 
 
 def _gather_control(examples: list[Example], info: catalog.ModelInfo) -> Any:
@@ -196,7 +283,7 @@ def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positio
                     continue
                 out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s) at a web address in high or auto detail: their size "
                                    "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
-    out += reserved_tokens.check(examples, info, control)
+    out += control.findings if isinstance(control, ControlAnswers) else reserved_tokens.check(examples, info, control)
     return out
 
 
@@ -207,10 +294,12 @@ class ExampleChecks:
     re-check uses it through :func:`check_examples` on the examples an edit changed.  One
     path, so an edited example gets exactly the findings a full check would give it."""
 
-    def __init__(self, examples: list[Example], columns: dict[str, str] | None = None) -> None:
+    def __init__(self, examples: list[Example], columns: dict[str, str] | None = None,
+                 personal: Callable[[], list[Finding]] | None = None) -> None:
         self.examples = examples
         self.columns = columns  # the user's column names, for the findings' sentences
-        self._personal = pii.check_later(examples)  # large data: a worker process, started now
+        # large data: a worker process, started now; or the forked child's answer (``personal``)
+        self._personal = personal or pii.check_later(examples)
 
     def content(self) -> list[Finding]:
         """The format and the semantics of each example (plain Python, this thread)."""

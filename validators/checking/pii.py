@@ -242,7 +242,7 @@ def scan_many_later(texts: list[str]) -> Callable[[], list[list[Hit]]]:
     return wait
 
 
-def _scan_sparse_later(texts: list[str]) -> Callable[[], tuple[list[int] | None, list[list[Hit]]]]:
+def _scan_sparse_later(texts: list[str], workers: bool = True) -> Callable[[], tuple[list[int] | None, list[list[Hit]]]]:
     """:func:`scan_many_later` without spreading the answer over every text: (the positions
     scanned, or ``None`` for all; the hits of each scanned text)."""
     subset = candidates(texts)
@@ -251,7 +251,7 @@ def _scan_sparse_later(texts: list[str]) -> Callable[[], tuple[list[int] | None,
     def here() -> tuple[list[int] | None, list[list[Hit]]]:
         return subset, _split(sub, _scan_joined(_SEP.join(sub)))
 
-    if sum(map(len, sub)) < PARALLEL_MIN_CHARS:
+    if not workers or sum(map(len, sub)) < PARALLEL_MIN_CHARS:
         return here
     from . import pii_worker
 
@@ -432,9 +432,9 @@ def check(examples: Iterable[Example]) -> list[Finding]:
     return check_later(examples)()
 
 
-def check_later(examples: Iterable[Example]) -> Callable[[], list[Finding]]:
-    """:func:`check`, started now (on another core for large data); call the result for the
-    findings."""
+def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[], list[Finding]]:
+    """:func:`check`, started now (on another core for large data, unless ``workers`` is
+    false: a forked child scans in itself); call the result for the findings."""
     texts: list[str] = []
     where: list[tuple[Example, int | None, str | None]] = []
     for ex in examples:
@@ -443,7 +443,7 @@ def check_later(examples: Iterable[Example]) -> Callable[[], list[Finding]]:
         for index, key, text in _places(ex):
             texts.append(text)
             where.append((ex, index, key))
-    pending = _scan_sparse_later(texts)
+    pending = _scan_sparse_later(texts, workers)
 
     def findings() -> list[Finding]:
         out: list[Finding] = []

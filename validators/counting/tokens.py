@@ -87,13 +87,14 @@ def _messages(ex: Example) -> list[Any]:
     return ex.messages
 
 
-def count(examples: list[Example], encoding: str) -> TokenCounts:
-    """Count tokens of every example, in file order."""
+def count(examples: list[Example], encoding: str, workers: bool = True) -> TokenCounts:
+    """Count tokens of every example, in file order; ``workers=False`` encodes in this
+    process (a forked child that is itself the second core's work)."""
     if encoding.startswith(open_tokenizers.PREFIX):
         oc = open_tokenizers.count(examples, encoding[len(open_tokenizers.PREFIX):])
         images = np.fromiter((_image_parts(ex) for ex in examples), dtype=np.int64, count=len(examples))
         return TokenCounts(encoding, oc.total, oc.trained, oc.counted, images, oc.problems)
-    worker = _early_worker(examples, encoding)
+    worker = _early_worker(examples, encoding) if workers else None
     n = len(examples)
     total = np.zeros(n, dtype=np.int64)
     assistant = np.zeros(n, dtype=np.int64)
@@ -129,7 +130,7 @@ def count(examples: list[Example], encoding: str) -> TokenCounts:
         total[pos] = overhead
     # Each distinct string is encoded once (system prompts and roles repeat a lot).
     unique = list(dict.fromkeys(texts))
-    sizes = dict(zip(unique, _lengths(unique, encoding, worker)))
+    sizes = dict(zip(unique, _lengths(unique, encoding, worker, workers)))
     lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
     owners = np.asarray(owner, dtype=np.int64)
     np.add.at(total, owners, lengths)
@@ -153,7 +154,7 @@ def _early_worker(examples: list[Example], encoding: str) -> token_worker.Worker
         return None
 
 
-def _lengths(unique: list[str], encoding: str, worker: token_worker.Worker | None = None) -> list[int]:
+def _lengths(unique: list[str], encoding: str, worker: token_worker.Worker | None = None, workers: bool = True) -> list[int]:
     """Token count of each string.
 
     Large inputs are encoded in a separate worker process (``python -m
@@ -162,7 +163,7 @@ def _lengths(unique: list[str], encoding: str, worker: token_worker.Worker | Non
     Small inputs use a plain ``encode_ordinary`` loop (measured faster than
     ``encode_ordinary_batch``).  If the worker fails, we count here: same numbers, slower.
     """
-    if (os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS:
+    if workers and (os.cpu_count() or 1) > 1 and sum(map(len, unique)) >= PARALLEL_MIN_CHARS:
         try:
             return (worker or token_worker.Worker(encoding)).lengths(unique)
         except token_worker.WorkerError:

@@ -1,0 +1,86 @@
+"""Half of a large check in a forked copy of this process, so both cores do Python work.
+
+Token counting, the personal-data scan and the control-token scan each walk every message
+in Python; worker processes fed through a pipe took only the encoding and the regexes off
+this process, and the gathering (most of the Python time) stayed here.  A fork shares the
+parsed examples for free (copy-on-write): the child walks them, counts, scans, and sends
+back only the answers (pickled: arrays of counts and a few findings) while this process
+runs the format, semantic and duplicate checks.
+
+Forking is safe only when this process runs no other thread (a thread's locks would be
+copied held), so :func:`usable` says no in the browser's server, in a thread, on a
+single core and on systems without ``fork``; callers then do the work themselves, and
+also when the child fails (:class:`ForkError`): the same answers either way.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from collections.abc import Callable
+from typing import Any
+
+MIN_EXAMPLES = 20_000  # below this, the fork and the copied pages cost more than the second core saves
+
+
+class ForkError(RuntimeError):
+    """The child could not be started, or died without an answer."""
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def usable(n_examples: int) -> bool:
+    """Whether to fork for ``n_examples``: large data, two cores, and no other thread alive."""
+    return (hasattr(os, "fork") and n_examples >= MIN_EXAMPLES and cores() >= 2
+            and threading.current_thread() is threading.main_thread() and threading.active_count() == 1)
+
+
+def start(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``work()`` in a forked child now; the returned function waits for its value
+    (or raises :class:`ForkError`)."""
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        os.close(read_end)
+        os.close(write_end)
+        raise ForkError(str(exc)) from exc
+    if pid == 0:  # the child: never returns
+        _child(work, read_end, write_end)
+    os.close(write_end)
+
+    def wait() -> Any:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            ok, value = pickle.loads(data)
+        except Exception as exc:  # noqa: BLE001 - an empty or cut answer: the child died
+            raise ForkError(f"the forked check gave no answer (status {status})") from exc
+        if not ok:
+            raise ForkError(value)
+        return value
+
+    return wait
+
+
+def _child(work: Callable[[], Any], read_end: int, write_end: int) -> None:
+    code = 0
+    try:
+        os.close(read_end)
+        try:
+            data = pickle.dumps((True, work()), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which does the work itself
+            data = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+    except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+        code = 1
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing of the parent's buffers a second time
