@@ -108,12 +108,17 @@ def compact(record: dict[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(msgs, list):
         return record
     _share_keys(record)
+    shared = _SHARED
     for m in msgs:
         if isinstance(m, dict):
-            _share_keys(m)
+            for k in m:  # orjson's key cache usually hands over the shared keys already: only look
+                if shared.get(k) is not k:
+                    _share_keys(m)
+                    break
             role = m.get("role")
             if isinstance(role, str) and len(role) < 20:
-                m["role"] = _intern(role)
+                one = shared.get(role)
+                m["role"] = _intern(role) if one is None else one
     return record
 
 

@@ -198,21 +198,24 @@ class ControlAnswers:
 
 @dataclass
 class _Counted:
-    """What the forked child sends back: token counts, personal data, control tokens."""
+    """What the forked child sends back: token counts, personal data, control tokens, and
+    the JSON Schema findings (moved there to even out the two processes' work)."""
 
     counts: tokens.TokenCounts
     personal: list[Finding]
     control: ControlAnswers
+    schema: list[Finding]
 
 
 def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: bool = False) -> _Counted:
-    """Token counts, the personal-data scan and the control-token scan of every example,
-    in this process (``workers=False``: it is the forked child, itself the second core)."""
+    """Token counts, the personal-data scan, the control-token scan and the JSON Schema
+    check of every example, in this process (``workers=False``: it is the forked child,
+    itself the second core)."""
     counts = tokens.count(examples, info.encoding, workers=workers)
     personal = pii.check_later(examples, workers=workers)()
     gathered = _gather_control(examples, info)
     control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
-    return _Counted(counts, personal, control)
+    return _Counted(counts, personal, control, schema_check.check_schema(examples))
 
 
 def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> Callable[[], _Counted] | None:
@@ -231,17 +234,17 @@ def _run_split(
     say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
     child: Callable[[], _Counted],
 ) -> _Parts:
-    """The check with the counting and scanning in a forked child (:func:`_fork_counting`)
-    while this process checks the format and semantics and searches for duplicates.  The
-    findings are put together in the order :func:`_run_threads` makes them."""
+    """The check with the counting, the scans and the JSON Schema in a forked child
+    (:func:`_fork_counting`) while this process runs the semantic checks and the duplicate
+    search.  The findings are put together in the order :func:`_run_threads` makes them."""
     say(0.05, "Comparing examples")
     prompt_replies = semantic.prompt_replies(examples)
     say(0.25, "Checking the format")
     findings: list[Finding] = list(read_findings or [])
     say(0.4, "Checking each example")
     per_example = ExampleChecks(examples, columns, personal=lambda: got.personal)
-    findings += per_example.content()
-    findings += semantic.check_dataset(examples, prompt_replies)
+    semantics = per_example.semantics()
+    dataset = semantic.check_dataset(examples, prompt_replies)
     say(0.6, "Looking for duplicates")
     dupes = duplicates.find(examples, threshold, near, None, prompt_replies, signature_cache)
     say(0.8, f"Counting tokens ({info.encoding})")
@@ -249,6 +252,8 @@ def _run_split(
         got = child()
     except forked.ForkError:
         got = _count_and_scan(examples, info, workers=True)  # the child failed: the same work here
+    findings += got.schema + semantics  # in content()'s order
+    findings += dataset
     findings += per_example.personal()
     findings += per_example.token_findings(got.counts, range(len(examples)), info, got.control)
     return findings, got.counts, dupes, got.control
@@ -303,7 +308,11 @@ class ExampleChecks:
 
     def content(self) -> list[Finding]:
         """The format and the semantics of each example (plain Python, this thread)."""
-        out = schema_check.check_schema(self.examples)
+        return schema_check.check_schema(self.examples) + self.semantics()
+
+    def semantics(self) -> list[Finding]:
+        """The semantics of each example (:meth:`content` without the JSON Schema)."""
+        out: list[Finding] = []
         for ex in self.examples:
             out += semantic.check_example(ex, self.columns)
         return out

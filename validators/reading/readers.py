@@ -785,9 +785,12 @@ def _chat_strings(value: Any) -> int:
     """Keys plus string values of the common ``{"messages": [{"role", "content"}, ...]}``
     (three levels deep); -1 for any other shape."""
     msgs = value.get("messages") if type(value) is dict and len(value) == 1 else None
-    if type(msgs) is list and all(type(m) is dict and len(m) == 2 and type(m.get("role")) is str and type(m.get("content")) is str for m in msgs):
-        return 1 + 4 * len(msgs)
-    return -1
+    if type(msgs) is not list:
+        return -1
+    for m in msgs:  # a plain loop: a generator inside all() costs a third of this on 100,000 lines
+        if type(m) is not dict or len(m) != 2 or type(m.get("role")) is not str or type(m.get("content")) is not str:
+            return -1
+    return 1 + 4 * len(msgs)
 
 
 def _strings_held(value: Any) -> int:
