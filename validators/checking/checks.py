@@ -211,11 +211,15 @@ def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: b
     """Token counts, the personal-data scan, the control-token scan and the JSON Schema
     check of every example, in this process (``workers=False``: it is the forked child,
     itself the second core)."""
-    counts = tokens.count(examples, info.encoding, workers=workers)
-    personal = pii.check_later(examples, workers=workers)()
-    gathered = _gather_control(examples, info)
-    control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
-    return _Counted(counts, personal, control, schema_check.check_schema(examples))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # tiktoken releases the GIL while it encodes: the encoding thread takes a core the
+        # moment the other process waits, so the two processes even out by themselves.
+        counting = pool.submit(tokens.count, examples, info.encoding, workers=workers)
+        personal = pii.check_later(examples, workers=workers)()
+        gathered = _gather_control(examples, info)
+        control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
+        schema = schema_check.check_schema(examples)
+        return _Counted(counting.result(), personal, control, schema)
 
 
 def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> Callable[[], _Counted] | None:
@@ -243,10 +247,14 @@ def _run_split(
     findings: list[Finding] = list(read_findings or [])
     say(0.4, "Checking each example")
     per_example = ExampleChecks(examples, columns, personal=lambda: got.personal)
-    semantics = per_example.semantics()
-    dataset = semantic.check_dataset(examples, prompt_replies)
-    say(0.6, "Looking for duplicates")
-    dupes = duplicates.find(examples, threshold, near, None, prompt_replies, signature_cache)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # NumPy releases the GIL in the MinHash passes: that thread takes a core the moment
+        # the child waits or is done, so the two processes even out by themselves.
+        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
+        semantics = per_example.semantics()
+        dataset = semantic.check_dataset(examples, prompt_replies)
+        say(0.6, "Looking for duplicates")
+        dupes = searching.result()
     say(0.8, f"Counting tokens ({info.encoding})")
     try:
         got = child()
