@@ -282,3 +282,34 @@ def test_printable_and_controls_as_the_plain_checks(t: str) -> None:
 
     assert mojibake.printable(t) == t.isprintable()
     assert mojibake.has_control(t) == (mojibake._CONTROL.search(t) is not None)
+
+
+def test_comparable_parts_join_to_the_comparable_texts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The duplicate search keeps (prompt, reply) pieces instead of joined texts: each joins,
+    measures and hashes exactly as the joined comparable text does."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import same_answers_data
+
+    from validators.checking import duplicates, minhash
+    from validators.model import Example
+    from validators.reading import ingest
+
+    examples: list[Example] = []
+    for path in same_answers_data.write_all(tmp_path).values():
+        examples += [e for e in ingest.load_file(path).examples if e.record is not None]
+    examples.append(Example(len(examples) + 1, (1,), {"messages": ["odd", {"role": "assistant", "content": "x y"}]}))
+    examples.append(Example(len(examples) + 1, (1,), {"messages": [{"role": "assistant", "content": "a"}, "odd"]}))
+    pr = semantic.prompt_replies(examples)
+    for prs in (pr, {}):
+        texts = duplicates.Comparable([duplicates.comparable_parts(e, prs.get(e.index)) for e in examples])
+        plain = [duplicates.comparable_text(e, prs.get(e.index)) for e in examples]
+        assert list(texts) == plain and texts[3:9] == plain[3:9]
+        assert list(texts.lengths()) == [len(t) for t in plain]
+        assert texts.digests() == [duplicates._digest(t) for t in plain]
+        assert [texts.nonempty(i) for i in range(len(plain))] == [bool(t) for t in plain]
+        assert list(minhash._chunks(texts)) == list(minhash._chunks(plain))
+    assert sum(type(p) is tuple for p in texts.parts) == 0 and sum(type(p) is tuple for p in
+                                                                   duplicates.Comparable([duplicates.comparable_parts(e, pr.get(e.index)) for e in examples]).parts) > 2000

@@ -31,7 +31,7 @@ CLI and in the browser, on every machine.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -53,10 +53,13 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> U64(31))
 
 
-def _chunks(texts: list[str]) -> Iterator[tuple[int, list[str]]]:
+def _chunks(texts: Sequence[str]) -> Iterator[tuple[int, list[str]]]:
+    """(offset, texts) pieces of about CHUNK_BYTES; ``texts`` may be a sequence that joins
+    each text as it is read (duplicates.Comparable): its ``lengths`` spare the joining."""
+    lengths = texts.lengths() if hasattr(texts, "lengths") else map(len, texts)
     start, size = 0, 0
-    for i, t in enumerate(texts):
-        size += len(t) + 1
+    for i, n in enumerate(lengths):
+        size += n + 1
         if size >= CHUNK_BYTES:
             yield start, texts[start : i + 1]
             start, size = i + 1, 0
@@ -181,7 +184,7 @@ def _densify(sig: np.ndarray, empty: np.uint64, num_perm: int) -> np.ndarray:
     return out
 
 
-def all_signatures(texts: list[str], num_perm: int = 128, k: int = 5, progress: Callable[[float], None] | None = None) -> np.ndarray:
+def all_signatures(texts: Sequence[str], num_perm: int = 128, k: int = 5, progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Signatures of every text, computed chunk by chunk so only one chunk's shingles are
     ever in memory (100k examples have ~20M shingles: 320 MB if held at once)."""
     sig = np.empty((len(texts), num_perm), dtype=np.uint32)
