@@ -79,3 +79,14 @@ def test_no_fork_while_another_thread_runs() -> None:
         stop.set()
         t.join()
     assert not forked.usable(forked.MIN_EXAMPLES - 1)
+
+
+def test_a_cancelled_child_is_stopped_and_reaped() -> None:
+    job = forked.start(lambda: __import__("time").sleep(600))
+    job.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(job.pid, os.WNOHANG)  # already reaped: no zombie left
+    job.cancel()  # twice is harmless
+    done = forked.start(lambda: 7)
+    assert done() == 7
+    done.cancel()  # after the answer: nothing to stop, no stray close

@@ -222,7 +222,7 @@ def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: b
         return _Counted(counting.result(), personal, control, schema)
 
 
-def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> Callable[[], _Counted] | None:
+def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> forked.Job | None:
     """:func:`_count_and_scan` started in a forked child, when forking is safe and worth it
     (large data, tiktoken: an open model's tokenizer keeps its own worker); else ``None``."""
     if info.encoding.startswith(open_tokenizers.PREFIX) or not forked.usable(len(examples)):
@@ -236,7 +236,19 @@ def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> Callable
 def _run_split(
     examples: list[Example], info: catalog.ModelInfo, threshold: float, near: bool, read_findings: list[Finding] | None,
     say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
-    child: Callable[[], _Counted],
+    child: forked.Job,
+) -> _Parts:
+    try:
+        return _split_parts(examples, info, threshold, near, read_findings, say, signature_cache, columns, child)
+    except BaseException:
+        child.cancel()  # this side failed: no child left behind, blocked on a full pipe
+        raise
+
+
+def _split_parts(
+    examples: list[Example], info: catalog.ModelInfo, threshold: float, near: bool, read_findings: list[Finding] | None,
+    say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
+    child: forked.Job,
 ) -> _Parts:
     """The check with the counting, the scans and the JSON Schema in a forked child
     (:func:`_fork_counting`) while this process runs the semantic checks and the duplicate

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -41,9 +42,43 @@ def usable(n_examples: int) -> bool:
             and threading.current_thread() is threading.main_thread() and threading.active_count() == 1)
 
 
-def start(work: Callable[[], Any]) -> Callable[[], Any]:
-    """Run ``work()`` in a forked child now; the returned function waits for its value
-    (or raises :class:`ForkError`)."""
+class Job:
+    """A forked child at work: call it to wait for its value; :meth:`cancel` stops it."""
+
+    def __init__(self, pid: int, read_end: int) -> None:
+        self.pid, self.read_end = pid, read_end
+        self.done = False  # waited for or cancelled: the pipe is closed and the child reaped
+
+    def __call__(self) -> Any:
+        """The child's value (or :class:`ForkError`), once it has exited."""
+        self.done = True
+        with os.fdopen(self.read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        try:
+            ok, value = pickle.loads(data)
+        except Exception as exc:  # noqa: BLE001 - an empty or cut answer: the child died
+            raise ForkError(f"the forked check gave no answer (status {status})") from exc
+        if not ok:
+            raise ForkError(value)
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child and reap it (the caller failed and will not wait for the answer)."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        os.close(self.read_end)
+
+
+def start(work: Callable[[], Any]) -> Job:
+    """Run ``work()`` in a forked child now; call the returned job to wait for its value
+    (or :class:`ForkError`)."""
     _trim()
     read_end, write_end = os.pipe()
     try:
@@ -55,20 +90,7 @@ def start(work: Callable[[], Any]) -> Callable[[], Any]:
     if pid == 0:  # the child: never returns
         _child(work, read_end, write_end)
     os.close(write_end)
-
-    def wait() -> Any:
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        try:
-            ok, value = pickle.loads(data)
-        except Exception as exc:  # noqa: BLE001 - an empty or cut answer: the child died
-            raise ForkError(f"the forked check gave no answer (status {status})") from exc
-        if not ok:
-            raise ForkError(value)
-        return value
-
-    return wait
+    return Job(pid, read_end)
 
 
 def _trim() -> None:
