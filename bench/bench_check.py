@@ -2,7 +2,10 @@
 
     python bench/bench_check.py 100000            # generates /tmp/bench_100000.jsonl if missing
 
-Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) is its own.
+Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) is its own; the
+whole check's memory is also sampled as PSS over its process tree (on large data the check
+forks a child that shares the parsed examples: validators/checking/forked.py).  CPU
+seconds count every process (the forked child and any worker included).
 Prints a Markdown table for the README.
 """
 
