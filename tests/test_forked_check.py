@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -17,24 +18,43 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
 import test_same_answers  # noqa: E402
 
-from validators import catalog  # noqa: E402
-from validators.checking import checks, forked  # noqa: E402
-from validators.reading import ingest  # noqa: E402
+from validators.checking import forked  # noqa: E402
 
 GOLDEN = json.loads(test_same_answers.GOLDEN.read_text(encoding="utf-8"))
 
 
+# Run in a fresh interpreter: forking is refused while another thread is alive, and other
+# test modules leave the browser session's warm-up thread running in this one.
+FORKED_ANSWERS = r"""
+import json, sys
+sys.path.insert(0, {tests!r}); sys.path.insert(0, {root!r})
+from pathlib import Path
+import test_same_answers
+from validators.checking import forked
+forked.MIN_EXAMPLES = 1
+starts = []
+plain_start = forked.start
+forked.start = lambda work: starts.append(1) or plain_start(work)
+answers = test_same_answers.all_answers(Path({folder!r}))
+print(json.dumps({{"answers": answers, "forks": len(starts)}}))
+"""
+
+
+def _fresh(code: str, **values: str) -> Any:
+    out = subprocess.run([sys.executable, "-c", code.format(tests=str(TESTS), root=str(TESTS.parent), **values)],
+                         capture_output=True, text=True, check=True, cwd=TESTS.parent)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
 def forked_answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    old = forked.MIN_EXAMPLES
-    forked.MIN_EXAMPLES = 1
-    try:
-        return json.loads(json.dumps(test_same_answers.all_answers(tmp_path_factory.mktemp("forked"))))
-    finally:
-        forked.MIN_EXAMPLES = old
+    got = _fresh(FORKED_ANSWERS, folder=str(tmp_path_factory.mktemp("forked")))
+    assert got["forks"] == sum("check" in a for a in GOLDEN.values())  # one fork per file that reads (all hold examples)
+    return got["answers"]
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
@@ -42,20 +62,32 @@ def test_forked_check_gives_the_golden_answers(forked_answers: dict[str, Any], n
     assert forked_answers[name] == GOLDEN[name]
 
 
-def test_the_forked_path_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    examples = ingest.load_file(test_same_answers.files(tmp_path)["sft"]).examples
-    info = catalog.model(None)
-    assert checks._fork_counting(examples[:10], info) is None  # small: no fork
-    monkeypatch.setattr(forked, "MIN_EXAMPLES", 1)
-    wait = checks._fork_counting(examples, info)
-    assert wait is not None
-    got = wait()
-    here = checks._count_and_scan(examples, info, workers=False)
-    assert got.counts.total.tolist() == here.counts.total.tolist()
-    assert [f.to_dict() for f in got.personal] == [f.to_dict() for f in here.personal]
-    assert [f.to_dict() for f in got.control.findings] == [f.to_dict() for f in here.control.findings]
-    assert got.control.rows == here.control.rows
-    assert len(got.personal) > 40
+CHILD_EQUALS_HERE = r"""
+import json, sys
+sys.path.insert(0, {tests!r}); sys.path.insert(0, {root!r})
+from pathlib import Path
+import test_same_answers
+from validators import catalog
+from validators.checking import checks, forked
+from validators.reading import ingest
+examples = ingest.load_file(test_same_answers.files(Path({folder!r}))["sft"]).examples
+info = catalog.model(None)
+small = checks._fork_counting(examples[:10], info)
+forked.MIN_EXAMPLES = 1
+job = checks._fork_counting(examples, info)
+got = job()
+here = checks._count_and_scan(examples, info, workers=False)
+same = lambda a, b: [f.to_dict() for f in a] == [f.to_dict() for f in b]
+print(json.dumps({{"small": small is None, "forked": job is not None, "counts": got.counts.total.tolist() == here.counts.total.tolist(),
+                  "personal": same(got.personal, here.personal), "control": same(got.control.findings, here.control.findings),
+                  "rows": got.control.rows == here.control.rows, "schema": same(got.schema, here.schema), "n_personal": len(got.personal)}}))
+"""
+
+
+def test_the_forked_path_is_taken(tmp_path: Path) -> None:
+    got = _fresh(CHILD_EQUALS_HERE, folder=str(tmp_path))
+    assert got.pop("n_personal") > 40
+    assert got == {"small": True, "forked": True, "counts": True, "personal": True, "control": True, "rows": True, "schema": True}
 
 
 def test_a_child_that_fails_or_dies_is_reported() -> None:
@@ -69,7 +101,8 @@ def test_a_child_that_fails_or_dies_is_reported() -> None:
 def test_no_fork_while_another_thread_runs() -> None:
     if forked.cores() < 2:
         pytest.skip("one core: never forks")
-    assert forked.usable(forked.MIN_EXAMPLES)
+    if threading.active_count() == 1:
+        assert forked.usable(forked.MIN_EXAMPLES)
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()
