@@ -34,8 +34,9 @@ from validators import catalog, codes
 # their pickers offer, and the one-click fixes they run are re-exported here by name.
 from validators.catalog import ModelInfo, default_model, default_target, models, service_rows
 from validators.catalog import model as find_model
-from validators.checking import checks, duplicates, semantic
+from validators.checking import checks, duplicates, gc_pause, semantic
 from validators.checking.checks import CheckResult
+from validators.checking.dup_index import DupIndex
 from validators.checking.fixes import (
     FixResult,
     break_control_tokens,
@@ -199,6 +200,7 @@ class Session:
         self._pos = {e.index: p for p, e in enumerate(self.examples)}
         self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
+        self._dups = DupIndex(self._sigs)  # the duplicate search after an edit redoes only the edited examples
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()
@@ -313,8 +315,12 @@ class Session:
         """The normalised texts the duplicate search needs, ready before the first refresh."""
         pr = semantic.prompt_replies(snapshot)
         with self.lock:
-            if self.version == version and self._pr is None:
+            if self.version != version:
+                return
+            if self._pr is None:
                 self._pr = pr
+        with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
+            self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:
@@ -332,11 +338,12 @@ class Session:
         examples = self.examples if examples is None else examples
         pr = self._prompt_replies() if pr is None else pr
         say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(examples, self.options.threshold, True, None, pr, self._sigs)
-        say(0.9, "Checking the dataset as a whole")
-        found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
-        found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
-        checks.sort_findings(found)
+        with gc_pause.paused():  # 100k long-lived examples: see validators/checking/gc_pause.py
+            dupes = self._dups.find(examples, self.options.threshold, pr)
+            say(0.9, "Checking the dataset as a whole")
+            found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
+            found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
+            checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
 
