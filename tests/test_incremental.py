@@ -266,3 +266,33 @@ def test_duplicate_index_equals_a_fresh_search(seed: list[int], rounds: list[lis
         want = duplicates.find(list(examples), threshold, True, None, pr, {})
         got = index.find(list(examples), threshold, pr)
         assert (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)
+
+
+def test_other_tokenizers_counted_during_an_edit_are_patched_not_thrown_away(live: live_mod.Session) -> None:
+    """The other models' token counts run in the background after the first check; an edit
+    made meanwhile used to throw the result away, and the Cost page then counted every
+    example again while the user waited.  Now the edited examples are counted again and the
+    result kept: equal to counting the edited data from scratch."""
+    import threading
+
+    from validators.counting import tokens
+
+    undo_all(live)
+    live.check()
+    gate = threading.Event()
+    live_mod._WARMER.submit(gate.wait, 300)  # hold the background queue until the edit is made
+    try:
+        live._other.clear()
+        live._warming.clear()
+        live._warm_other_encodings()
+        encodings = sorted(live._warming)
+        assert encodings, "no other tokenizer to count"
+        live.apply([with_reply(live.example(3), "A much longer reply than before, " * 20)], "edit 3")
+        gate.set()
+        for enc in encodings:
+            live._warming[enc].result(timeout=300)
+            assert enc in live._other  # kept, not recounted by the page
+            assert live._other[enc].total.tolist() == tokens.count(list(live.examples), enc).total.tolist()
+    finally:
+        gate.set()
+        undo_all(live)

@@ -287,7 +287,12 @@ class Session:
                 counts = tokens.count(snapshot, enc)
                 tokens.count(snapshot[:1], enc)  # large inputs are counted in a worker process: load the BPE here too, for edits
                 with self.lock:
-                    if self.version == version and enc not in self._other:
+                    if enc not in self._other and len(snapshot) == len(self.examples):
+                        # Edited meanwhile: the examples that changed are counted again, the rest
+                        # kept (throwing it all away made the Cost page count 100,000 examples again).
+                        changed = [p for p, (a, b) in enumerate(zip(snapshot, self.examples)) if a is not b] if self.version != version else []
+                        if changed:
+                            _patch_counts(counts, [self.examples[p] for p in changed], changed, enc)
                         self._other[enc] = counts
                 return counts
 
