@@ -1,4 +1,5 @@
-"""Incremental equals full: the browser's edit-by-edit check gives what a full check gives.
+"""Incremental equals full: the browser's edit-by-edit check gives what a full check gives
+(findings, duplicate groups, the control-token table, other tokenizers' counts).
 
 Above ``validators.session.INCREMENTAL_MIN`` examples an edit re-checks only the examples it changed
 (``validators.session.patch``) and refreshes the dataset-wide parts when a page asks.  These tests drive

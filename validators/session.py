@@ -53,6 +53,7 @@ from validators.checking.fixes import (
 )
 from validators.checking.pii import redact_pii
 from validators.counting import cost, open_tokenizers, tokens
+from validators.counting.control_index import ControlIndex
 from validators.counting.cost import base_prices, breakeven
 from validators.counting.cost import estimate as estimate_cost
 from validators.counting.open_tokenizers import DEFAULT_MAX_SEQ_LENGTH, OFFLINE, OpenTokenizerError, cut_message, example_messages, is_open
@@ -205,7 +206,8 @@ class Session:
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()
         self._pending: dict[str, tuple[int, Future[None]]] = {}  # background work started after an edit: version, future
-        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
+        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -305,7 +307,7 @@ class Session:
             if self.version != version or (version, res.model.name) in self._control:
                 return
             snapshot = list(res.examples)
-        rows = control_tokens_by_target(snapshot, res.model)
+        rows = self._control_index.rows(snapshot, res.model)
         with self.lock:
             if self.version == version:
                 self._control = {(version, res.model.name): rows}
@@ -458,7 +460,7 @@ class Session:
             self._await("control")
         rows = self._control.get(key)
         if rows is None:
-            rows = control_tokens_by_target(res.examples, res.model)
+            rows = self._control_index.rows(res.examples, res.model)
             self._control = {key: rows}
         return rows
 
