@@ -282,6 +282,9 @@ class Session:
         self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
         self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
         active = self.result.counts.encoding
+        # The check counted in a worker process: load the active tokenizer here too, so the first
+        # edit does not wait half a second for it (an edit is re-counted in this process).
+        _WARMER.submit(_load_tokenizer, self.examples[:1], active)
         for enc in sorted({m.encoding for m in catalog.models().values()} - {active} - set(self._other) - set(self._warming)):
             snapshot, version = list(self.examples), self.version
 
@@ -543,6 +546,12 @@ class Session:
     def exact(self) -> bool:
         """True when every number shown is from a full check (nothing patched since)."""
         return self.result is not None and not self.stale
+
+
+def _load_tokenizer(sample: list[Example], encoding: str) -> None:
+    """Count ``sample`` with ``encoding`` once, so the tokenizer is loaded in this process (a warm-up)."""
+    with contextlib.suppress(Exception):  # a warm-up only: an edit's own count says what is wrong
+        tokens.count(sample, encoding)
 
 
 def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions: list[int], encoding: str) -> None:
