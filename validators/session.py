@@ -96,6 +96,9 @@ __all__ = [
 Progress = Callable[[float, str], None]
 
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
+# After an edit: the dataset-wide refresh and the control-token table, on their own thread so
+# they never queue behind the first open's warm-up (other tokenizers' counts: tens of seconds at 100k).
+_REFRESHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-refresh")
 _DB_LOCK = threading.RLock()
 _CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
 
@@ -281,6 +284,9 @@ class Session:
         # the models already counted and fills in the rest, so the tokenizers can come after.
         self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
         self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
+        # Then the duplicate search's memo (texts normalised, digests, band keys), so the refresh
+        # after the first edit redoes one example; the Cost page shows counts as they come.
+        _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
         active = self.result.counts.encoding
         # The check counted in a worker process: load the active tokenizer here too, so the first
         # edit does not wait half a second for it (an edit is re-counted in this process).
@@ -302,7 +308,6 @@ class Session:
                 return counts
 
             self._warming[enc] = _WARMER.submit(work)
-        _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
 
     def _warm_control(self, res: checks.CheckResult, version: int) -> None:
         """The Tokens page's control-token table, ready before its first visit."""
@@ -325,10 +330,10 @@ class Session:
         """The normalised texts the duplicate search needs, ready before the first refresh."""
         pr = semantic.prompt_replies(snapshot)
         with self.lock:
-            if self.version != version:
-                return
-            if self._pr is None:
+            if self.version == version and self._pr is None:
                 self._pr = pr
+        # Even when an edit came meanwhile: the memo is kept per example object, so what it
+        # learns about the examples not edited is still right.
         with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
             self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
 
@@ -452,8 +457,8 @@ class Session:
                 if self.version == version and self.stale and self.result is res:
                     self.result, self.stale = fresh, False
 
-        self._pending["control"] = (version, _WARMER.submit(self._warm_control, res, version))  # the Tokens page's, ~1 s
-        self._pending["refresh"] = (version, _WARMER.submit(work))
+        self._pending["control"] = (version, _REFRESHER.submit(self._warm_control, res, version))  # the Tokens page's
+        self._pending["refresh"] = (version, _REFRESHER.submit(work))
 
     def control_rows(self, res: checks.CheckResult) -> list[dict[str, Any]]:
         """The control-token table (one row per destination) for this version and model: one
