@@ -205,12 +205,12 @@ class Session:
         self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._dups = DupIndex(self._sigs)  # the duplicate search after an edit redoes only the edited examples
+        self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()
         self._pending: dict[str, tuple[int, Future[None]]] = {}  # background work started after an edit: version, future
-        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}
-        self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
+        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
 
     # -- reading ------------------------------------------------------------------------
     @property
