@@ -18,6 +18,9 @@ from validators.session import CheckResult, ExportResult, Session
 through_app()  # why: ui/entry.py
 
 LAZY_REPORTS_ABOVE = 20_000  # examples; above this the reports are built only when downloaded
+# Up to this many examples the page checks every target by itself: an export per target (15
+# renders of every example) took 4-7 s of each new version's first visit at 10,000 examples.
+MATRIX_AUTO_MAX = 2_000
 DEDUPE_LABELS = {"none": "Keep duplicates", "exact": "Leave out exact duplicates", "near": "Leave out exact and near duplicates"}
 
 
@@ -76,17 +79,24 @@ def downloads(live: Session, res: CheckResult, out: ExportResult, target: str) -
     # it generates unreferenced, and Streamlit deletes such files after any two script runs
     # end on the server, so with other users busy the browser's fetch could find it gone
     # (seen in the 20-session load test).  on_click="ignore": a click never reruns the page.
-    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", out.train, train,
+    # On large data the files are handed over on the click (a callable returning the bytes
+    # already built): a download button given bytes makes the browser fetch the whole file at
+    # once to check its address, 134 MB at 100,000 examples, gzip-compressed by the server
+    # each time the export changes (seconds of CPU, competing with the page).  Small data
+    # keeps the bytes on the page (see above: with many users busy, a generated file can go
+    # before the browser fetches it).
+    small = len(res.examples) <= LAZY_REPORTS_ABOVE
+    train_data, valid_data = (out.train, out.validation) if small else (lambda: out.train, lambda: out.validation or b"")
+    st.download_button(f"Download JSONL ({len(out.train_examples):,} examples)", train_data, train,
                        mime="application/jsonl", type="primary", key="dl_train", icon=":material/download:", width="stretch", on_click="ignore")
     a, b, c = st.columns(3)
     if valid is not None:
-        a.download_button(f"Validation file ({len(out.validation_examples):,})", out.validation, valid,
+        a.download_button(f"Validation file ({len(out.validation_examples):,})", valid_data, valid,
                           mime="application/jsonl", key="dl_val", width="stretch", on_click="ignore")
     else:
         a.caption("No validation file (split is 0).")
     b.download_button(f"Left-out report CSV ({len(out.left_out):,} rows)", out.report, f"{stem}.left-out.csv", mime="text/csv", key="dl_left", width="stretch", on_click="ignore")
     # The reports are built only for the download on large data (a callable), right away on small.
-    small = len(res.examples) <= LAZY_REPORTS_ABOVE
     report_name, findings_name = live.report_names()
     c.download_button("Validation report (JSON)", live.validation_report(out) if small else lambda: live.validation_report(out), report_name,
                       mime="application/json", key="dl_report", width="stretch", on_click="ignore")
@@ -129,8 +139,9 @@ def line_preview(live: Session, out: ExportResult, target: str) -> None:
 
 
 def matrix(live: Session) -> None:
-    with st.expander("Which targets would accept this data?", expanded=len(live.examples) <= 20000):
-        if len(live.examples) > 20000 and not st.button("Check every target", key="exp_matrix"):
+    auto = len(live.examples) <= MATRIX_AUTO_MAX
+    with st.expander("Which targets would accept this data?", expanded=auto):
+        if not auto and not st.button("Check every target", key="exp_matrix"):
             st.caption("Builds an export for each target; takes a while on large data.")
             return
         rows = state.matrix_for(live)["rows"]

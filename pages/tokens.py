@@ -4,7 +4,8 @@ sequence length, and what is trained."""
 
 from __future__ import annotations
 
-import altair as alt
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -67,29 +68,33 @@ def seq_length(live: Session) -> None:
         st.rerun()
 
 
-def histogram(values: np.ndarray, limit: int) -> alt.LayerChart:
-    """Bars of tokens per example and the limit as a red rule.  When every example is far
-    below the limit the axis stops short of it (or the bars would be one thin line) and the
-    rule sits at the right edge, labelled as off the scale."""
+def histogram(values: np.ndarray, limit: int) -> dict[str, Any]:
+    """Bars of tokens per example and the limit as a red rule, as a Vega-Lite spec.  When every
+    example is far below the limit the axis stops short of it (or the bars would be one thin
+    line) and the rule sits at the right edge, labelled as off the scale.
+
+    Written as the spec itself, not with Altair: importing Altair and validating a chart
+    against its schema cost the Tokens page's first visit a second or more."""
     top = int(values.max()) if values.size else 0
     far = top * 1.3 < limit
     edge = max(10, int(top * 1.3)) if far else int(max(limit, top) * 1.05)
     counts, edges = np.histogram(values, bins=min(50, max(1, top)), range=(0, max(top, 1)))
-    frame = pd.DataFrame({"from": edges[:-1], "to": edges[1:], "examples": counts})
-    frame = frame[frame["examples"] > 0]
-    scale = alt.Scale(domain=[0, edge], nice=False)
-    bars = alt.Chart(frame).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("from:Q", title="Tokens per example", scale=scale), x2="to:Q",
-        y=alt.Y("examples:Q", title="Examples"), y2=alt.datum(0),
-        tooltip=[alt.Tooltip("from:Q", title="from tokens"), alt.Tooltip("to:Q", title="to tokens"), "examples:Q"],
-    )
+    bars = [{"from": float(a), "to": float(b), "examples": int(n)} for a, b, n in zip(edges[:-1], edges[1:], counts) if n > 0]
+    scale = {"domain": [0, edge], "nice": False}
     at = edge if far else limit
     text = f"limit {limit:,} →  (off the scale)" if far else f"limit {limit:,}"
-    marks = pd.DataFrame({"at": [at], "text": [text]})
-    rule = alt.Chart(marks).mark_rule(color="red", strokeDash=[6, 4], size=2).encode(x=alt.X("at:Q", scale=scale))
-    label = alt.Chart(marks).mark_text(color="red", align="right", dx=-4, dy=4, baseline="top").encode(
-        x=alt.X("at:Q", scale=scale), y=alt.value(0), text="text:N")
-    return alt.layer(bars, rule, label)
+    marks = {"values": [{"at": at, "text": text}]}
+    return {"layer": [
+        {"data": {"values": bars}, "mark": {"type": "rect", "stroke": "white", "strokeWidth": 0.5}, "encoding": {
+            "x": {"field": "from", "type": "quantitative", "title": "Tokens per example", "scale": scale}, "x2": {"field": "to"},
+            "y": {"field": "examples", "type": "quantitative", "title": "Examples"}, "y2": {"datum": 0},
+            "tooltip": [{"field": "from", "type": "quantitative", "title": "from tokens"},
+                        {"field": "to", "type": "quantitative", "title": "to tokens"}, {"field": "examples", "type": "quantitative"}]}},
+        {"data": marks, "mark": {"type": "rule", "color": "red", "strokeDash": [6, 4], "size": 2},
+         "encoding": {"x": {"field": "at", "type": "quantitative", "scale": scale}}},
+        {"data": marks, "mark": {"type": "text", "color": "red", "align": "right", "dx": -4, "dy": 4, "baseline": "top"},
+         "encoding": {"x": {"field": "at", "type": "quantitative", "scale": scale}, "y": {"value": 0}, "text": {"field": "text", "type": "nominal"}}},
+    ]}
 
 
 def stats_table(total: np.ndarray, assistant: np.ndarray, second: str = "Assistant per example") -> pd.DataFrame:
@@ -223,7 +228,7 @@ def main() -> None:
     if counts.problems:
         st.warning(f"{len(counts.problems):,} example(s) cannot be formatted with this model's chat template and are not counted; "
                    "the Validate page lists them.", icon=":material/warning:")
-    st.altair_chart(histogram(total, limit), width="stretch")
+    st.vega_lite_chart(spec=histogram(total, limit), width="stretch")
     st.subheader("Statistics")
     st.dataframe(stats_table(total, assistant, "Trained per example" if counts.is_open else "Assistant per example"), width="stretch")
     over_limit(live, res, over)

@@ -1,4 +1,5 @@
-"""Incremental equals full: the browser's edit-by-edit check gives what a full check gives.
+"""Incremental equals full: the browser's edit-by-edit check gives what a full check gives
+(findings, duplicate groups, the control-token table, other tokenizers' counts).
 
 Above ``validators.session.INCREMENTAL_MIN`` examples an edit re-checks only the examples it changed
 (``validators.session.patch``) and refreshes the dataset-wide parts when a page asks.  These tests drive
@@ -213,4 +214,86 @@ def test_background_refresh_after_an_edit_equals_full(live: live_mod.Session) ->
         assert rows == live_mod.control_tokens_by_target(list(live.examples), got.model)
         assert any(905 in r.get("example numbers", []) for r in rows)
     finally:
+        undo_all(live)
+
+
+# -- the duplicate search after edits: memoised (DupIndex) equals searching afresh ------------------
+
+WORDS = ["the", "order", "shipped", "late", "and", "the", "parcel", "arrived", "damaged", "so", "please", "send", "a", "new", "one", "soon"]
+
+
+def near_example(i: int, variant: int) -> Example:
+    """Texts built from one sentence with a word or two changed: many near and exact duplicates."""
+    words = list(WORDS)
+    words[variant % len(words)] = f"word{variant % 7}"
+    if variant % 3 == 0:
+        words.append(f"extra{variant % 5}")
+    msgs = [{"role": "user", "content": " ".join(words)}, {"role": "assistant", "content": f"reply {variant % 4}"}]
+    return Example(i, (i + 1,), {"messages": msgs})
+
+
+NEAR_EDIT = st.tuples(st.integers(0, 59), st.sampled_from(["variant", "reply", "unreadable", "drop", "restore", "no_reply", "short"]),
+                      st.integers(0, 40))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.lists(st.integers(0, 40), min_size=60, max_size=60), rounds=st.lists(st.lists(NEAR_EDIT, max_size=5), min_size=1, max_size=4),
+       threshold=st.sampled_from([0.5, 0.7, 0.8, 0.9, 1.0]))
+def test_duplicate_index_equals_a_fresh_search(seed: list[int], rounds: list[list[tuple[int, str, int]]], threshold: float) -> None:
+    """After each round of edits, :class:`DupIndex` (digests, band keys and similarities kept
+    per example object) finds exactly what :func:`duplicates.find` finds from scratch: the
+    same exact and near groups and the same similarities, at any threshold."""
+    from validators.checking import duplicates, semantic
+    from validators.checking.dup_index import DupIndex
+
+    examples = [near_example(i + 1, v) for i, v in enumerate(seed)]
+    index = DupIndex()
+    for edits in [[], *rounds]:
+        for pos, kind, arg in edits:
+            ex = examples[pos]
+            if kind == "variant":
+                examples[pos] = replace(near_example(ex.index, arg), dropped=ex.dropped)
+            elif kind == "reply":
+                examples[pos] = with_reply(ex, f"reply {arg % 4}")
+            elif kind == "unreadable":
+                examples[pos] = replace(ex, record=None, raw="{", problem="invalid JSON")
+            elif kind == "no_reply":  # no final assistant turn: the other form of comparable text
+                examples[pos] = replace(ex, record={"messages": [{"role": "user", "content": " ".join(WORDS[: arg % 12])}]})
+            elif kind == "short":  # under five words: no shingle at all
+                examples[pos] = with_reply(replace(ex, record={"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}]}), "ok")
+            else:
+                examples[pos] = replace(ex, dropped="left out" if kind == "drop" else None)
+        pr = semantic.prompt_replies(examples)
+        want = duplicates.find(list(examples), threshold, True, None, pr, {})
+        got = index.find(list(examples), threshold, pr)
+        assert (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)
+
+
+def test_other_tokenizers_counted_during_an_edit_are_patched_not_thrown_away(live: live_mod.Session) -> None:
+    """The other models' token counts run in the background after the first check; an edit
+    made meanwhile used to throw the result away, and the Cost page then counted every
+    example again while the user waited.  Now the edited examples are counted again and the
+    result kept: equal to counting the edited data from scratch."""
+    import threading
+
+    from validators.counting import tokens
+
+    undo_all(live)
+    live.check()
+    gate = threading.Event()
+    live_mod._WARMER.submit(gate.wait, 300)  # hold the background queue until the edit is made
+    try:
+        live._other.clear()
+        live._warming.clear()
+        live._warm_other_encodings()
+        encodings = sorted(live._warming)
+        assert encodings, "no other tokenizer to count"
+        live.apply([with_reply(live.example(3), "A much longer reply than before, " * 20)], "edit 3")
+        gate.set()
+        for enc in encodings:
+            live._warming[enc].result(timeout=300)
+            assert enc in live._other  # kept, not recounted by the page
+            assert live._other[enc].total.tolist() == tokens.count(list(live.examples), enc).total.tolist()
+    finally:
+        gate.set()
         undo_all(live)

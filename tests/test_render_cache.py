@@ -4,10 +4,13 @@ The bytes must be exactly those of an export built from scratch, before and afte
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from validators.checking import checks
 from validators.exporting import export
@@ -54,3 +57,57 @@ def test_only_the_latest_targets_are_kept(result: checks.CheckResult) -> None:
         export.build(result, target, cache=cache)
     assert list(cache._lines) == ["azure", "trl"]
     assert set(cache._rules) <= {"azure", "trl"}
+
+
+def rule_data() -> list:
+    """Examples that break one rule or another of every target: tool calls, images, a
+    preference pair, empty text, a late system message, a weight of 2, legacy functions."""
+    from validators.model import Example
+
+    user = {"role": "user", "content": "What is the weather in Paris today?"}
+    reply = {"role": "assistant", "content": "Sunny, 21 degrees."}
+    records = [
+        {"messages": [user, reply]},
+        {"messages": [{"role": "system", "content": "Be brief."}, user, reply]},
+        {"messages": [user, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{\"q\": 1}"}}]},
+                      {"role": "tool", "tool_call_id": "c1", "content": "sunny"}, reply], "tools": [{"type": "function", "function": {"name": "w"}}]},
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}, reply]},
+        {"messages": [user, {"role": "assistant", "content": ""}]},
+        {"messages": [user, {"role": "system", "content": "Late."}, reply]},
+        {"messages": [user, {**reply, "weight": 2}]},
+        {"messages": [user, {"role": "assistant", "content": None, "function_call": {"name": "w", "arguments": "{}"}}], "functions": [{"name": "w"}]},
+        {"messages": [user, user, reply]},
+        {"messages": [user]},
+    ]
+    out = [Example(i + 1, (i + 2,), r) for i, r in enumerate(records)]
+    pair = {"input": {"messages": [user]}, "preferred_output": [reply], "non_preferred_output": [{"role": "assistant", "content": "Rainy."}]}
+    return [*out, Example(len(out) + 1, (len(out) + 2,), pair, kind="dpo")]
+
+
+@pytest.mark.parametrize("name", sorted(export.targets_mod.TARGETS))
+def test_remembered_rules_equal_fresh_rules_after_edits(name: str) -> None:
+    """Every target's rules through the cache (each example's answers kept per object) say
+    what the rules say from scratch, before and after edits that make and mend problems."""
+    target = export.targets_mod.get(name)
+    cache = export.RenderCache(targets=1)
+    data = rule_data()
+    assert cache.rules(list(data), target) == target.rules(data)
+    plain = data[0]
+    for k in range(1, len(data)):  # each round: example k becomes plain, the plain one becomes example k's problem
+        data[0], data[k] = replace(data[k], index=plain.index, rows=plain.rows), replace(plain, index=data[k].index, rows=data[k].rows)
+        assert cache.rules(list(data), target) == target.rules(data), k
+        plain = data[0] if data[0].record == plain.record else plain
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(obj=st.dictionaries(st.text(max_size=8), JSON, max_size=5))
+def test_dumps_line_is_json_dumps(obj: dict) -> None:
+    """The line encoder made once gives ``json.dumps``' own characters for any JSON object:
+    control characters, quotes, non-ASCII text, floats, nesting."""
+    assert export.dumps_line(obj) == json.dumps(obj, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)

@@ -34,8 +34,9 @@ from validators import catalog, codes
 # their pickers offer, and the one-click fixes they run are re-exported here by name.
 from validators.catalog import ModelInfo, default_model, default_target, models, service_rows
 from validators.catalog import model as find_model
-from validators.checking import checks, duplicates, semantic
+from validators.checking import checks, duplicates, gc_pause, semantic
 from validators.checking.checks import CheckResult
+from validators.checking.dup_index import DupIndex
 from validators.checking.fixes import (
     FixResult,
     break_control_tokens,
@@ -52,6 +53,7 @@ from validators.checking.fixes import (
 )
 from validators.checking.pii import redact_pii
 from validators.counting import cost, open_tokenizers, tokens
+from validators.counting.control_index import ControlIndex
 from validators.counting.cost import base_prices, breakeven
 from validators.counting.cost import estimate as estimate_cost
 from validators.counting.open_tokenizers import DEFAULT_MAX_SEQ_LENGTH, OFFLINE, OpenTokenizerError, cut_message, example_messages, is_open
@@ -94,6 +96,9 @@ __all__ = [
 Progress = Callable[[float, str], None]
 
 _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
+# After an edit: the dataset-wide refresh and the control-token table, on their own thread so
+# they never queue behind the first open's warm-up (other tokenizers' counts: tens of seconds at 100k).
+_REFRESHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-refresh")
 _DB_LOCK = threading.RLock()
 _CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
 
@@ -199,6 +204,8 @@ class Session:
         self._pos = {e.index: p for p, e in enumerate(self.examples)}
         self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
+        self._dups = DupIndex(self._sigs)  # the duplicate search after an edit redoes only the edited examples
+        self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()
@@ -277,7 +284,13 @@ class Session:
         # the models already counted and fills in the rest, so the tokenizers can come after.
         self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
         self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
+        # Then the duplicate search's memo (texts normalised, digests, band keys), so the refresh
+        # after the first edit redoes one example; the Cost page shows counts as they come.
+        _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
         active = self.result.counts.encoding
+        # The check counted in a worker process: load the active tokenizer here too, so the first
+        # edit does not wait half a second for it (an edit is re-counted in this process).
+        _WARMER.submit(_load_tokenizer, self.examples[:1], active)
         for enc in sorted({m.encoding for m in catalog.models().values()} - {active} - set(self._other) - set(self._warming)):
             snapshot, version = list(self.examples), self.version
 
@@ -285,12 +298,16 @@ class Session:
                 counts = tokens.count(snapshot, enc)
                 tokens.count(snapshot[:1], enc)  # large inputs are counted in a worker process: load the BPE here too, for edits
                 with self.lock:
-                    if self.version == version and enc not in self._other:
+                    if enc not in self._other and len(snapshot) == len(self.examples):
+                        # Edited meanwhile: the examples that changed are counted again, the rest
+                        # kept (throwing it all away made the Cost page count 100,000 examples again).
+                        changed = [p for p, (a, b) in enumerate(zip(snapshot, self.examples)) if a is not b] if self.version != version else []
+                        if changed:
+                            _patch_counts(counts, [self.examples[p] for p in changed], changed, enc)
                         self._other[enc] = counts
                 return counts
 
             self._warming[enc] = _WARMER.submit(work)
-        _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
 
     def _warm_control(self, res: checks.CheckResult, version: int) -> None:
         """The Tokens page's control-token table, ready before its first visit."""
@@ -298,7 +315,7 @@ class Session:
             if self.version != version or (version, res.model.name) in self._control:
                 return
             snapshot = list(res.examples)
-        rows = control_tokens_by_target(snapshot, res.model)
+        rows = self._control_index.rows(snapshot, res.model)
         with self.lock:
             if self.version == version:
                 self._control = {(version, res.model.name): rows}
@@ -315,6 +332,10 @@ class Session:
         with self.lock:
             if self.version == version and self._pr is None:
                 self._pr = pr
+        # Even when an edit came meanwhile: the memo is kept per example object, so what it
+        # learns about the examples not edited is still right.
+        with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
+            self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:
@@ -332,11 +353,12 @@ class Session:
         examples = self.examples if examples is None else examples
         pr = self._prompt_replies() if pr is None else pr
         say(0.3, "Looking for duplicates")
-        dupes = duplicates.find(examples, self.options.threshold, True, None, pr, self._sigs)
-        say(0.9, "Checking the dataset as a whole")
-        found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
-        found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
-        checks.sort_findings(found)
+        with gc_pause.paused():  # 100k long-lived examples: see validators/checking/gc_pause.py
+            dupes = self._dups.find(examples, self.options.threshold, pr)
+            say(0.9, "Checking the dataset as a whole")
+            found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
+            found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
+            checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
 
@@ -435,8 +457,8 @@ class Session:
                 if self.version == version and self.stale and self.result is res:
                     self.result, self.stale = fresh, False
 
-        self._pending["control"] = (version, _WARMER.submit(self._warm_control, res, version))  # the Tokens page's, ~1 s
-        self._pending["refresh"] = (version, _WARMER.submit(work))
+        self._pending["control"] = (version, _REFRESHER.submit(self._warm_control, res, version))  # the Tokens page's
+        self._pending["refresh"] = (version, _REFRESHER.submit(work))
 
     def control_rows(self, res: checks.CheckResult) -> list[dict[str, Any]]:
         """The control-token table (one row per destination) for this version and model: one
@@ -446,7 +468,7 @@ class Session:
             self._await("control")
         rows = self._control.get(key)
         if rows is None:
-            rows = control_tokens_by_target(res.examples, res.model)
+            rows = self._control_index.rows(res.examples, res.model)
             self._control = {key: rows}
         return rows
 
@@ -529,6 +551,12 @@ class Session:
     def exact(self) -> bool:
         """True when every number shown is from a full check (nothing patched since)."""
         return self.result is not None and not self.stale
+
+
+def _load_tokenizer(sample: list[Example], encoding: str) -> None:
+    """Count ``sample`` with ``encoding`` once, so the tokenizer is loaded in this process (a warm-up)."""
+    with contextlib.suppress(Exception):  # a warm-up only: an edit's own count says what is wrong
+        tokens.count(sample, encoding)
 
 
 def _patch_counts(counts: tokens.TokenCounts, changed: list[Example], positions: list[int], encoding: str) -> None:

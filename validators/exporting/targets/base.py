@@ -7,7 +7,10 @@ and what the user needs to do).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +61,58 @@ def some(indices: list[int], limit: int = 5) -> str:
 
 def count_rule(examples: list[Example], test: Callable[[Example], bool], text: str) -> list[str]:
     """One problem sentence naming the examples for which ``test`` holds, or nothing."""
-    hits = [e.index for e in examples if test(e)]
+    hits = _hits(examples, test, text)
     return [f"{some(hits)}: {text}"] if hits else []
+
+
+_MEMO = threading.local()
+Memo = dict[Any, tuple[dict[int, Example], set[int]]]  # per test: (example number → object tested, numbers it holds for)
+
+
+@contextmanager
+def remembered(memo: Memo) -> Iterator[None]:
+    """While the body runs (in this thread), :func:`count_rule` keeps each example's answer to
+    each test in ``memo`` and asks the test again only for example objects it has not seen
+    (an edit makes a new object).  Why: a target's rules test every example, a second or two
+    at 100,000 examples, and after an edit all but one answer are the same."""
+    before = getattr(_MEMO, "memo", None)
+    _MEMO.memo = memo
+    try:
+        yield
+    finally:
+        _MEMO.memo = before
+
+
+def _test_key(test: Callable[[Example], bool], text: str) -> Any:
+    """What makes two tests the same: the function's code, the values it closes over and its
+    defaults (a lambda is made afresh on every call of a rule), and the sentence; None when
+    that cannot be told (not a plain function, or unhashable values): not remembered."""
+    if not isinstance(test, types.FunctionType):
+        return None
+    key = (test.__code__, tuple(c.cell_contents for c in test.__closure__ or ()), test.__defaults__, text)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _hits(examples: list[Example], test: Callable[[Example], bool], text: str) -> list[int]:
+    memo: Memo | None = getattr(_MEMO, "memo", None)
+    key = _test_key(test, text) if memo is not None else None
+    if memo is None or key is None:
+        return [e.index for e in examples if test(e)]
+    tested, holds = memo.setdefault(key, ({}, set()))
+    out: list[int] = []
+    for e in examples:
+        n = e.index
+        if tested.get(n) is not e:
+            if test(e):
+                holds.add(n)
+            else:
+                holds.discard(n)
+            tested[n] = e
+        if n in holds:
+            out.append(n)
+    return out
 
