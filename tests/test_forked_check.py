@@ -115,7 +115,7 @@ def test_no_fork_while_another_thread_runs() -> None:
 
 
 def test_a_cancelled_child_is_stopped_and_reaped() -> None:
-    job = forked.start(lambda: __import__("time").sleep(600))
+    job = forked.start(lambda: __import__("signal").pause())  # a child that never returns by itself
     job.cancel()
     with pytest.raises(ChildProcessError):
         os.waitpid(job.pid, os.WNOHANG)  # already reaped: no zombie left
