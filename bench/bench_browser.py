@@ -34,12 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tests.browser_util import ARGS, CHROMIUM, PAINTED, running_app  # noqa: E402
+from tests.browser_util import ARGS, CHROMIUM, PAINTED, commit_cell, open_select, running_app, type_into_first_row  # noqa: E402
 
 LIMIT_BYTES = 511_000_000  # OpenAI's upload limit is 512 MB: stay under it
 STEP_MS = int(os.environ.get("BENCH_STEP_MS", "900000"))  # a baseline step can take minutes; every wait is for a state
-COLUMN_PX = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220}  # pages/validate.py COL_WIDTHS
-ROW_PX = 35
 
 # Counts the script runs the browser saw end, and samples the progress bar every 0.5 s.
 INSTRUMENT = """() => {
@@ -187,30 +185,16 @@ def store_mb(db: Path) -> tuple[float, dict[str, float]]:
 
 
 def grid_edit(b: Browser, text: str) -> float:
-    """Double-click-free edit of the first grid row's assistant cell; seconds from committing
-    the cell until the page says it saved the edit."""
+    """Edit the first grid row's assistant cell the way the tests do (tests/browser_util.py);
+    seconds from committing the cell until the page says it saved the edit."""
     page = b.page
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    left = sum(px for name, px in COLUMN_PX.items() if name != "assistant")
-    editor = page.locator("textarea.gdg-input")
-    for attempt in range(3):  # a busy machine can swallow the first click while the grid draws
-        page.mouse.click(box["x"] + left + COLUMN_PX["assistant"] / 2, box["y"] + ROW_PX + ROW_PX / 2)
-        page.keyboard.press("Enter")
-        try:
-            editor.wait_for(timeout=15_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    page.keyboard.type(text, delay=5)
+    type_into_first_row(page, "assistant", text)
     start = time.perf_counter()
     before = b.runs()
-    page.keyboard.press("Enter")
+    commit_cell(page)
     from playwright.sync_api import TimeoutError as PageTimeout
 
-    try:  # the known lost grid edit (tests/test_e2e_browser.py edit_until_saved): said, not hidden
+    try:  # a lost grid edit fails the tests (edit_and_confirm); here it is said, not hidden
         page.get_by_text("Saved your edit to example").first.wait_for(timeout=120_000)
     except PageTimeout:
         return float("nan")
@@ -226,19 +210,9 @@ def pick_radio(b: Browser, label: str) -> float:
 
 
 def pick_select(b: Browser, label: str, option: str) -> float:
+    """Open the select the way the tests do; seconds from clicking ``option`` until the run ends."""
     page = b.page
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    item = page.get_by_role("option", name=option, exact=True)
-    for attempt in range(3):  # a busy page can swallow the first click
-        try:
-            box.scroll_into_view_if_needed()
-            box.click()
-            item.wait_for(timeout=10_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-            b.idle()
+    item = open_select(page, page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first, option)
     return b.timed(lambda: item.click(), lambda: None)
 
 
