@@ -2,6 +2,7 @@
 
     python bench/bench_browser.py 100000          # the 100k-example file (~134 MB)
     python bench/bench_browser.py 512mb           # ~380k examples, just under 512 MB
+    python bench/bench_browser.py 100000 --upload-only   # only the upload, its phases and memory
 
 Generates the file with bench/make_data.py (cached in /tmp), starts the real app on a free
 port with a temporary FTPREP_DB, uploads the file in Chromium (1400×900) and measures, each
@@ -9,7 +10,9 @@ time until the page's own state says it is done (the app idle, the heading or th
 a step shows; never a fixed pause):
 
 * upload → loaded page, sampling the progress bar every ~0.5 s in the page itself: stalls
-  (value and text unchanged for more than 2 s) and moments the bar is not shown;
+  (value and text unchanged for more than 2 s) and moments the bar is not shown; when the
+  bar's text changed to each step (the transfer of the file ends when "Reading" shows); and
+  upload → checked (the sidebar shows its figures: a large file is checked in the background);
 * every page's first and second visit, and every view Validate offers (flagged, only
   errors, all examples, its second page, the multi-turn tab), Duplicates' near tab,
   Export's other target / de-duplication choice;
@@ -244,7 +247,7 @@ def next_grid_page(b: Browser) -> float:
     return b.timed(lambda: field.press("Enter"), lambda: None)
 
 
-def run(arg: str) -> None:
+def run(arg: str, upload_only: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     path = bench_file(arg)
@@ -287,8 +290,24 @@ def run(arg: str) -> None:
         row("  progress bar stalls > 2 s", stalls, "none")
         row("  progress bar not shown", gaps, "none")
         rss, peak, kids = memory_mb(app.proc.pid)
+        if upload_only:
+            page.screenshot(path=str(tmp / "upload_loaded.png"), full_page=True)  # the bar of the check, if it goes on
+        row("  when the bar said", phases(page.evaluate("() => window.__bench.samples"), t0_ms, t1_ms))
         row("server memory after loading (RSS / peak / workers)", f"{rss:.0f} / {peak:.0f} / {kids:.0f} MB",
             f"idle {idle_rss:.0f} MB")
+        page.locator('[data-testid="stSidebar"] [data-testid="stMetric"]').filter(has_text="Errors").first.wait_for(timeout=STEP_MS)
+        b.idle()
+        row("upload → checked (the sidebar's figures)", f"{time.perf_counter() - start:.1f} s")
+        rss, peak, kids = memory_mb(app.proc.pid)
+        row("server memory after the check (RSS / peak / workers)", f"{rss:.0f} / {peak:.0f} / {kids:.0f} MB")
+        if upload_only:
+            page.screenshot(path=str(tmp / "upload_checked.png"), full_page=True)
+            total, parts = store_mb(tmp / "ws.sqlite3")
+            row("store on disk (db + WAL) / upload", f"{total:.0f} / {upload_mb:.0f} MB = {total / upload_mb:.2f}×", "≤ 1 copy")
+            browser.close()
+            _table(rows, path, examples, upload_mb)
+            print(f"screenshots in {tmp}")
+            return
 
         # -- every page, first and second visit
         for title in ["Validate", "Tokens", "Cost", "Duplicates", "Export", "Upload"]:
@@ -336,11 +355,26 @@ def run(arg: str) -> None:
         print(f"screenshots in {tmp}")
         browser.close()
 
+    _table(rows, path, examples, upload_mb)
+
+
+def _table(rows: list[tuple[str, str, str]], path: Path, examples: int, upload_mb: float) -> None:
     print(f"\n{path.name}: {examples:,} examples, {upload_mb:.0f} MB; load average at the end {os.getloadavg()[0]:.1f}")
     print("\n| step | measured | target |\n|---|---:|---|")
     for step, value, target in rows:
         print(f"| {step} | {value} | {target} |")
 
 
+def phases(samples: list[dict], start_ms: float, end_ms: float) -> str:
+    """Seconds after the upload began at which the bar's text first named each step."""
+    seen: dict[str, float] = {}
+    for s in samples:
+        if start_ms <= s["t"] <= end_ms and s["bar"]:
+            word = (s["text"] or "").split(" ")[0].rstrip("…")
+            seen.setdefault(word, (s["t"] - start_ms) / 1000)
+    return ", ".join(f"{w} {t:.1f} s" for w, t in seen.items() if w) or "no bar seen"
+
+
 if __name__ == "__main__":
-    run(sys.argv[1] if len(sys.argv) > 1 else "100000")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    run(args[0] if args else "100000", upload_only="--upload-only" in sys.argv)

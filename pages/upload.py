@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -34,12 +35,19 @@ def start(name: str, data: bytes) -> None:
                              f"Saving {len(ds):,} examples")
     state.adopt(wid)
     live = state.current()
-    if live is not None and live.result is None:
+    if live is not None and live.result is None and len(live.examples) >= core.INCREMENTAL_MIN:
+        # A large file: the page shows it now and the check goes on in the background, its bar
+        # below the uploader (check_bar); a page that needs the result waits for it there.
+        live.start_check()
+    elif live is not None and live.result is None:
         # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
         with contextlib.suppress(core.OpenTokenizerError):
             core.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
-    bar.empty()
-    if live is not None:
+    if live is not None and live.checking():
+        say(CHECK_START, "Checking the examples…")  # the same place as check_bar's, so it never vanishes
+    else:
+        bar.empty()
+    if live is not None and not live.checking():
         state.result(live)
     problem = ds.detection.get("problem")
     st.session_state["flash"] = (f"Loaded {name}: {len(ds):,} rows. Its columns were not recognised: choose below which column is the question and which the answer."
@@ -47,19 +55,50 @@ def start(name: str, data: bytes) -> None:
     st.rerun()
 
 
-def uploader() -> None:
+def uploader() -> Callable[[], None] | None:
+    """The file picker and the samples; returns how to redraw the background check's bar
+    (None when no check is running), which sits where the upload's own bar was."""
     st.subheader("1. Choose your examples")
     left, right = st.columns([3, 2])
+    redraw = None
     with left:
         up = st.file_uploader("Upload a spreadsheet or JSON file", type=TYPES, key="uploader",
                               help="CSV, TSV, Excel (.xlsx), JSON or JSON Lines. One example per row, or one message per row with a conversation id.")
         if up is not None and st.session_state.get("uploaded_id") != up.file_id:
             st.session_state["uploaded_id"] = up.file_id  # never re-read the same upload on a rerun
             start(up.name, up.getvalue())
+        ws = state.current()
+        if ws is not None and ws.checking():
+            bars: list[Any] = []
+            check_bar(ws, bars)
+            if bars:
+                redraw = lambda: bars[-1].progress(*_check_shown(ws))  # noqa: E731
     with right:
         sample = st.selectbox("…or try a sample", SAMPLES, key="sample_pick")
         if st.button("Try a sample", key="sample_go", type="secondary"):
             start(sample, core.sample_path(sample).read_bytes())
+    return redraw
+
+
+CHECK_START = 0.3  # where the check's part of the upload's bar begins (start: read, save, check)
+
+
+def _check_shown(live: Session) -> tuple[float, str]:
+    fraction, text = live.check_progress()
+    return CHECK_START + (1.0 - CHECK_START) * fraction, text
+
+
+@st.fragment(run_every=1.0)
+def check_bar(live: Session, bars: list[Any]) -> None:
+    """The background check's bar, redrawn every second without running the page again;
+    when the check is done the whole page runs once more (the sidebar's figures).  The bar
+    is put in ``bars`` so the page's own run can keep it moving too (state.keep_moving)."""
+    if not live.checking():
+        st.rerun()
+    value, text = _check_shown(live)
+    bar = st.progress(value, text=text)
+    bars.append(bar)
+    st.caption("The file is loaded and saved. You can choose the columns below meanwhile; the other pages open when the check is done.")
 
 
 def preview(live: Session) -> None:
@@ -134,13 +173,14 @@ def main() -> None:
     if flash:
         st.success("Mapping applied." if flash.startswith("Re-read") else "File loaded.")
         st.text(flash)
-    uploader()
+    redraw = uploader()
     ws = state.current()
     if ws is not None:
-        encoding.picker(ws)
-        reading.choices(ws)
-        mapping_section(ws)
-        preview(ws)
+        with state.keep_moving(redraw):
+            encoding.picker(ws)
+            reading.choices(ws)
+            mapping_section(ws)
+            preview(ws)
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
 
 
