@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import encoding, reading, safe, state, views
 from ui import mapping_editor as editor
@@ -55,6 +56,17 @@ def start(name: str, data: bytes) -> None:
     st.rerun()
 
 
+def release(file_id: str) -> None:
+    """Drop Streamlit's own copy of an upload once this run holds its bytes: the store keeps
+    the upload from here on, and Streamlit would otherwise hold up to 512 MB per browser
+    session until the file is removed from the picker.  (The picker still shows its name.)"""
+    ctx = get_script_run_ctx()
+    files = getattr(ctx, "uploaded_file_mgr", None)
+    if ctx is not None and files is not None:
+        with contextlib.suppress(Exception):  # only memory is at stake
+            files.remove_file(ctx.session_id, file_id)
+
+
 def uploader() -> Callable[[], None] | None:
     """The file picker and the samples; returns how to redraw the background check's bar
     (None when no check is running), which sits where the upload's own bar was."""
@@ -66,7 +78,9 @@ def uploader() -> Callable[[], None] | None:
                               help="CSV, TSV, Excel (.xlsx), JSON or JSON Lines. One example per row, or one message per row with a conversation id.")
         if up is not None and st.session_state.get("uploaded_id") != up.file_id:
             st.session_state["uploaded_id"] = up.file_id  # never re-read the same upload on a rerun
-            start(up.name, up.getvalue())
+            data = up.getvalue()
+            release(up.file_id)
+            start(up.name, data)
         ws = state.current()
         if ws is not None and ws.checking():
             bars: list[Any] = []
