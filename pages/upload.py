@@ -106,7 +106,7 @@ def _check_shown(live: Session) -> tuple[float, str]:
 def check_bar(live: Session, bars: list[Any]) -> None:
     """The background check's bar, redrawn every second without running the page again;
     when the check is done the whole page runs once more (the sidebar's figures).  The bar
-    is put in ``bars`` so the page's own run can keep it moving too (state.keep_moving)."""
+    is put in ``bars`` so the page's own run can move it too, between the parts it draws."""
     if not live.checking():
         st.rerun()
     value, text = _check_shown(live)
@@ -190,11 +190,10 @@ def main() -> None:
     redraw = uploader()
     ws = state.current()
     if ws is not None:
-        with state.keep_moving(redraw):
-            encoding.picker(ws)
-            reading.choices(ws)
-            mapping_section(ws)
-            preview(ws)
+        for part in (encoding.picker, reading.choices, mapping_section, preview):
+            part(ws)
+            if redraw is not None:  # between the parts, so the check's bar keeps moving while the page draws
+                redraw()
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
 
 

@@ -10,11 +10,9 @@ and re-read when its version counter in the database moved on or it was evicted.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -173,37 +171,6 @@ def progress_bar(label: str) -> tuple[Callable[[float, str], None], Any]:
         bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
     return say, bar
-
-
-TICK_S = 0.4  # how often a bar kept moving by keep_moving is redrawn
-
-
-@contextlib.contextmanager
-def keep_moving(redraw: Callable[[], None] | None) -> Iterator[None]:
-    """Call ``redraw()`` (a bar's) every TICK_S seconds while the ``with`` block draws the
-    rest of the page: a page run can take seconds on a busy server, and between two runs of
-    the bar's fragment nothing else would move it.  The helper thread carries this run's
-    script context (Streamlit's elements belong to it) and is stopped before the run ends."""
-    if redraw is None:
-        yield
-        return
-    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
-
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(TICK_S):
-            with contextlib.suppress(Exception):  # the run may be over or replaced: only a redraw lost
-                redraw()
-
-    thread = threading.Thread(target=tick, name="ftprep-bar", daemon=True)
-    add_script_run_ctx(thread, get_script_run_ctx())
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def result(live: Session, full: bool = False) -> CheckResult:
