@@ -36,20 +36,21 @@ def start(name: str, data: bytes) -> None:
                              f"Saving {len(ds):,} examples")
     state.adopt(wid)
     live = state.current()
-    if live is not None and live.result is None and len(live.examples) >= core.INCREMENTAL_MIN:
-        # A large file: the page shows it now and the check goes on in the background, its bar
-        # below the uploader (check_bar); a page that needs the result waits for it there.
-        live.start_check()
+    later = live is not None and live.result is None and len(live.examples) >= core.INCREMENTAL_MIN
+    if later:
+        # A large file: the page shows it first, then the check runs in the background (main
+        # starts it once the page is drawn), its bar below the uploader (check_bar); a page
+        # that needs the result waits for it there.
+        st.session_state[CHECK_LATER] = wid
+        say(CHECK_START, "Checking the examples…")  # the same place as check_bar's, so it never vanishes
     elif live is not None and live.result is None:
         # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
         with contextlib.suppress(core.OpenTokenizerError):
             core.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
-    if live is not None and live.checking():
-        say(CHECK_START, "Checking the examples…")  # the same place as check_bar's, so it never vanishes
-    else:
+    if not later:
         bar.empty()
-    if live is not None and not live.checking():
-        state.result(live)
+        if live is not None:
+            state.result(live)
     problem = ds.detection.get("problem")
     st.session_state["flash"] = (f"Loaded {name}: {len(ds):,} rows. Its columns were not recognised: choose below which column is the question and which the answer."
                                  if problem else f"Loaded {name}: {len(ds):,} examples.")
@@ -82,7 +83,7 @@ def uploader() -> Callable[[], None] | None:
             release(up.file_id)
             start(up.name, data)
         ws = state.current()
-        if ws is not None and ws.checking():
+        if ws is not None and (ws.checking() or _check_waits(ws)):
             bars: list[Any] = []
             check_bar(ws, bars)
             if bars:
@@ -95,9 +96,16 @@ def uploader() -> Callable[[], None] | None:
 
 
 CHECK_START = 0.3  # where the check's part of the upload's bar begins (start: read, save, check)
+CHECK_LATER = "check_after_draw"  # the workspace whose check starts once this run has drawn the page
+
+
+def _check_waits(live: Session) -> bool:
+    return st.session_state.get(CHECK_LATER) == live.id
 
 
 def _check_shown(live: Session) -> tuple[float, str]:
+    if not live.checking():  # about to start (CHECK_LATER)
+        return CHECK_START, "Checking the examples…"
     fraction, text = live.check_progress()
     return CHECK_START + (1.0 - CHECK_START) * fraction, text
 
@@ -107,7 +115,7 @@ def check_bar(live: Session, bars: list[Any]) -> None:
     """The background check's bar, redrawn every second without running the page again;
     when the check is done the whole page runs once more (the sidebar's figures).  The bar
     is put in ``bars`` so the page's own run can move it too, between the parts it draws."""
-    if not live.checking():
+    if not live.checking() and not _check_waits(live):
         st.rerun()
     value, text = _check_shown(live)
     bar = st.progress(value, text=text)
@@ -195,6 +203,9 @@ def main() -> None:
             if redraw is not None:  # between the parts, so the check's bar keeps moving while the page draws
                 redraw()
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
+        if _check_waits(ws):  # a new large upload: its check starts now the page is drawn (start)
+            del st.session_state[CHECK_LATER]
+            ws.start_check()
 
 
 main()
