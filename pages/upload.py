@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +42,7 @@ def start(name: str, data: bytes) -> None:
         # A large file: the page shows it first, then the check runs in the background (main
         # starts it once the page is drawn), its bar below the uploader (check_bar); a page
         # that needs the result waits for it there.
-        st.session_state[CHECK_LATER] = wid
+        st.session_state[CHECK_LATER] = (wid, time.monotonic())
         say(CHECK_START, "Checking the examples…")  # the same place as check_bar's, so it never vanishes
     elif live is not None and live.result is None:
         # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
@@ -96,16 +97,18 @@ def uploader() -> Callable[[], None] | None:
 
 
 CHECK_START = 0.3  # where the check's part of the upload's bar begins (start: read, save, check)
-CHECK_LATER = "check_after_draw"  # the workspace whose check starts once this run has drawn the page
+CHECK_LATER = "check_after_draw"  # (workspace, when saved) whose check starts once this run has drawn the page
+CREEP = 0.01  # how far the bar creeps per second while the check waits for the page to be drawn
 
 
 def _check_waits(live: Session) -> bool:
-    return st.session_state.get(CHECK_LATER) == live.id
+    return (st.session_state.get(CHECK_LATER) or ("",))[0] == live.id
 
 
 def _check_shown(live: Session) -> tuple[float, str]:
-    if not live.checking():  # about to start (CHECK_LATER)
-        return CHECK_START, "Checking the examples…"
+    if not live.checking():  # about to start (CHECK_LATER): the seconds since the file was saved
+        waited = time.monotonic() - (st.session_state.get(CHECK_LATER) or ("", time.monotonic()))[1]
+        return CHECK_START + min(waited * CREEP, 0.05), f"Checking the examples… {waited:.0f} s"
     fraction, text = live.check_progress()
     return CHECK_START + (1.0 - CHECK_START) * fraction, text
 
