@@ -2,6 +2,7 @@
 
     python bench/bench_browser.py 100000          # the 100k-example file (~134 MB)
     python bench/bench_browser.py 512mb           # ~380k examples, just under 512 MB
+    python bench/bench_browser.py 100000 --upload-only   # only the upload, its phases and memory
 
 Generates the file with bench/make_data.py (cached in /tmp), starts the real app on a free
 port with a temporary FTPREP_DB, uploads the file in Chromium (1400×900) and measures, each
@@ -9,7 +10,9 @@ time until the page's own state says it is done (the app idle, the heading or th
 a step shows; never a fixed pause):
 
 * upload → loaded page, sampling the progress bar every ~0.5 s in the page itself: stalls
-  (value and text unchanged for more than 2 s) and moments the bar is not shown;
+  (value and text unchanged for more than 2 s) and moments the bar is not shown; when the
+  bar's text changed to each step (the transfer of the file ends when "Reading" shows); and
+  upload → checked (the sidebar shows its figures: a large file is checked in the background);
 * every page's first and second visit, and every view Validate offers (flagged, only
   errors, all examples, its second page, the multi-turn tab), Duplicates' near tab,
   Export's other target / de-duplication choice;
@@ -34,12 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tests.browser_util import ARGS, CHROMIUM, PAINTED, running_app  # noqa: E402
+from tests.browser_util import ARGS, CHROMIUM, PAINTED, commit_cell, open_select, running_app, type_into_first_row  # noqa: E402
 
 LIMIT_BYTES = 511_000_000  # OpenAI's upload limit is 512 MB: stay under it
 STEP_MS = int(os.environ.get("BENCH_STEP_MS", "900000"))  # a baseline step can take minutes; every wait is for a state
-COLUMN_PX = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220}  # pages/validate.py COL_WIDTHS
-ROW_PX = 35
 
 # Counts the script runs the browser saw end, and samples the progress bar every 0.5 s.
 INSTRUMENT = """() => {
@@ -187,30 +188,16 @@ def store_mb(db: Path) -> tuple[float, dict[str, float]]:
 
 
 def grid_edit(b: Browser, text: str) -> float:
-    """Double-click-free edit of the first grid row's assistant cell; seconds from committing
-    the cell until the page says it saved the edit."""
+    """Edit the first grid row's assistant cell the way the tests do (tests/browser_util.py);
+    seconds from committing the cell until the page says it saved the edit."""
     page = b.page
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    left = sum(px for name, px in COLUMN_PX.items() if name != "assistant")
-    editor = page.locator("textarea.gdg-input")
-    for attempt in range(3):  # a busy machine can swallow the first click while the grid draws
-        page.mouse.click(box["x"] + left + COLUMN_PX["assistant"] / 2, box["y"] + ROW_PX + ROW_PX / 2)
-        page.keyboard.press("Enter")
-        try:
-            editor.wait_for(timeout=15_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    page.keyboard.type(text, delay=5)
+    type_into_first_row(page, "assistant", text)
     start = time.perf_counter()
     before = b.runs()
-    page.keyboard.press("Enter")
+    commit_cell(page)
     from playwright.sync_api import TimeoutError as PageTimeout
 
-    try:  # the known lost grid edit (tests/test_e2e_browser.py edit_until_saved): said, not hidden
+    try:  # a lost grid edit fails the tests (edit_and_confirm); here it is said, not hidden
         page.get_by_text("Saved your edit to example").first.wait_for(timeout=120_000)
     except PageTimeout:
         return float("nan")
@@ -226,19 +213,9 @@ def pick_radio(b: Browser, label: str) -> float:
 
 
 def pick_select(b: Browser, label: str, option: str) -> float:
+    """Open the select the way the tests do; seconds from clicking ``option`` until the run ends."""
     page = b.page
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    item = page.get_by_role("option", name=option, exact=True)
-    for attempt in range(3):  # a busy page can swallow the first click
-        try:
-            box.scroll_into_view_if_needed()
-            box.click()
-            item.wait_for(timeout=10_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-            b.idle()
+    item = open_select(page, page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first, option)
     return b.timed(lambda: item.click(), lambda: None)
 
 
@@ -270,7 +247,7 @@ def next_grid_page(b: Browser) -> float:
     return b.timed(lambda: field.press("Enter"), lambda: None)
 
 
-def run(arg: str) -> None:
+def run(arg: str, upload_only: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     path = bench_file(arg)
@@ -313,8 +290,24 @@ def run(arg: str) -> None:
         row("  progress bar stalls > 2 s", stalls, "none")
         row("  progress bar not shown", gaps, "none")
         rss, peak, kids = memory_mb(app.proc.pid)
+        if upload_only:
+            page.screenshot(path=str(tmp / "upload_loaded.png"), full_page=True)  # the bar of the check, if it goes on
+        row("  when the bar said", phases(page.evaluate("() => window.__bench.samples"), t0_ms, t1_ms))
         row("server memory after loading (RSS / peak / workers)", f"{rss:.0f} / {peak:.0f} / {kids:.0f} MB",
             f"idle {idle_rss:.0f} MB")
+        page.locator('[data-testid="stSidebar"] [data-testid="stMetric"]').filter(has_text="Errors").first.wait_for(timeout=STEP_MS)
+        b.idle()
+        row("upload → checked (the sidebar's figures)", f"{time.perf_counter() - start:.1f} s")
+        rss, peak, kids = memory_mb(app.proc.pid)
+        row("server memory after the check (RSS / peak / workers)", f"{rss:.0f} / {peak:.0f} / {kids:.0f} MB")
+        if upload_only:
+            page.screenshot(path=str(tmp / "upload_checked.png"), full_page=True)
+            total, parts = store_mb(tmp / "ws.sqlite3")
+            row("store on disk (db + WAL) / upload", f"{total:.0f} / {upload_mb:.0f} MB = {total / upload_mb:.2f}×", "≤ 1 copy")
+            browser.close()
+            _table(rows, path, examples, upload_mb)
+            print(f"screenshots in {tmp}")
+            return
 
         # -- every page, first and second visit
         for title in ["Validate", "Tokens", "Cost", "Duplicates", "Export", "Upload"]:
@@ -362,11 +355,26 @@ def run(arg: str) -> None:
         print(f"screenshots in {tmp}")
         browser.close()
 
+    _table(rows, path, examples, upload_mb)
+
+
+def _table(rows: list[tuple[str, str, str]], path: Path, examples: int, upload_mb: float) -> None:
     print(f"\n{path.name}: {examples:,} examples, {upload_mb:.0f} MB; load average at the end {os.getloadavg()[0]:.1f}")
     print("\n| step | measured | target |\n|---|---:|---|")
     for step, value, target in rows:
         print(f"| {step} | {value} | {target} |")
 
 
+def phases(samples: list[dict], start_ms: float, end_ms: float) -> str:
+    """Seconds after the upload began at which the bar's text first named each step."""
+    seen: dict[str, float] = {}
+    for s in samples:
+        if start_ms <= s["t"] <= end_ms and s["bar"]:
+            word = (s["text"] or "").split(" ")[0].rstrip("…")
+            seen.setdefault(word, (s["t"] - start_ms) / 1000)
+    return ", ".join(f"{w} {t:.1f} s" for w, t in seen.items() if w) or "no bar seen"
+
+
 if __name__ == "__main__":
-    run(sys.argv[1] if len(sys.argv) > 1 else "100000")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    run(args[0] if args else "100000", upload_only="--upload-only" in sys.argv)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import encoding, reading, safe, state, views
 from ui import mapping_editor as editor
@@ -34,32 +37,93 @@ def start(name: str, data: bytes) -> None:
                              f"Saving {len(ds):,} examples")
     state.adopt(wid)
     live = state.current()
-    if live is not None and live.result is None:
+    later = live is not None and live.result is None and len(live.examples) >= core.INCREMENTAL_MIN
+    if later:
+        # A large file: the page shows it first, then the check runs in the background (main
+        # starts it once the page is drawn), its bar below the uploader (check_bar); a page
+        # that needs the result waits for it there.
+        st.session_state[CHECK_LATER] = (wid, time.monotonic())
+        say(CHECK_START, "Checking the examples…")  # the same place as check_bar's, so it never vanishes
+    elif live is not None and live.result is None:
         # Check now, so the next pages are instant; a missing tokenizer is said by state.result below.
         with contextlib.suppress(core.OpenTokenizerError):
             core.with_progress(lambda report: live.check(progress=report), say, 0.3, 1.0, "Checking the examples")
-    bar.empty()
-    if live is not None:
-        state.result(live)
+    if not later:
+        bar.empty()
+        if live is not None:
+            state.result(live)
     problem = ds.detection.get("problem")
     st.session_state["flash"] = (f"Loaded {name}: {len(ds):,} rows. Its columns were not recognised: choose below which column is the question and which the answer."
                                  if problem else f"Loaded {name}: {len(ds):,} examples.")
     st.rerun()
 
 
-def uploader() -> None:
+def release(file_id: str) -> None:
+    """Drop Streamlit's own copy of an upload once this run holds its bytes: the store keeps
+    the upload from here on, and Streamlit would otherwise hold up to 512 MB per browser
+    session until the file is removed from the picker.  (The picker still shows its name.)"""
+    ctx = get_script_run_ctx()
+    files = getattr(ctx, "uploaded_file_mgr", None)
+    if ctx is not None and files is not None:
+        with contextlib.suppress(Exception):  # only memory is at stake
+            files.remove_file(ctx.session_id, file_id)
+
+
+def uploader() -> Callable[[], None] | None:
+    """The file picker and the samples; returns how to redraw the background check's bar
+    (None when no check is running), which sits where the upload's own bar was."""
     st.subheader("1. Choose your examples")
     left, right = st.columns([3, 2])
+    redraw = None
     with left:
         up = st.file_uploader("Upload a spreadsheet or JSON file", type=TYPES, key="uploader",
                               help="CSV, TSV, Excel (.xlsx), JSON or JSON Lines. One example per row, or one message per row with a conversation id.")
         if up is not None and st.session_state.get("uploaded_id") != up.file_id:
             st.session_state["uploaded_id"] = up.file_id  # never re-read the same upload on a rerun
-            start(up.name, up.getvalue())
+            data = up.getvalue()
+            release(up.file_id)
+            start(up.name, data)
+        ws = state.current()
+        if ws is not None and (ws.checking() or _check_waits(ws)):
+            bars: list[Any] = []
+            check_bar(ws, bars)
+            if bars:
+                redraw = lambda: bars[-1].progress(*_check_shown(ws))  # noqa: E731
     with right:
         sample = st.selectbox("…or try a sample", SAMPLES, key="sample_pick")
         if st.button("Try a sample", key="sample_go", type="secondary"):
             start(sample, core.sample_path(sample).read_bytes())
+    return redraw
+
+
+CHECK_START = 0.3  # where the check's part of the upload's bar begins (start: read, save, check)
+CHECK_LATER = "check_after_draw"  # (workspace, when saved) whose check starts once this run has drawn the page
+CREEP = 0.01  # how far the bar creeps per second while the check waits for the page to be drawn
+
+
+def _check_waits(live: Session) -> bool:
+    return (st.session_state.get(CHECK_LATER) or ("",))[0] == live.id
+
+
+def _check_shown(live: Session) -> tuple[float, str]:
+    if not live.checking():  # about to start (CHECK_LATER): the seconds since the file was saved
+        waited = time.monotonic() - (st.session_state.get(CHECK_LATER) or ("", time.monotonic()))[1]
+        return CHECK_START + min(waited * CREEP, 0.05), f"Checking the examples… {waited:.0f} s"
+    fraction, text = live.check_progress()
+    return CHECK_START + (1.0 - CHECK_START) * fraction, text
+
+
+@st.fragment(run_every=1.0)
+def check_bar(live: Session, bars: list[Any]) -> None:
+    """The background check's bar, redrawn every second without running the page again;
+    when the check is done the whole page runs once more (the sidebar's figures).  The bar
+    is put in ``bars`` so the page's own run can move it too, between the parts it draws."""
+    if not live.checking() and not _check_waits(live):
+        st.rerun()
+    value, text = _check_shown(live)
+    bar = st.progress(value, text=text)
+    bars.append(bar)
+    st.caption("The file is loaded and saved. You can choose the columns below meanwhile; the other pages open when the check is done.")
 
 
 def preview(live: Session) -> None:
@@ -134,14 +198,17 @@ def main() -> None:
     if flash:
         st.success("Mapping applied." if flash.startswith("Re-read") else "File loaded.")
         st.text(flash)
-    uploader()
+    redraw = uploader()
     ws = state.current()
     if ws is not None:
-        encoding.picker(ws)
-        reading.choices(ws)
-        mapping_section(ws)
-        preview(ws)
+        for part in (encoding.picker, reading.choices, mapping_section, preview):
+            part(ws)
+            if redraw is not None:  # between the parts, so the check's bar keeps moving while the page draws
+                redraw()
         st.page_link("pages/validate.py", label="Next: see what needs fixing →", icon=":material/fact_check:")
+        if _check_waits(ws):  # a new large upload: its check starts now the page is drawn (start)
+            del st.session_state[CHECK_LATER]
+            ws.start_check()
 
 
 main()

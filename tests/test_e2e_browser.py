@@ -16,11 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, PAINTED, ROOT, STEP_MS, running_app, settle, shots_dir
+from tests.browser_util import (
+    ARGS,
+    CHROMIUM,
+    NEEDS_CHROMIUM,
+    PAINTED,
+    ROOT,
+    STEP_MS,
+    edit_and_confirm,
+    expect_metric,
+    open_page,
+    running_app,
+    settle,
+    shots_dir,
+)
 
 ANSWER = "Yes, we ship to Norway within 5 working days."
-COLUMN_PX = {"example": 70, "row": 90, "system": 110, "user": 200, "assistant": 220}  # pages/validate.py COL_WIDTHS
-ROW_PX = 35
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -41,57 +52,6 @@ def shot(page, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.evaluate(PAINTED)
-
-
-def open_page(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
-    page.get_by_role("heading", name=title).first.wait_for()
-    settle(page)
-
-
-def expect_metric(page, label: str, value: str) -> None:
-    """The main area's metric ``label`` shows ``value`` (waits while a run updates it)."""
-    from playwright.sync_api import expect
-
-    metric = page.locator('[data-testid="stMain"] [data-testid="stMetric"]').filter(has_text=label).first
-    expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(value, timeout=STEP_MS)
-
-
-def edit_first_row(page, column: str, text: str) -> None:
-    """Select the cell of the grid's first row in ``column``, open its editor, type, commit."""
-    from playwright.sync_api import expect
-
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    left = sum(px for name, px in COLUMN_PX.items() if list(COLUMN_PX).index(name) < list(COLUMN_PX).index(column))
-    editor = page.locator("textarea.gdg-input")
-    # Double-click opens the editor on that cell; retried when a busy machine swallows it.
-    # (Not click + Enter: an Enter that lands after a late-opening editor commits it and
-    # moves down, and the text went into the second row: seen once in 20 loaded runs.)
-    for attempt in range(3):
-        page.mouse.dblclick(box["x"] + left + COLUMN_PX[column] / 2, box["y"] + ROW_PX + ROW_PX / 2)
-        try:
-            editor.wait_for(timeout=15_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    page.keyboard.type(text, delay=5)
-    expect(editor).to_have_value(text)
-    # Enter only once the browser has painted the typed text: pressed in the same frame as the
-    # last keystroke it closed the editor with nothing sent to the server (4 of 40 loaded runs,
-    # no script run after the edit); after a paint, 0 of 40.
-    page.evaluate(PAINTED)
-    page.keyboard.press("Enter")
-    expect(editor).to_have_count(0)  # the editor closed: the grid has the new value
-
-
-def edit_and_confirm(page, column: str, text: str, example: int) -> None:
-    """Edit the grid's first row and wait for the page to confirm the save, on the first try:
-    an edit that is not confirmed fails the test (no retry; a lost edit is a bug)."""
-    edit_first_row(page, column, text)
-    page.get_by_text(f"Saved your edit to example {example}").wait_for()
 
 
 def test_upload_fix_reload_export(server: str, tmp_path: Path) -> None:

@@ -20,8 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_util import ARGS, CHROMIUM, NEEDS_CHROMIUM, ROOT, running_app, settle
-from tests.test_e2e_browser import edit_and_confirm, expect_metric, open_page
+from tests.browser_util import (
+    ARGS,
+    CHROMIUM,
+    NEEDS_CHROMIUM,
+    ROOT,
+    edit_and_confirm,
+    expect_metric,
+    open_page,
+    pick_option,
+    running_app,
+    settle,
+)
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -56,24 +66,6 @@ def choose(page, label: str, option: str, nth: int = 0) -> None:
     rerun of the previous choice has drawn the page again (it replaces the selects)."""
     settle(page)
     pick_option(page, page.locator('[data-testid="stSelectbox"]').filter(has_text=label).nth(nth), option)
-
-
-def pick_option(page, box, option: str) -> None:
-    """Open a select and click ``option``; a busy page can swallow the first click, and a
-    rerun can replace the select while it is scrolled to (the locator finds the new one)."""
-    item = page.get_by_role("option", name=option, exact=True)
-    for attempt in range(3):
-        try:
-            box.scroll_into_view_if_needed()
-            box.click()
-            item.wait_for(timeout=10_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-            settle(page)
-    item.click()
-    settle(page)
 
 
 def upload(page, server: str, path: Path) -> None:

@@ -124,3 +124,26 @@ def test_duplicate_choice_round_trip(ftprep_db: Path) -> None:
     assert live.dedupe_default(None)[0] == "near" and live.dedupe_default("keep_all")[0] == "none"
     live.keep_all_duplicates()
     assert live.duplicates_left_out() == 0
+
+
+def test_a_background_first_check_gives_the_same_answer_and_its_bar_moves(ftprep_db: Path) -> None:
+    """The Upload page starts a large file's check in the background (``start_check``); a
+    page that needs the result waits for it through ``check`` with its bar relayed, and the
+    answer is the one a direct check gives on the same examples."""
+    data = (SAMPLES / "support_desk.csv").read_bytes()
+    ds = ingest.load_bytes(data, "support_desk.csv")
+    wid = core.create_workspace("support_desk.csv", data, ds, {"mapping": ds.mapping})
+    live = core.open_workspace(wid)
+    assert live is not None
+    live.start_check()
+    live.start_check()  # a second start (another run of the page) does nothing
+    seen: list[tuple[float, str]] = []
+    res = live.check(progress=lambda f, t: seen.append((f, t)))
+    assert not live.checking() and live.check_progress()[0] == 1.0
+    assert all(0.0 <= f <= 1.0 and t.endswith(" s") for f, t in seen)  # counts the seconds while it waits
+    direct = core.open_workspace(wid)  # read back from the store, checked in this thread
+    assert direct is not None and direct is not live
+    other = direct.check()
+    assert [f.to_dict() for f in res.findings] == [f.to_dict() for f in other.findings]
+    assert res.counts.total.tolist() == other.counts.total.tolist()
+    assert [e.record for e in live.examples] == [e.record for e in direct.examples]  # what the store holds

@@ -202,6 +202,38 @@ def test_store_is_compact(ftprep_db: Path) -> None:
     assert ratio < 1.3, ratio  # was ~4.5 with one JSON row per example and the raw upload
 
 
+def test_zlib_blobs_of_older_stores_read_as_before(ftprep_db: Path) -> None:
+    """New workspaces are written with Zstandard; an upload and chunks that an older version
+    wrote with zlib (and the chunks an edit rewrites with zlib) read back the same."""
+    import json
+    import zlib
+
+    conn = store.connect()
+    data = _wordy_csv(600)
+    ds = ingest.load_bytes(data, "wordy.csv")
+    ws_id = store.create(conn, "wordy.csv", data, ds.examples)
+    assert conn.execute("SELECT codec FROM upload WHERE ws = ?", (ws_id,)).fetchone()[0] == "zstd"
+    for size in (0, 1, 4096, len(data) // 2, len(data), len(data) + 10):
+        assert store.upload_head(conn, ws_id, size) == data[:size]
+    new = store.load(conn, ws_id)
+    assert new is not None and new.data == data and new.examples == ds.examples
+    old_chunks = [(zlib.compress(json.dumps(json.loads(store._inflate(b))).encode(), 1), no)
+                  for no, b in conn.execute("SELECT no, body FROM chunk WHERE ws = ?", (ws_id,)).fetchall()]
+    conn.executemany("UPDATE chunk SET body = ? WHERE no = ? AND ws = '" + ws_id + "'", old_chunks)
+    conn.execute("UPDATE upload SET data = ?, codec = 'zlib' WHERE ws = ?", (zlib.compress(data, 1), ws_id))
+    old = store.load(conn, ws_id)
+    assert old is not None and old.data == data and old.examples == ds.examples
+    assert store.upload_head(conn, ws_id, 100) == data[:100]
+
+
+def test_chunk_json_keeps_what_orjson_cannot_write() -> None:
+    """A float past JSON's range (1e400 reads as infinity) and a null take the standard path."""
+    import json
+
+    for value in ([{"r": {"w": float("inf")}}], [{"r": None}], [{"r": {"content": "é ✓ 日本"}}], [{"r": 2**70}]):
+        assert json.loads(store._chunk_json(value)) == value
+
+
 def test_old_store_is_migrated(ftprep_db: Path) -> None:
     """A store written before compression (one JSON row per example) opens with its examples."""
     import json

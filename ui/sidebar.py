@@ -53,9 +53,12 @@ def render() -> None:
 
 
 def _summary(live: Session) -> None:
-    n = summary_numbers(live)
     st.subheader("Summary")
     st.text(f"File: {live.name}")
+    if live.checking():  # a large upload's first check, running in the background (pages/upload.py)
+        st.caption(f"Checking {len(live.examples):,} examples… the figures show here when it is done.")
+        return
+    n = summary_numbers(live)
     a, b = st.columns(2)
     a.metric("Examples", f"{n['examples']:,}", help="Examples that will be exported unless they have errors")
     b.metric("Errors", f"{n['errors']:,}")

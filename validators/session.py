@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,6 +68,7 @@ from validators.exporting.export import DEDUPE_MODES, ExportResult
 from validators.exporting.next_steps import base_model, for_export
 from validators.exporting.targets import TARGETS, facts, preview
 from validators.model import Example, Finding
+from validators.reading import ingest
 from validators.reading.ingest import load_bytes, with_progress
 from validators.reading.readers import sheet_names
 from validators.storing import workspace as store
@@ -211,6 +213,7 @@ class Session:
         self._render = export.RenderCache()
         self._pending: dict[str, tuple[int, Future[None]]] = {}  # background work started after an edit: version, future
         self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
+        self._first: FirstCheck | None = None  # the first check, when it runs in the background (start_check)
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -235,6 +238,7 @@ class Session:
     def check(self, progress: Progress | None = None, full: bool = False) -> checks.CheckResult:
         """The current check result.  A full run happens the first time, after an option
         changed, or with ``full=True`` when edits left the dataset-wide parts stale."""
+        self._await_first_check(progress)
         if full:
             self._await("refresh")
         with self.lock:
@@ -252,6 +256,38 @@ class Session:
                 self.result = self._refresh_dataset_parts(self.result, progress)
                 self.stale = False
             return self.result
+
+    # -- the first check, in the background (loading) -----------------------------------
+    def start_check(self) -> None:
+        """Start the first check in a helper thread and return at once: the Upload page shows
+        the loaded file while the check runs (its bar follows :meth:`check_progress`), and a
+        page that needs the result waits for it in :meth:`check`, with the same bar moving."""
+        with self.lock:
+            if self.result is not None or self._first is not None:
+                return
+            self._first = FirstCheck(self)
+
+    def checking(self) -> bool:
+        """True while the background first check runs (the sidebar and the Upload page ask)."""
+        first = self._first
+        return first is not None and not first.done.is_set()
+
+    def check_progress(self) -> tuple[float, str]:
+        """(fraction, text) of the background check, creeping between its own reports and
+        counting the seconds, so a bar drawn from it never stands still."""
+        first = self._first
+        return first.shown() if first is not None else (1.0, "Checked")
+
+    def _await_first_check(self, progress: Progress | None) -> None:
+        """Wait for a background first check (not from its own thread), relaying its progress;
+        once it is over the normal path runs (a failed one is then run, and raises, here)."""
+        first = self._first
+        if first is None or first.thread is threading.current_thread():
+            return
+        while not first.done.wait(ingest.TICK_S):
+            if progress is not None:
+                progress(*first.shown())
+        self._first = None
 
     def counts_for(self, encoding: str) -> tokens.TokenCounts:
         """Token counts with ``encoding`` (the Cost page prices every model on its own
@@ -587,6 +623,37 @@ def patch(result: checks.CheckResult, examples: list[Example], positions: list[i
     checks.sort_findings(kept)
     est = cost.estimate(counts.total[checks.usable_mask(examples)], info.limit, info.training if price is None else price, result.options.get("epochs"))
     return replace(result, examples=examples, findings=kept, counts=counts, estimate=est)
+
+
+class FirstCheck:
+    """A workspace's first check running in its own thread, and how far it has got."""
+
+    def __init__(self, live: Session) -> None:
+        self.began = self.since = time.monotonic()
+        self.latest = (0.0, "Checking the examples")
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(live,), name="ftprep-first-check", daemon=True)
+        self.thread.start()
+
+    def _run(self, live: Session) -> None:
+        try:
+            live.check(progress=self._report)
+        except Exception:  # noqa: BLE001 - said by the page: its own check() runs again and raises
+            pass
+        finally:
+            self.done.set()
+
+    def _report(self, fraction: float, text: str) -> None:
+        if fraction != self.latest[0]:
+            self.since = time.monotonic()
+        self.latest = (fraction, text)
+
+    def shown(self) -> tuple[float, str]:
+        """The bar's value and text: :func:`ingest.with_progress`'s creep and seconds."""
+        real, said = self.latest
+        now = time.monotonic()
+        creep = min((now - self.since) * ingest.CREEP, (1.0 - real) * 0.9)
+        return min(real + creep, 1.0), f"{said}… {now - self.began:.0f} s"
 
 
 _FRESH: OrderedDict[str, Session] = OrderedDict()  # just created, not yet opened: handed over, not re-read

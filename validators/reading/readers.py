@@ -113,7 +113,7 @@ def read_bytes(
     the 512 MB the fine-tuning APIs allow without building a 512 MB file.
     """
     check_size(len(data), name, max_bytes)
-    if not data.strip():
+    if not data or data.isspace():  # data.strip() would copy the whole upload (512 MB) to ask this
         raise InputError(f"{name} is empty. Choose a file that holds a header row and at least one example.")
     fmt = fmt or detect_format(name, data)
     if fmt not in FORMATS:
