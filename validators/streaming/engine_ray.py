@@ -17,7 +17,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,13 @@ from ..reading.readers import InputError, Record
 from . import stream
 from .stream_index import READ, Index
 
-RANGE_BYTES = 32 * 1024 * 1024
+RANGE_BYTES = 32 * 1024 * 1024  # the most one task reads
+MIN_RANGE_BYTES = 1024 * 1024
+PIECES_PER_CPU = 4  # a small file is still cut into enough pieces for every worker to get a share
+
+# Who checked what in the last run (piece, worker pid, examples, CPU seconds): the bench
+# reads it to show that the work was really split between the workers.
+last_split: list[dict[str, Any]] = []
 
 
 def runtime_env() -> dict[str, Any]:
@@ -100,6 +108,7 @@ def _parquet_records(path: str, group: int, first_row: int) -> list[Record]:
 
 def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
     """One Ray task: read a range, build its examples with the driver's plan, check them."""
+    started = time.process_time()
     plan = pickle.loads(piece["plan"])
     bad = (0, [], "utf-8")
     if plan["fmt"] == "jsonl":
@@ -115,7 +124,18 @@ def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
     info = open_tokenizers.model_info(plan["model"], plan["max_seq_length"])
     facts = [stream.analyse(examples[i : i + stream.CHUNK_EXAMPLES], info, plan["bands"], plan["rows"], plan["names"])
              for i in range(0, len(examples), stream.CHUNK_EXAMPLES)]
-    return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad)}
+    return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad),
+            "work": json.dumps({"piece": piece["piece"], "pid": os.getpid(), "node": _node(), "examples": len(examples),
+                                "cpu_s": round(time.process_time() - started, 3)})}
+
+
+def _node() -> str:
+    import ray
+
+    try:
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # noqa: BLE001 - outside a Ray worker (tests call the task directly)
+        return ""
 
 
 def _digests(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -162,6 +182,13 @@ def _bucket_pairs(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"a": np.concatenate([np.full(ex.size - 1, ex[0]), ex[:-1]]), "b": np.concatenate([ex[1:], ex[1:]])}
 
 
+def range_bytes(size: int, cpus: int) -> int:
+    """Bytes per task: at most RANGE_BYTES, and small enough that every CPU of the cluster
+    gets several pieces (a 134 MB file cut in 32 MiB ranges gave 5 pieces, 3 to one
+    worker and 2 to the other); never under MIN_RANGE_BYTES (each task has a fixed cost)."""
+    return max(MIN_RANGE_BYTES, min(RANGE_BYTES, -(-size // (PIECES_PER_CPU * max(1, cpus)))))
+
+
 def _pieces(path: str, fmt: str, plan_blob: bytes, ray: Any) -> list[dict[str, Any]]:
     if fmt == "parquet":
         with open_binary(path) as fh:
@@ -174,7 +201,8 @@ def _pieces(path: str, fmt: str, plan_blob: bytes, ray: Any) -> list[dict[str, A
             row += meta.row_group(g).num_rows
         return out
     size = _size(path)
-    ranges = [(s, min(size, s + RANGE_BYTES)) for s in range(0, max(size, 1), RANGE_BYTES)]
+    step = range_bytes(size, int(ray.cluster_resources().get("CPU", 1)))
+    ranges = [(s, min(size, s + step)) for s in range(0, max(size, 1), step)]
     counted = ray.data.from_items([{"start": s, "end": e} for s, e in ranges]).map(
         lambda r: dict(zip(("first", "count"), _lines_in(path, r["start"], r["end"])), start=r["start"])).take_all()
     counted.sort(key=lambda r: r["start"])
@@ -215,7 +243,9 @@ def check(path: str | Path, fmt: str, address: str | None = None, model: str | N
     try:
         tally = stream._Tally()
         n_bad, bad_lines, encoding = 0, [], ("utf-8-sig" if plan["bom"] else "utf-8")
+        last_split.clear()
         for row in analysed.iter_rows():
+            last_split.append(json.loads(row["work"]))
             for facts in pickle.loads(row["facts"]):
                 stream.absorb(index, tally, facts, duplicates_too=False)
             nb, bl, enc = pickle.loads(row["bad"])
