@@ -189,10 +189,9 @@ def _rss(p: object) -> int:
         return 0
 
 
-def peak(args: list[str]) -> tuple[int, float, int]:
-    """(peak RSS in bytes, wall seconds, exit code) of ``python -m validators ARGS``."""
-    m = measure([sys.executable, "-m", "validators", *args])
-    return int(m["peak_all"]), m["wall"], int(m["code"])
+def peak(args: list[str], stdout: Path | None = None) -> dict[str, float]:
+    """``measure`` of ``python -m validators ARGS`` (its output to ``stdout``, else dropped)."""
+    return measure([sys.executable, "-m", "validators", *args], stdout=stdout)
 
 
 RAY_RUN = """
@@ -334,8 +333,12 @@ def main() -> None:
     m = sub.add_parser("make")
     m.add_argument("path", type=Path)
     m.add_argument("gb", type=float)
-    k = sub.add_parser("peak")
+    k = sub.add_parser("peak", help="wall, CPU seconds, peak memory and load of one `python -m validators` command")
+    k.add_argument("--out", type=Path, default=None, help="keep the command's output in this file")
     k.add_argument("args", nargs=argparse.REMAINDER)
+    f = sub.add_parser("planted", help="were the planted far-apart duplicates found? (a `check --json` output of a made file)")
+    f.add_argument("check_json", type=Path)
+    f.add_argument("examples", type=int)
     y = sub.add_parser("ray", help="check and export with --engine ray on 1 and 2 local workers, against the local run")
     y.add_argument("file", type=Path)
     y.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -350,8 +353,12 @@ def main() -> None:
     if a.cmd == "make":
         print(make(a.path, a.gb))
     elif a.cmd == "peak":
-        rss, wall, code = peak(a.args)
-        print(f"wall {wall:.1f} s, exit {code}, peak {rss}")
+        m = peak(a.args, a.out)
+        print(f"wall {m['wall']:.1f} s, CPU {m['cpu']:.1f} s, exit {m['code']}, peak {m['peak_all']} (all together), "
+              f"{m['peak_one']} (one process), load {m['load_min']:.1f}–{m['load_max']:.1f} (mean {m['load_mean']:.1f})")
+        print(json.dumps(m))
+    elif a.cmd == "planted":
+        print(json.dumps(planted_found(a.check_json, a.examples)))
     elif a.cmd == "ray":
         res = ray(a.file, tuple(a.workers))
         print(json.dumps(res) if a.json else ray_table(res))

@@ -44,6 +44,27 @@ def test_ray_check_identical(cluster: None, data: Path, capsys: pytest.CaptureFi
     on_ray = run_cli(["check", str(data), "--json", "--engine", "ray", *MODEL], capsys)
     assert single == on_ray
     assert '"near_duplicate"' in on_ray[1] and '"exact_duplicate"' in on_ray[1]
+    from validators.streaming import engine_ray
+
+    pieces = sorted(engine_ray.last_split, key=lambda p: p["piece"])  # every example checked once, by some worker
+    assert [p["piece"] for p in pieces] == list(range(len(pieces)))
+    assert sum(p["examples"] for p in pieces) == 1500
+
+
+def test_pieces_give_every_worker_a_share() -> None:
+    """A file of a few pieces of 32 MiB was split 3/2 between two workers: it is now cut
+    into several pieces per CPU, never under 1 MiB nor over 32 MiB."""
+    from validators.streaming.engine_ray import MIN_RANGE_BYTES, RANGE_BYTES, range_bytes
+
+    size = 133_862_723  # the 100k bench file
+    for cpus in (1, 2, 4, 16):
+        step = range_bytes(size, cpus)
+        pieces = -(-size // step)
+        assert MIN_RANGE_BYTES <= step <= RANGE_BYTES
+        assert pieces >= 4 * cpus or step == MIN_RANGE_BYTES
+    assert range_bytes(5 * 10**9, 2) == RANGE_BYTES
+    assert range_bytes(1000, 2) == MIN_RANGE_BYTES
+    assert range_bytes(0, 0) == MIN_RANGE_BYTES
 
 
 def test_ray_export_identical(cluster: None, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
