@@ -119,9 +119,11 @@ def ray(n: int, folder: Path) -> list[Row]:
         one, two = runs.get(f"ray {step}, 1 worker(s)"), runs.get(f"ray {step}, 2 worker(s)")
         if not (local and one and two):
             continue
+        split = " / ".join(f"{w['examples']:,}" for w in two.get("workers_seen", []))
         rows.append((f"--engine ray {step}, 1 → 2 workers", cmd,
-                     f"wall {one['wall']:.0f} → {two['wall']:.0f} s ({one['wall'] / two['wall']:.2f}× faster), CPU {one['cpu']:.0f} → {two['cpu']:.0f} s; "
-                     f"local {local['wall']:.0f} s, {local['cpu']:.0f} CPU s",
+                     f"wall {one['wall']:.0f} → {two['wall']:.0f} s ({one['wall'] / two['wall']:.2f}× faster; Ray's start "
+                     f"{one.get('ray_start_s', 0):.0f} / {two.get('ray_start_s', 0):.0f} s of it), CPU {one['cpu']:.0f} → {two['cpu']:.0f} s; "
+                     f"examples per worker process with 2: {split or 'not recorded'}; local {local['wall']:.0f} s, {local['cpu']:.0f} CPU s",
                      "identical to the local run", _yes(bool(one.get("identical")) and bool(two.get("identical")))))
     return rows
 
