@@ -131,7 +131,7 @@ def planted_found(check_json: Path, n: int) -> dict[str, bool]:
             f"near (row 4 and row {last[2]})": together(4, last[2])}
 
 
-def measure(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
+def measure(argv: list[str], stdout: Path | None = None, env: dict[str, str] | None = None) -> dict[str, float]:
     """Run ``argv``; its wall seconds, CPU seconds (user + sys of it and every process it
     started and waited for), the peak RSS of any one of them (``ru_maxrss``), and the peak
     of all of them together (the process tree's RSS summed, sampled every 0.2 s)."""
@@ -139,14 +139,17 @@ def measure(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
 
     start = time.perf_counter()
     out = stdout.open("wb") if stdout else subprocess.DEVNULL
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=out)
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, env=env)
     tree_peak = 0
     cpu_seen: dict[int, float] = {}
     top = psutil.Process(proc.pid)
+    loads: list[float] = []
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
+        if len(loads) < 100_000:
+            loads.append(os.getloadavg()[0])
         with contextlib.suppress(psutil.NoSuchProcess):
             procs = [top, *top.children(recursive=True)]
             tree_peak = max(tree_peak, sum(_rss(p) for p in procs))
@@ -160,7 +163,9 @@ def measure(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
     cpu = usage.ru_utime + usage.ru_stime
     cpu_seen.pop(proc.pid, None)  # the command itself: counted (with what it waited for) in its rusage
     return {"wall": wall, "cpu": _cpu_total(cpu, cpu_seen) if cpu_seen else cpu, "peak_one": usage.ru_maxrss * 1024,
-            "peak_all": max(tree_peak, usage.ru_maxrss * 1024), "code": proc.returncode}
+            "peak_all": max(tree_peak, usage.ru_maxrss * 1024), "code": proc.returncode,
+            "load_min": min(loads, default=0.0), "load_max": max(loads, default=0.0),
+            "load_mean": sum(loads) / len(loads) if loads else 0.0}
 
 
 def _cpu(p: object) -> float:
@@ -184,17 +189,22 @@ def _rss(p: object) -> int:
         return 0
 
 
-def peak(args: list[str]) -> tuple[int, float, int]:
-    """(peak RSS in bytes, wall seconds, exit code) of ``python -m validators ARGS``."""
-    m = measure([sys.executable, "-m", "validators", *args])
-    return int(m["peak_all"]), m["wall"], int(m["code"])
+def peak(args: list[str], stdout: Path | None = None) -> dict[str, float]:
+    """``measure`` of ``python -m validators ARGS`` (its output to ``stdout``, else dropped)."""
+    return measure([sys.executable, "-m", "validators", *args], stdout=stdout)
 
 
 RAY_RUN = """
-import sys, ray
+import json, sys, time
+T0 = time.perf_counter()
+import ray
 from validators import cli; from validators.streaming import engine_ray
 ray.init(num_cpus={workers}, include_dashboard=False, runtime_env=engine_ray.runtime_env(), log_to_driver=False)
+started = time.perf_counter()
 code = cli.main({args!r})
+took = time.perf_counter() - started
+with open({split!r}, "w") as fh:  # which worker process checked which piece; the driver's own time
+    json.dump({{"pieces": engine_ray.last_split, "command_s": took, "ray_start_s": started - T0}}, fh)
 ray.shutdown()
 sys.exit(code)
 """
@@ -206,22 +216,30 @@ def ray(path: Path, workers: tuple[int, ...] = (1, 2), out_dir: Path = Path("/tm
     the output is byte-identical to the single-machine run."""
     res: dict[str, object] = {"file": str(path), "load_before": os.getloadavg()[0], "cores": os.cpu_count()}
     py = [sys.executable]
+    # Ray starts its workers 15 steps nicer than the driver (its worker_niceness): on a
+    # shared machine they then wait behind everyone else's work and the figure measures
+    # the others.  Here they run at the driver's priority, like the single-machine run.
+    env = {**os.environ, "RAY_worker_niceness": "0"}
     base_json, base_dir = out_dir / "ray_local.json", out_dir / "ray_local"
     runs: dict[str, object] = {}
     try:
         runs["local check"] = measure([*py, "-m", "validators", "check", str(path), "--json"], stdout=base_json)
         print(f"local check: {runs['local check']}", file=sys.stderr, flush=True)
         runs["local export"] = measure([*py, "-m", "validators", "export", str(path), "--dedupe", "near", "-o", str(base_dir / "train.jsonl")])
+        print(f"local export: {runs['local export']}", file=sys.stderr, flush=True)
         for n in workers:
             got_json, got_dir = out_dir / f"ray_{n}.json", out_dir / f"ray_{n}"
             args = ["check", str(path), "--json", "--engine", "ray"]
-            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args)], stdout=got_json)
+            split = out_dir / f"ray_split_{n}.json"
+            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args, split=str(split))], stdout=got_json, env=env)
             m["identical"] = got_json.read_bytes() == base_json.read_bytes()
+            m.update(_split(split))
             runs[f"ray check, {n} worker(s)"] = m
             print(f"ray check, {n} worker(s): {m}", file=sys.stderr, flush=True)
             args = ["export", str(path), "--dedupe", "near", "--engine", "ray", "-o", str(got_dir / "train.jsonl")]
-            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args)])
+            m = measure([*py, "-c", RAY_RUN.format(workers=n, args=args, split=str(split))], env=env)
             m["identical"] = _files(got_dir) == _files(base_dir)
+            m.update(_split(split))
             runs[f"ray export, {n} worker(s)"] = m
             print(f"ray export, {n} worker(s): {m}", file=sys.stderr, flush=True)
     finally:
@@ -231,28 +249,52 @@ def ray(path: Path, workers: tuple[int, ...] = (1, 2), out_dir: Path = Path("/tm
     return res
 
 
+def _split(path: Path) -> dict[str, object]:
+    """How the pieces were shared: examples and CPU seconds per worker process, Ray's start
+    (``ray.init`` and the imports before the command) and the command's own wall seconds."""
+    if not path.exists():
+        return {}
+    got = json.loads(path.read_text())
+    per: dict[int, dict[str, float]] = {}
+    for p in got["pieces"]:
+        w = per.setdefault(p["pid"], {"pieces": 0, "examples": 0, "cpu_s": 0.0})
+        w["pieces"] += 1
+        w["examples"] += p["examples"]
+        w["cpu_s"] += p["cpu_s"]
+    return {"workers_seen": sorted(per.values(), key=lambda w: -w["examples"]), "ray_start_s": got["ray_start_s"], "command_s": got["command_s"]}
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
 
 
 def ray_table(res: dict[str, object]) -> str:
     rows = [f"{res['file']}; load {res['load_before']:.1f} before, {res.get('load_after', 0):.1f} after, {res['cores']} cores, {time.strftime('%Y-%m-%d %H:%M')}",
-            "| run | wall s | CPU s (all processes) | peak MiB (all together) | same output as local |", "|---|---:|---:|---:|---|"]
+            "| run | wall s | of which Ray's start s | CPU s (all processes) | peak MiB (all together) | same output as local | examples (CPU s) per worker process |",
+            "|---|---:|---:|---:|---:|---|---|"]
     for what, m in dict(res.get("runs") or {}).items():
         same = {True: "yes", False: "NO"}.get(m.get("identical"), "(baseline)")
-        rows.append(f"| {what} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['peak_all'] / 2**20:.0f} | {same} |")
+        start = f"{m['ray_start_s']:.1f}" if "ray_start_s" in m else ""
+        split = ", ".join(f"{w['examples']:,} ({w['cpu_s']:.0f})" for w in m.get("workers_seen", []))
+        rows.append(f"| {what} | {m['wall']:.1f} | {start} | {m['cpu']:.1f} | {m['peak_all'] / 2**20:.0f} | {same} | {split} |")
     return "\n".join(rows)
 
 
-def stream(gb: float, folder: Path, keep: bool = False) -> dict[str, object]:
+def stream(gb: float, folder: Path, keep: bool = False, given: Path | None = None) -> dict[str, object]:
     """Generate a ``gb`` GB JSONL file, stream ``check --json`` and ``export`` over it,
-    confirm the duplicates planted far apart were found, and delete the files (unless ``keep``)."""
-    free = shutil.disk_usage(folder).free / 1e9
-    gb = min(gb, max(0.1, (free - 10) / 4))  # the file, its index, the check output and the export must fit
-    big = folder / f"scale_{gb:g}gb.jsonl"
-    t = time.perf_counter()
-    n = make(big, gb)
-    made = time.perf_counter() - t
+    confirm the duplicates planted far apart were found, and delete the files (unless ``keep``).
+    ``given``: a file ``make`` wrote before (``bench_scale.py make``), used and kept."""
+    if given is not None:
+        big, made = given, 0.0
+        with given.open("rb") as fh:
+            n = sum(block.count(b"\n") for block in iter(lambda: fh.read(2**24), b""))
+    else:
+        free = shutil.disk_usage(folder).free / 1e9
+        gb = min(gb, max(0.1, (free - 10) / 4))  # the file, its index, the check output and the export must fit
+        big = folder / f"scale_{gb:g}gb.jsonl"
+        t = time.perf_counter()
+        n = make(big, gb)
+        made = time.perf_counter() - t
     out: dict[str, object] = {"file_gb": big.stat().st_size / 1e9, "examples": n, "make_s": made,
                               "load_before": os.getloadavg()[0], "cores": os.cpu_count()}
     report, checked, exported = folder / "scale_report.csv", folder / "scale_check.json", folder / "scale_out.jsonl"
@@ -269,7 +311,7 @@ def stream(gb: float, folder: Path, keep: bool = False) -> dict[str, object]:
         out["load_after"] = os.getloadavg()[0]
     finally:
         if not keep:
-            for f in (big, checked, exported, report):
+            for f in (checked, exported, report) if given else (big, checked, exported, report):
                 f.unlink(missing_ok=True)
     return out
 
@@ -277,11 +319,12 @@ def stream(gb: float, folder: Path, keep: bool = False) -> dict[str, object]:
 def table(res: dict[str, object]) -> str:
     rows = [f"{res['file_gb']:.2f} GB JSONL, {res['examples']:,} examples (generated in {res['make_s']:.0f} s); "
             f"load {res['load_before']:.1f} before, {res.get('load_after', 0):.1f} after, {res['cores']} cores, {time.strftime('%Y-%m-%d %H:%M')}",
-            "| streamed | wall s | CPU s | peak MiB (one process) | peak MiB (all together) | exit |", "|---|---:|---:|---:|---:|---:|"]
+            "| streamed | wall s | CPU s | peak MiB (one process) | peak MiB (all together) | load (1-min, during) | exit |", "|---|---:|---:|---:|---:|---|---:|"]
     for what in ("check", "export"):
         m = res.get(what)
         if isinstance(m, dict):
-            rows.append(f"| {what} | {m['wall']:.0f} | {m['cpu']:.0f} | {m['peak_one'] / 2**20:.0f} | {m['peak_all'] / 2**20:.0f} | {m['code']} |")
+            rows.append(f"| {what} | {m['wall']:.0f} | {m['cpu']:.0f} | {m['peak_one'] / 2**20:.0f} | {m['peak_all'] / 2**20:.0f} | "
+                        f"{m['load_min']:.1f}–{m['load_max']:.1f} (mean {m['load_mean']:.1f}) | {m['code']} |")
     for k, v in dict(res.get("planted") or {}).items():
         rows.append(f"planted duplicate {k}: {'found' if v else 'NOT FOUND'}")
     if "export_lines" in res:
@@ -295,8 +338,12 @@ def main() -> None:
     m = sub.add_parser("make")
     m.add_argument("path", type=Path)
     m.add_argument("gb", type=float)
-    k = sub.add_parser("peak")
+    k = sub.add_parser("peak", help="wall, CPU seconds, peak memory and load of one `python -m validators` command")
+    k.add_argument("--out", type=Path, default=None, help="keep the command's output in this file")
     k.add_argument("args", nargs=argparse.REMAINDER)
+    f = sub.add_parser("planted", help="were the planted far-apart duplicates found? (a `check --json` output of a made file)")
+    f.add_argument("check_json", type=Path)
+    f.add_argument("examples", type=int)
     y = sub.add_parser("ray", help="check and export with --engine ray on 1 and 2 local workers, against the local run")
     y.add_argument("file", type=Path)
     y.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -306,17 +353,22 @@ def main() -> None:
     r.add_argument("--dir", type=Path, default=Path("/tmp"))
     r.add_argument("--keep", action="store_true", help="keep the generated file and outputs")
     r.add_argument("--json", action="store_true", help="print the figures as JSON")
+    r.add_argument("--file", type=Path, default=None, help="a file `make` wrote before (kept): no new file is generated")
     a = p.parse_args()
     if a.cmd == "make":
         print(make(a.path, a.gb))
     elif a.cmd == "peak":
-        rss, wall, code = peak(a.args)
-        print(f"wall {wall:.1f} s, exit {code}, peak {rss}")
+        m = peak(a.args, a.out)
+        print(f"wall {m['wall']:.1f} s, CPU {m['cpu']:.1f} s, exit {m['code']}, peak {m['peak_all']} (all together), "
+              f"{m['peak_one']} (one process), load {m['load_min']:.1f}–{m['load_max']:.1f} (mean {m['load_mean']:.1f})")
+        print(json.dumps(m))
+    elif a.cmd == "planted":
+        print(json.dumps(planted_found(a.check_json, a.examples)))
     elif a.cmd == "ray":
         res = ray(a.file, tuple(a.workers))
         print(json.dumps(res) if a.json else ray_table(res))
     elif a.cmd == "stream":
-        res = stream(a.gb, a.dir, a.keep)
+        res = stream(a.gb, a.dir, a.keep, a.file)
         print(json.dumps(res) if a.json else table(res))
 
 

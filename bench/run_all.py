@@ -3,6 +3,7 @@
     python bench/run_all.py                   # everything, full sizes (an hour or more on 2 cores)
     python bench/run_all.py --quick           # small sizes, minutes: checks the bench itself works
     python bench/run_all.py --only core,ray   # a subset: core, 512mb, stream, ray, browser
+    python bench/run_all.py --busy            # each target twice: idle, then with a CPU hog on one core
 
 Targets and what measures them:
 
@@ -19,17 +20,21 @@ Targets and what measures them:
           table is printed after this one
 
 Say what else ran on the machine when you publish the figures (the load is printed).
+``--busy`` measures every target a second time while a CPU hog (one process spinning,
+pinned to the last core) runs beside it, and prints both figures side by side: the issue
+asks for idle and busy-machine figures, and CPU seconds should hardly move between them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,9 +119,11 @@ def ray(n: int, folder: Path) -> list[Row]:
         one, two = runs.get(f"ray {step}, 1 worker(s)"), runs.get(f"ray {step}, 2 worker(s)")
         if not (local and one and two):
             continue
+        split = " / ".join(f"{w['examples']:,}" for w in two.get("workers_seen", []))
         rows.append((f"--engine ray {step}, 1 → 2 workers", cmd,
-                     f"wall {one['wall']:.0f} → {two['wall']:.0f} s ({one['wall'] / two['wall']:.2f}× faster), CPU {one['cpu']:.0f} → {two['cpu']:.0f} s; "
-                     f"local {local['wall']:.0f} s, {local['cpu']:.0f} CPU s",
+                     f"wall {one['wall']:.0f} → {two['wall']:.0f} s ({one['wall'] / two['wall']:.2f}× faster; Ray's start "
+                     f"{one.get('ray_start_s', 0):.0f} / {two.get('ray_start_s', 0):.0f} s of it), CPU {one['cpu']:.0f} → {two['cpu']:.0f} s; "
+                     f"examples per worker process with 2: {split or 'not recorded'}; local {local['wall']:.0f} s, {local['cpu']:.0f} CPU s",
                      "identical to the local run", _yes(bool(one.get("identical")) and bool(two.get("identical")))))
     return rows
 
@@ -131,8 +138,37 @@ def browser(arg: str) -> tuple[list[Row], str]:
              "see its table", "see below")], out.stdout[-20000:] + (out.stderr[-2000:] if out.returncode else "")
 
 
-def table(rows: list[Row]) -> str:
-    lines = ["| target | command | measured | target value | met? |", "|---|---|---|---|---|"]
+HOG = "import os\nos.sched_setaffinity(0, {core})\nwhile True:\n    pass\n"
+
+
+@contextlib.contextmanager
+def cpu_hog() -> Iterator[int]:
+    """A process that keeps one core busy (the last one) while the block runs: the
+    busy-machine figures.  It is outside the measured commands' process trees, so their
+    CPU seconds do not include it."""
+    core = {max(os.sched_getaffinity(0))}
+    hog = subprocess.Popen([sys.executable, "-c", HOG.format(core=core)])
+    try:
+        yield hog.pid
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def merge(idle: list[Row], busy: list[Row]) -> list[tuple[str, ...]]:
+    """One row per target: the idle figure, the busy one, and whether each meets it."""
+    out = []
+    for k, r in enumerate(idle):
+        b = busy[k] if k < len(busy) and busy[k][0] == r[0] else None
+        met = r[4] if b is None or b[4] == r[4] else f"idle {r[4]}, busy {b[4]}"
+        out.append((r[0], r[1], r[2], b[2] if b else "not measured", r[3], met))
+    return out
+
+
+def table(rows: list[Row] | list[tuple[str, ...]], busy: bool = False) -> str:
+    head = "| target | command | measured, idle | measured, one core busy | target value | met? |" if busy else \
+        "| target | command | measured | target value | met? |"
+    lines = [head, "|" + "---|" * (6 if busy else 5)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -143,6 +179,7 @@ def main() -> None:
     p.add_argument("--only", default="core,512mb,stream,ray,browser", help="comma-separated subset")
     p.add_argument("--gb", type=float, default=None, help="size of the streamed file (default 5, quick 0.2)")
     p.add_argument("--dir", type=Path, default=Path("/tmp"))
+    p.add_argument("--busy", action="store_true", help="measure each target again with a CPU hog on one core; print both")
     a = p.parse_args()
     q = a.quick
     steps: dict[str, Callable[[], list[Row]]] = {
@@ -151,23 +188,40 @@ def main() -> None:
         "stream": lambda: streamed(a.gb or (0.2 if q else 5.0), a.dir),
         "ray": lambda: ray(2_000 if q else 100_000, a.dir),
     }
-    rows: list[Row] = []
-    extra = ""
-    start, load = time.perf_counter(), os.getloadavg()[0]
-    for name in [s.strip() for s in a.only.split(",") if s.strip()]:
-        if name == "browser":
-            got, extra = browser("2000" if q else "100000")
-            rows += got
-        elif name in steps:
-            print(f"running {name} ...", file=sys.stderr, flush=True)
-            rows += steps[name]()
-        else:
+    names = [s.strip() for s in a.only.split(",") if s.strip()]
+    for name in names:
+        if name != "browser" and name not in steps:
             p.error(f"unknown target {name!r}")
+    start, load = time.perf_counter(), os.getloadavg()[0]
+    rows, extra = run(names, steps, q)
+    busy_rows: list[Row] = []
+    busy_extra = ""
+    if a.busy:
+        with cpu_hog() as pid:
+            print(f"again, with a CPU hog on one core (pid {pid}) ...", file=sys.stderr, flush=True)
+            busy_rows, busy_extra = run(names, steps, q)
     print(f"Issue 13 targets, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {load:.1f} at the start and "
-          f"{os.getloadavg()[0]:.1f} at the end, {time.perf_counter() - start:.0f} s{' (--quick sizes)' if q else ''}\n")
-    print(table(rows))
+          f"{os.getloadavg()[0]:.1f} at the end, {time.perf_counter() - start:.0f} s{' (--quick sizes)' if q else ''}"
+          f"{'; busy: the same with one core kept busy by another process' if a.busy else ''}\n")
+    print(table(merge(rows, busy_rows), busy=True) if a.busy else table(rows))
     if extra:
         print("\nbench/bench_browser.py:\n\n" + extra)
+    if a.busy and busy_extra:
+        print("\nbench/bench_browser.py, one core busy:\n\n" + busy_extra)
+
+
+def run(names: list[str], steps: dict[str, Callable[[], list[Row]]], quick: bool) -> tuple[list[Row], str]:
+    """Every named target's rows (and the browser bench's own table)."""
+    rows: list[Row] = []
+    extra = ""
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        if name == "browser":
+            got, extra = browser("2000" if quick else "100000")
+            rows += got
+        else:
+            rows += steps[name]()
+    return rows, extra
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,13 @@ from ..reading.readers import InputError, Record
 from . import stream
 from .stream_index import READ, Index
 
-RANGE_BYTES = 32 * 1024 * 1024
+RANGE_BYTES = 32 * 1024 * 1024  # the most one task reads
+MIN_RANGE_BYTES = 1024 * 1024
+PIECES_PER_CPU = 4  # a small file is still cut into enough pieces for every worker to get a share
+
+# Who checked what in the last run (piece, worker pid, examples, CPU seconds): the bench
+# reads it to show that the work was really split between the workers.
+last_split: list[dict[str, Any]] = []
 
 
 def runtime_env() -> dict[str, Any]:
@@ -100,6 +108,7 @@ def _parquet_records(path: str, group: int, first_row: int) -> list[Record]:
 
 def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
     """One Ray task: read a range, build its examples with the driver's plan, check them."""
+    started = time.process_time()
     plan = pickle.loads(piece["plan"])
     bad = (0, [], "utf-8")
     if plan["fmt"] == "jsonl":
@@ -115,27 +124,67 @@ def _analyse_piece(piece: dict[str, Any]) -> dict[str, Any]:
     info = open_tokenizers.model_info(plan["model"], plan["max_seq_length"])
     facts = [stream.analyse(examples[i : i + stream.CHUNK_EXAMPLES], info, plan["bands"], plan["rows"], plan["names"])
              for i in range(0, len(examples), stream.CHUNK_EXAMPLES)]
-    return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad)}
+    return {"piece": piece["piece"], "facts": pickle.dumps(facts), "bad": pickle.dumps(bad),
+            "work": json.dumps({"piece": piece["piece"], "pid": os.getpid(), "node": _node(), "examples": len(examples),
+                                "cpu_s": round(time.process_time() - started, 3)})}
 
 
-def _digests(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    d, e = [], []
-    for blob in batch["facts"]:
-        for f in pickle.loads(blob):
-            for digest, ex in f.texts:
-                d.append(digest.hex())
-                e.append(ex)
-    return {"digest": np.array(d, dtype=object), "ex": np.array(e, dtype=np.int64)}
+def _node() -> str:
+    import ray
+
+    try:
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # noqa: BLE001 - outside a Ray worker (tests call the task directly)
+        return ""
 
 
-def _exact_group(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    members = np.sort(group["ex"])
-    if members.size < 2:
-        return {"first": np.zeros(0, dtype=np.int64), "members": np.zeros(0, dtype=object)}
-    return {"first": members[:1], "members": np.array([json.dumps(members.tolist())], dtype=object)}
+# The shuffles group rows by a coarse *part* (a hash of the key modulo SHUFFLE_PARTS), not
+# by the key itself: Ray Data's map_groups calls Python once per group, and a group per
+# digest or per band bucket (nearly every one of them a single example) made the 100k
+# bench file's band shuffle hundreds of thousands of Python calls on one reducer, longer
+# than the whole check.  Inside a part the keys are grouped by one NumPy sort.
+SHUFFLE_PARTS = 256
 
 
-def _bands(repeats: np.ndarray) -> Any:
+def _digests(parts: int) -> Any:
+    def make(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        hi, lo, e = [], [], []
+        for blob in batch["facts"]:
+            for f in pickle.loads(blob):
+                for digest, ex in f.texts:
+                    hi.append(int.from_bytes(digest[:8], "little", signed=True))
+                    lo.append(int.from_bytes(digest[8:16], "little", signed=True))
+                    e.append(ex)
+        hi_a = np.array(hi, dtype=np.int64)
+        return {"part": (hi_a.view(np.uint64) % np.uint64(parts)).astype(np.int64), "hi": hi_a,
+                "lo": np.array(lo, dtype=np.int64), "ex": np.array(e, dtype=np.int64)}
+
+    return make
+
+
+def _runs(keys: list[np.ndarray]) -> np.ndarray:
+    """True where a new run of equal keys starts (the rows sorted by those keys)."""
+    n = keys[0].size
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in keys])
+    return new
+
+
+def _exact_part(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every digest of one part met more than once: its examples in file order."""
+    order = np.lexsort((group["ex"], group["lo"], group["hi"]))
+    hi, lo, ex = group["hi"][order], group["lo"][order], group["ex"][order]
+    starts = np.flatnonzero(_runs([hi, lo])) if ex.size else np.zeros(0, dtype=np.int64)
+    ends = np.append(starts[1:], ex.size)
+    firsts, members = [], []
+    for a, b in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):  # repeated digests only
+        firsts.append(int(ex[a]))
+        members.append(json.dumps(ex[a:b].tolist()))
+    return {"first": np.array(firsts, dtype=np.int64), "members": np.array(members, dtype=object)}
+
+
+def _bands(repeats: np.ndarray, parts: int) -> Any:
     def make(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         bands, keys, exs = [], [], []
         for blob in batch["facts"]:
@@ -145,21 +194,35 @@ def _bands(repeats: np.ndarray) -> Any:
                     bands.append(np.full(int(keep.sum()), b, dtype=np.int64))
                     keys.append(f.band_keys[b][keep])
                     exs.append(f.band_ex[keep])
-        def cat(parts: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        def cat(parts_: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts_) if parts_ else np.zeros(0, dtype=np.int64)
 
-        return {"band": cat(bands), "key": cat(keys), "ex": cat(exs)}
+        band, key = cat(bands), cat(keys)
+        with np.errstate(over="ignore"):
+            part = ((key.view(np.uint64) + band.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) % np.uint64(parts)).astype(np.int64)
+        return {"part": part, "band": band, "key": key, "ex": cat(exs)}
 
     return make
 
 
 def _bucket_pairs(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each member with the bucket's first member and with its predecessor (as
-    minhash.candidate_pairs pairs them)."""
-    ex = np.sort(group["ex"])
-    if ex.size < 2:
+    """Within one part: each member of a band bucket with the bucket's first member and
+    with its predecessor (as minhash.candidate_pairs pairs them)."""
+    if group["ex"].size < 2:
         return {"a": np.zeros(0, dtype=np.int64), "b": np.zeros(0, dtype=np.int64)}
-    return {"a": np.concatenate([np.full(ex.size - 1, ex[0]), ex[:-1]]), "b": np.concatenate([ex[1:], ex[1:]])}
+    order = np.lexsort((group["ex"], group["key"], group["band"]))
+    band, key, ex = group["band"][order], group["key"][order], group["ex"][order]
+    new = _runs([band, key])
+    first_at = np.maximum.accumulate(np.where(new, np.arange(ex.size), 0))
+    later = np.flatnonzero(~new)  # members after their bucket's first
+    return {"a": np.concatenate([ex[first_at[later]], ex[later - 1]]), "b": np.concatenate([ex[later], ex[later]])}
+
+
+def range_bytes(size: int, cpus: int) -> int:
+    """Bytes per task: at most RANGE_BYTES, and small enough that every CPU of the cluster
+    gets several pieces (a 134 MB file cut in 32 MiB ranges gave 5 pieces, 3 to one
+    worker and 2 to the other); never under MIN_RANGE_BYTES (each task has a fixed cost)."""
+    return max(MIN_RANGE_BYTES, min(RANGE_BYTES, -(-size // (PIECES_PER_CPU * max(1, cpus)))))
 
 
 def _pieces(path: str, fmt: str, plan_blob: bytes, ray: Any) -> list[dict[str, Any]]:
@@ -174,7 +237,8 @@ def _pieces(path: str, fmt: str, plan_blob: bytes, ray: Any) -> list[dict[str, A
             row += meta.row_group(g).num_rows
         return out
     size = _size(path)
-    ranges = [(s, min(size, s + RANGE_BYTES)) for s in range(0, max(size, 1), RANGE_BYTES)]
+    step = range_bytes(size, int(ray.cluster_resources().get("CPU", 1)))
+    ranges = [(s, min(size, s + step)) for s in range(0, max(size, 1), step)]
     counted = ray.data.from_items([{"start": s, "end": e} for s, e in ranges]).map(
         lambda r: dict(zip(("first", "count"), _lines_in(path, r["start"], r["end"])), start=r["start"])).take_all()
     counted.sort(key=lambda r: r["start"])
@@ -215,7 +279,9 @@ def check(path: str | Path, fmt: str, address: str | None = None, model: str | N
     try:
         tally = stream._Tally()
         n_bad, bad_lines, encoding = 0, [], ("utf-8-sig" if plan["bom"] else "utf-8")
+        last_split.clear()
         for row in analysed.iter_rows():
+            last_split.append(json.loads(row["work"]))
             for facts in pickle.loads(row["facts"]):
                 stream.absorb(index, tally, facts, duplicates_too=False)
             nb, bl, enc = pickle.loads(row["bad"])
@@ -245,14 +311,15 @@ def _partitions(analysed: Any) -> int:
 
 
 def _exact_groups(analysed: Any) -> list[list[int]]:
-    grouped = analysed.map_batches(_digests, batch_format="numpy").groupby("digest", num_partitions=_partitions(analysed)).map_groups(_exact_group, batch_format="numpy")
+    grouped = (analysed.map_batches(_digests(SHUFFLE_PARTS), batch_format="numpy")
+               .groupby("part", num_partitions=_partitions(analysed)).map_groups(_exact_part, batch_format="numpy"))
     groups = [json.loads(r["members"]) for r in grouped.take_all()]
     return sorted(groups, key=lambda g: g[0])
 
 
 def _near_groups(analysed: Any, repeats: np.ndarray, index: Index, threshold: float) -> list[list[int]]:
-    pairs = (analysed.map_batches(_bands(repeats), batch_format="numpy")
-             .groupby(["band", "key"], num_partitions=_partitions(analysed)).map_groups(_bucket_pairs, batch_format="numpy"))
+    pairs = (analysed.map_batches(_bands(repeats, SHUFFLE_PARTS), batch_format="numpy")
+             .groupby("part", num_partitions=_partitions(analysed)).map_groups(_bucket_pairs, batch_format="numpy"))
     parts = [(b["a"], b["b"]) for b in pairs.iter_batches(batch_format="numpy") if len(b["a"])]
     if not parts:
         return []
