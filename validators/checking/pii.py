@@ -181,7 +181,7 @@ def scan_many(texts: list[str]) -> list[list[Hit]]:
 # look-back (36 characters, see :func:`_iban_before`), so every hit is the one the full
 # scan finds.
 PREFILTER_MIN_CHARS = sieve.MIN_CHARS  # below this, starting Arrow costs more than it saves
-_PREFILTER = (r"@|PRIVATE KEY-----|sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|Bearer|bearer"
+PREFILTER = (r"@|PRIVATE KEY-----|sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|Bearer|bearer"
               r"|\p{Nd}[\p{Nd} ().-]{7,}\p{Nd}")
 _LOOK_BACK = 40
 
@@ -192,7 +192,7 @@ def candidates(texts: list[str]) -> list[int] | None:
     Arrow unavailable or unable to take the text)."""
     if sum(map(len, texts)) < PREFILTER_MIN_CHARS:
         return None
-    flags = sieve.flags(texts, _PREFILTER)
+    flags = sieve.flags(texts, PREFILTER)
     if flags is None:
         return None
     keep: set[int] = set()

@@ -163,9 +163,9 @@ class _Texts:
                         self.messages.append(msg)
                         self.positions.append(i)
         self.picked = range(len(self.texts))
-        every = sorted({t for toks in lists for t in toks}, key=len, reverse=True)
-        if every and all(every) and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
-            found = sieve.flags(self.texts, "|".join(_re2_literal(t) for t in every))
+        every = _sieve_pattern(lists)
+        if every is not None and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
+            found = sieve.flags(self.texts, every)
             if found is not None:
                 self.picked = np.flatnonzero(found).tolist()
 
@@ -190,6 +190,18 @@ class _Texts:
                 if not numbers or numbers[-1] != self.owner[i]:
                     numbers.append(self.owner[i])
         return sorted(found), numbers
+
+
+def _sieve_pattern(lists: list[tuple[str, ...]]) -> str | None:
+    """The RE2 pattern for any string of ``lists``; ``None`` when there is nothing to sieve for."""
+    every = sorted({t for toks in lists for t in toks}, key=len, reverse=True)
+    return "|".join(_re2_literal(t) for t in every) if every and all(every) else None
+
+
+def sieve_pattern(active: Any) -> str | None:
+    """The pattern :func:`gather` sieves the texts with for ``active``: for a shared pass
+    (:func:`validators.checking.sieve.together`)."""
+    return _sieve_pattern([tokens for _, _, tokens in target_sets(active) if tokens])
 
 
 def _re2_literal(text: str) -> str:
