@@ -72,7 +72,7 @@ def test_sieve_digit_class_covers_every_python_digit() -> None:
 
     digits = [chr(c) for c in range(0x110000) if re.fullmatch(r"\d", chr(c))]
     runs = pa.array([d * 9 for d in digits])
-    assert pc.all(pc.match_substring_regex(runs, pii._PREFILTER)).as_py()
+    assert pc.all(pc.match_substring_regex(runs, pii.PREFILTER)).as_py()
 
 
 PIECES = ["a@b.co", "x@", "@y.org", "sk-" + "a" * 24, "AKIAIOSFODNN7EXAMPLE", "Bearer " + "b" * 25, "4111 1111 1111 1111",
@@ -313,3 +313,29 @@ def test_comparable_parts_join_to_the_comparable_texts(tmp_path) -> None:  # typ
         assert list(minhash._chunks(texts)) == list(minhash._chunks(plain))
     assert sum(type(p) is tuple for p in texts.parts) == 0 and sum(type(p) is tuple for p in
                                                                    duplicates.Comparable([duplicates.comparable_parts(e, pr.get(e.index)) for e in examples]).parts) > 2000
+
+
+CONTROL_PIECES = ["<|im_start|>", "<|endoftext|>", "User:", "Bot:", "<s>", "[INST]", "<|eot_id|>"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES + CONTROL_PIECES), max_size=5).map("".join), min_size=1, max_size=12),
+       st.booleans())
+def test_shared_sieve_pass_gives_each_pattern_its_own_answer(texts: list[str], other_texts_second: bool) -> None:
+    """One RE2 pass over the union (sieve.together), then each pattern on the texts the
+    union picked: the same flags as each pattern's own pass, also when the second call
+    brings other texts (then it sieves them itself)."""
+    from validators import catalog
+    from validators.checking import sieve
+    from validators.counting import reserved_tokens
+
+    control = reserved_tokens.sieve_pattern(catalog.model(None))
+    assert control is not None and sieve.flags(["a <|endoftext|>", "plain"], control).tolist() == [True, False]
+    second = texts[::-1] + ["<|im_start|>"] if other_texts_second else list(texts)  # an equal list, not the same object
+    with sieve.together([pii.PREFILTER, control]):
+        shared_pii = sieve.flags(texts, pii.PREFILTER)
+        shared_control = sieve.flags(second, control)
+    assert shared_pii is not None and shared_control is not None
+    assert shared_pii.tolist() == sieve.flags(texts, pii.PREFILTER).tolist()
+    assert shared_control.tolist() == sieve.flags(second, control).tolist()
+    assert sieve._together is None  # the block left nothing behind

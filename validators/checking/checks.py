@@ -16,7 +16,7 @@ import numpy as np
 from .. import catalog
 from ..counting import cost, open_tokenizers, reserved_tokens, tokens
 from ..model import Dataset, Example, Finding, finding
-from . import duplicates, forked, gc_pause, pii, schema_check, semantic
+from . import duplicates, forked, gc_pause, pii, schema_check, semantic, sieve
 
 Progress = Callable[[float, str], None]
 
@@ -215,11 +215,21 @@ def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: b
         # tiktoken releases the GIL while it encodes: the encoding thread takes a core the
         # moment the other process waits, so the two processes even out by themselves.
         counting = pool.submit(tokens.count, examples, info.encoding, workers=workers)
-        personal = pii.check_later(examples, workers=workers)()
-        gathered = _gather_control(examples, info)
+        with sieve.together(_sieve_patterns(info)):  # one RE2 pass for both scans
+            personal = pii.check_later(examples, workers=workers)()
+            gathered = _gather_control(examples, info)
         control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
         schema = schema_check.check_schema(examples)
         return _Counted(counting.result(), personal, control, schema)
+
+
+def _sieve_patterns(info: catalog.ModelInfo) -> list[str]:
+    """The personal-data and control-token sieves' patterns, for one shared pass."""
+    try:
+        control = reserved_tokens.sieve_pattern(info)
+    except Exception:  # noqa: BLE001 - a destination's list unavailable: each scan sieves on its own
+        control = None
+    return [pii.PREFILTER] + ([control] if control else [])
 
 
 def _fork_counting(examples: list[Example], info: catalog.ModelInfo) -> forked.Job | None:

@@ -181,7 +181,7 @@ def scan_many(texts: list[str]) -> list[list[Hit]]:
 # look-back (36 characters, see :func:`_iban_before`), so every hit is the one the full
 # scan finds.
 PREFILTER_MIN_CHARS = sieve.MIN_CHARS  # below this, starting Arrow costs more than it saves
-_PREFILTER = (r"@|PRIVATE KEY-----|sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|Bearer|bearer"
+PREFILTER = (r"@|PRIVATE KEY-----|sk-|sk_|rk_|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|Bearer|bearer"
               r"|\p{Nd}[\p{Nd} ().-]{7,}\p{Nd}")
 _LOOK_BACK = 40
 
@@ -192,7 +192,7 @@ def candidates(texts: list[str]) -> list[int] | None:
     Arrow unavailable or unable to take the text)."""
     if sum(map(len, texts)) < PREFILTER_MIN_CHARS:
         return None
-    flags = sieve.flags(texts, _PREFILTER)
+    flags = sieve.flags(texts, PREFILTER)
     if flags is None:
         return None
     keep: set[int] = set()
@@ -406,9 +406,11 @@ def _places(ex: Example) -> Iterator[tuple[int | None, str | None, str]]:
     if not isinstance(rec, dict):
         return
     msgs = rec.get("messages")
-    if ex.kind != "dpo" and type(msgs) is list and all(type(m) is dict and len(m) == 2 and type(m.get("content")) is str for m in msgs):
-        yield from ((i, "content", m["content"]) for i, m in enumerate(msgs, start=1))  # the common case, fast
-        return
+    if ex.kind != "dpo" and type(msgs) is list:
+        common = _common_texts(msgs)
+        if common is not None:
+            yield from common  # the common case, fast
+            return
     if ex.kind == "dpo":
         inp = rec.get("input")
         msgs = inp.get("messages") if isinstance(inp, dict) else None
@@ -427,6 +429,20 @@ def _places(ex: Example) -> Iterator[tuple[int | None, str | None, str]]:
                     yield i, key, text
 
 
+def _common_texts(msgs: list[Any]) -> list[tuple[int | None, str | None, str]] | None:
+    """The places of the common ``[{"role", "content": str}, ...]`` messages; ``None`` for
+    any other shape (a plain loop: a generator inside all() costs a third more)."""
+    out = []
+    for i, m in enumerate(msgs, start=1):
+        if type(m) is not dict or len(m) != 2:
+            return None
+        content = m.get("content")
+        if type(content) is not str:
+            return None
+        out.append((i, "content", content))
+    return out
+
+
 def check(examples: Iterable[Example]) -> list[Finding]:
     """One warning per example, message, key and kind of personal data or secret."""
     return check_later(examples)()
@@ -437,12 +453,13 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
     false: a forked child scans in itself); call the result for the findings."""
     texts: list[str] = []
     where: list[tuple[Example, int | None, str | None]] = []
+    add_text, add_where = texts.append, where.append
     for ex in examples:
         if ex.dropped or ex.record is None:
             continue
         for index, key, text in _places(ex):
-            texts.append(text)
-            where.append((ex, index, key))
+            add_text(text)
+            add_where((ex, index, key))
     pending = _scan_sparse_later(texts, workers)
 
     def findings() -> list[Finding]:

@@ -10,6 +10,8 @@ text or the pattern, :func:`flags` says ``None`` and the caller scans everything
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,8 +20,67 @@ MIN_CHARS = 8_000_000  # below this, starting Arrow (0.3 CPU s: import, first ca
 _CHUNK = 4096  # texts per Arrow array: the UTF-8 copies stay small
 
 
+class _Together:
+    """Patterns sieved over the same texts in one pass (see :func:`together`)."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = patterns
+        self.texts: list[str] | None = None  # the texts of the shared pass, once made
+        self.answers: dict[str, np.ndarray] = {}
+
+
+_together: _Together | None = None
+
+
+@contextlib.contextmanager
+def together(patterns: list[str]) -> Iterator[None]:
+    """Within this block, the first :func:`flags` call for one of ``patterns`` sieves the
+    texts for all of them in one RE2 pass over their union; a later call for another of
+    them over equal texts takes its answer from that pass.  The personal-data scan and
+    the control-token scan read the same message texts: one pass over 100 MB instead of
+    two.  The union says which texts can hold any match; only those few are sieved again
+    for each pattern, so each answer is exactly the one its own pass gives."""
+    global _together
+    outer, _together = _together, _Together(list(patterns))
+    try:
+        yield
+    finally:
+        _together = outer
+
+
 def flags(texts: list[str], pattern: str) -> np.ndarray | None:
     """For each text, whether RE2 finds ``pattern`` in it; ``None`` when the sieve cannot run."""
+    shared = _together
+    if shared is not None and pattern in shared.patterns and len(shared.patterns) > 1:
+        return _shared_flags(shared, texts, pattern)
+    return _flags(texts, pattern)
+
+
+def _shared_flags(shared: _Together, texts: list[str], pattern: str) -> np.ndarray | None:
+    if shared.texts is not None:
+        answer = shared.answers.pop(pattern, None)
+        # the same list, or one holding the same strings (the check is cheap: equal objects)
+        if answer is not None and (texts is shared.texts or texts == shared.texts):
+            return answer
+        return _flags(texts, pattern)
+    union = _flags(texts, "|".join(f"(?:{p})" for p in shared.patterns))
+    if union is None:
+        return None
+    shared.texts = texts
+    picked = np.flatnonzero(union)
+    some = [texts[i] for i in picked.tolist()]
+    for p in shared.patterns:
+        own = np.zeros(len(texts), dtype=bool)
+        if len(some):
+            hits = _flags(some, p)
+            if hits is None:
+                continue  # this pattern sieves on its own when asked
+            own[picked] = hits
+        shared.answers[p] = own
+    return shared.answers.pop(pattern) if pattern in shared.answers else _flags(texts, pattern)
+
+
+def _flags(texts: list[str], pattern: str) -> np.ndarray | None:
     try:
         import pyarrow as pa
         import pyarrow.compute as pc

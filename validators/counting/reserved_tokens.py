@@ -17,6 +17,7 @@ reads the same to a person and is plain text to the tokenizer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -147,35 +148,34 @@ class _Texts:
 
     def __init__(self, examples: list[Example], lists: list[tuple[str, ...]]) -> None:
         self.texts: list[str] = []
-        self.owner: list[int] = []  # example number of each text
-        self.examples: list[Example] = []  # and the example, message and message position of each
-        self.messages: list[dict[str, Any]] = []
-        self.positions: list[int] = []
+        # the example, message and message position of each text, one tuple a text: only the
+        # few picked texts are ever looked up, so no column is built for all of them
+        self.where: list[tuple[Example, dict[str, Any], int]] = []
+        add_text, add_where = self.texts.append, self.where.append
         for ex in examples:
             if ex.record is None or ex.dropped:
                 continue
             for i, msg in enumerate(_messages(ex)):
                 if isinstance(msg, dict):
                     for t in _texts(msg):
-                        self.texts.append(t)
-                        self.owner.append(ex.index)
-                        self.examples.append(ex)
-                        self.messages.append(msg)
-                        self.positions.append(i)
+                        add_text(t)
+                        add_where((ex, msg, i))
+        self.owner = _Column(self.where, lambda w: w[0].index)  # example number of each text
         self.picked = range(len(self.texts))
-        every = sorted({t for toks in lists for t in toks}, key=len, reverse=True)
-        if every and all(every) and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
-            found = sieve.flags(self.texts, "|".join(_re2_literal(t) for t in every))
+        every = _sieve_pattern(lists)
+        if every is not None and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
+            found = sieve.flags(self.texts, every)
             if found is not None:
                 self.picked = np.flatnonzero(found).tolist()
 
     def same_message(self, i: int, j: int) -> bool:
         """Whether texts ``i`` and ``j`` come from one message (a message may hold several text parts)."""
-        return self.messages[i] is self.messages[j] and self.examples[i] is self.examples[j] and self.positions[i] == self.positions[j]
+        (ex_i, msg_i, pos_i), (ex_j, msg_j, pos_j) = self.where[i], self.where[j]
+        return msg_i is msg_j and ex_i is ex_j and pos_i == pos_j
 
     def place(self, i: int) -> tuple[Example, dict[str, Any], int]:
         """The example, message and (0-based) message position of text ``i``."""
-        return self.examples[i], self.messages[i], self.positions[i]
+        return self.where[i]
 
     def scan(self, tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
         pattern = _pattern(tokens)
@@ -190,6 +190,31 @@ class _Texts:
                 if not numbers or numbers[-1] != self.owner[i]:
                     numbers.append(self.owner[i])
         return sorted(found), numbers
+
+
+def _sieve_pattern(lists: list[tuple[str, ...]]) -> str | None:
+    """The RE2 pattern for any string of ``lists``; ``None`` when there is nothing to sieve for."""
+    every = sorted({t for toks in lists for t in toks}, key=len, reverse=True)
+    return "|".join(_re2_literal(t) for t in every) if every and all(every) else None
+
+
+def sieve_pattern(active: Any) -> str | None:
+    """The pattern :func:`gather` sieves the texts with for ``active``: for a shared pass
+    (:func:`validators.checking.sieve.together`)."""
+    return _sieve_pattern([tokens for _, _, tokens in target_sets(active) if tokens])
+
+
+class _Column:
+    """One field of each text's place, read on demand (``owner[i]``)."""
+
+    def __init__(self, where: list[tuple[Example, dict[str, Any], int]], field: Callable[[tuple[Example, dict[str, Any], int]], Any]) -> None:
+        self.where, self.field = where, field
+
+    def __getitem__(self, i: int) -> Any:
+        return self.field(self.where[i])
+
+    def __len__(self) -> int:
+        return len(self.where)
 
 
 def _re2_literal(text: str) -> str:
