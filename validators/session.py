@@ -359,7 +359,7 @@ class Session:
     def _warm_export(self, res: checks.CheckResult) -> None:
         """Render the default target's lines into the Export page's cache, so its first visit
         only joins bytes.  Lines of examples edited meanwhile are simply rendered again there."""
-        with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the page's own build says what is wrong
+        with contextlib.suppress(Exception):  # a warm-up only: the page's own build says what is wrong
             export.build(res, default_target(), 0.0, "none", 0, self.source_rows, self._render)
 
     def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
@@ -567,12 +567,7 @@ class Session:
         """The export files for these settings.  Errors are always current; the duplicate
         groups are refreshed first only when the export removes them."""
         self._await("export")  # the default target's lines, rendered in the background after the first check
-        res = self.check(full=dedupe != "none")
-        # A line (and its rules' answers) per example, kept in the render cache: millions of
-        # long-lived containers that the cyclic collector would walk again and again (at
-        # 380,000 examples it took 8 of the 13 seconds of a first export for another target).
-        with gc_pause.paused():
-            return export.build(res, target, split, dedupe, seed, self.source_rows, self._render)
+        return export.build(self.check(full=dedupe != "none"), target, split, dedupe, seed, self.source_rows, self._render)
 
     def target_matrix(self) -> dict[str, Any]:
         """Which targets would accept this data (an export built per target)."""
