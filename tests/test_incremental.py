@@ -217,6 +217,28 @@ def test_background_refresh_after_an_edit_equals_full(live: live_mod.Session) ->
         undo_all(live)
 
 
+def test_refresh_overtaken_by_a_newer_edit_stops_after_the_duplicate_search(live: live_mod.Session) -> None:
+    """A background refresh asks whether it is still wanted once the duplicate search is done:
+    when a newer edit came (a fix, then an undo) it stops there and hands back the old result,
+    which the caller drops; still wanted, it finishes with a full check's answer."""
+    undo_all(live)
+    res = live.check(full=True)
+    asked: list[bool] = []
+    assert live._refresh_dataset_parts(res, None, wanted=lambda: asked.append(False) or False) is res
+    assert asked == [False]
+    live.apply([edited(live.example(703), "copy", 1)], "edit 703")  # an exact duplicate of example 2
+    try:
+        live._pending["refresh"][1].result(timeout=300)
+        stale = live.result
+        got = live._refresh_dataset_parts(stale, None, wanted=lambda: True)
+        want = full_check(live)
+        same_findings(got.findings, want.findings)
+        assert got.dupes.to_dict() == want.dupes.to_dict()
+        assert any(703 in g for g in got.dupes.exact)
+    finally:
+        undo_all(live)
+
+
 # -- the duplicate search after edits: memoised (DupIndex) equals searching afresh ------------------
 
 WORDS = ["the", "order", "shipped", "late", "and", "the", "parcel", "arrived", "damaged", "so", "please", "send", "a", "new", "one", "soon"]

@@ -111,3 +111,41 @@ def test_dumps_line_is_json_dumps(obj: dict) -> None:
     """The line encoder made once gives ``json.dumps``' own characters for any JSON object:
     control characters, quotes, non-ASCII text, floats, nesting."""
     assert export.dumps_line(obj) == json.dumps(obj, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+
+
+# -- the Hugging Face message shortcut (a role and a text) gives the general rule's dict ----------
+
+def _message_by_the_rule(msg: dict) -> dict:
+    """The documented conversion, key by key in chat-template order (the code before the shortcut)."""
+    from validators.exporting.targets import hf
+
+    out: dict = {}
+    for key in ("role", "content", "name", "tool_calls", "tool_call_id"):
+        if key not in msg:
+            continue
+        if key == "content":
+            text = hf.text_of(msg["content"])
+            if text is not None:
+                out["content"] = text
+        elif key == "tool_calls":
+            out["tool_calls"] = [hf.tool_call(c) for c in msg["tool_calls"] or []]
+        else:
+            out[key] = msg[key]
+    if "content" not in out and "tool_calls" not in out:
+        out["content"] = ""
+    return out
+
+
+_CONTENT = st.one_of(st.text(max_size=20), st.none(), st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=5)}), max_size=2))
+_MESSAGE = st.dictionaries(st.sampled_from(["content", "role", "name", "weight", "tool_call_id"]),
+                           st.text(max_size=8), max_size=4).flatmap(
+    lambda d: st.builds(lambda c, keep: {**d, **({"content": c} if keep else {})}, _CONTENT, st.booleans()))
+
+
+@given(_MESSAGE)
+def test_hf_message_shortcut_equals_the_rule(msg: dict) -> None:
+    from validators.exporting.targets import hf
+
+    got = hf.message(msg)
+    assert got == _message_by_the_rule(msg)
+    assert list(got) == list(_message_by_the_rule(msg))  # the same key order: the same bytes in the file

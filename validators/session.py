@@ -380,10 +380,13 @@ class Session:
 
     def _refresh_dataset_parts(self, res: checks.CheckResult, progress: Progress | None,
                                examples: list[Example] | None = None,
-                               pr: dict[int, tuple[str, str]] | None = None) -> checks.CheckResult:
+                               pr: dict[int, tuple[str, str]] | None = None,
+                               wanted: Callable[[], bool] | None = None) -> checks.CheckResult:
         """After patched edits: redo only what depends on the whole dataset (duplicates,
         conflicting answers, system-prompt and size findings); per-example parts are current.
-        ``examples`` and ``pr``: a snapshot to work on (the background refresh), else the live ones."""
+        ``examples`` and ``pr``: a snapshot to work on (the background refresh), else the live ones.
+        ``wanted``: asked between the two halves; False (a newer edit came, a fix then an undo
+        at 380,000 examples) stops here and returns ``res`` as it was, for the caller to drop."""
         say = progress or (lambda _f, _s: None)
         say(0.1, "Comparing examples")
         examples = self.examples if examples is None else examples
@@ -391,6 +394,8 @@ class Session:
         say(0.3, "Looking for duplicates")
         with gc_pause.paused():  # 100k long-lived examples: see validators/checking/gc_pause.py
             dupes = self._dups.find(examples, self.options.threshold, pr)
+            if wanted is not None and not wanted():
+                return res
             say(0.9, "Checking the dataset as a whole")
             found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
             found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
@@ -488,7 +493,7 @@ class Session:
                 pr = dict(self._pr) if self._pr is not None else None
             if pr is None:
                 pr = semantic.prompt_replies(snapshot)
-            fresh = self._refresh_dataset_parts(res, None, snapshot, pr)  # type: ignore[arg-type]
+            fresh = self._refresh_dataset_parts(res, None, snapshot, pr, lambda: self.version == version)  # type: ignore[arg-type]
             with self.lock:
                 if self.version == version and self.stale and self.result is res:
                     self.result, self.stale = fresh, False
