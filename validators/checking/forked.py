@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -37,8 +38,13 @@ def cores() -> int:
 
 
 def usable(n_examples: int) -> bool:
-    """Whether to fork for ``n_examples``: large data, two cores, and no other thread alive."""
-    return (hasattr(os, "fork") and n_examples >= MIN_EXAMPLES and cores() >= 2
+    """Whether to fork for ``n_examples``: large data, two cores, and no other thread alive.
+
+    Linux only: macOS has ``fork`` but its system libraries (Accelerate under NumPy, the
+    Objective-C runtime) are not safe in a forked child, which is why Python itself starts
+    processes with ``spawn`` there.
+    """
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and n_examples >= MIN_EXAMPLES and cores() >= 2
             and threading.current_thread() is threading.main_thread() and threading.active_count() == 1)
 
 
