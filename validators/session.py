@@ -210,9 +210,9 @@ class Session:
         self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
-        self._render = export.RenderCache()
+        self._render = export.RenderCache()  # the Export page's lines, per example object and target
         self._pending: dict[str, tuple[int, Future[None]]] = {}  # background work started after an edit: version, future
-        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only  # the Export page's lines, per example object and target
+        self._control: dict[tuple[int, str], list[dict[str, Any]]] = {}  # the Tokens page's table, latest version only
         self._first: FirstCheck | None = None  # the first check, when it runs in the background (start_check)
 
     # -- reading ------------------------------------------------------------------------
