@@ -96,7 +96,7 @@ class DupIndex:
             sig = np.stack([self._sigs[k] for k in todo])
             start = len(self._row)
             self._row.update((k, start + i) for i, k in enumerate(todo))
-            self._keys = np.concatenate((self._keys, band_keys(sig, bands, rows)))
+            self._keys = np.concatenate((self._keys, minhash.band_keys(sig, bands, rows)))
             self._any = np.concatenate((self._any, sig.any(axis=1)))
         return np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
 
@@ -142,7 +142,7 @@ class DupIndex:
               ) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
         """:func:`minhash.near_duplicates` with ``texts``, on the stored band keys and similarities."""
         live = np.flatnonzero(self._any[at])
-        a, b = pairs_from_keys(self._keys[at[live]])
+        a, b = minhash.pairs_from_keys(self._keys[at[live]])
         a, b = live[a], live[b]
         sims = self._similarities(texts, digests, a, b)
         ok = sims >= threshold
@@ -153,42 +153,3 @@ class DupIndex:
         for member, rep in found.items():
             groups_out.setdefault(rep, [rep]).append(member)
         return sorted(sorted(g) for g in groups_out.values()), {(found[m], m): kept[(found[m], m)] for m in found}
-
-
-def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """Each signature's key in each LSH band, as :func:`minhash.candidate_pairs` computes it."""
-    out = np.empty((sig.shape[0], bands), dtype=U64)
-    for band in range(bands):
-        part = sig[:, band * rows : (band + 1) * rows].astype(U64)
-        with np.errstate(over="ignore"):
-            key = np.zeros(sig.shape[0], dtype=U64)
-            for j in range(rows):
-                key = key * minhash.Q + part[:, j]
-        out[:, band] = key
-    return out
-
-
-def pairs_from_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`minhash.candidate_pairs` from band keys already computed (one column per band)."""
-    firsts, seconds = [], []
-    for band in range(keys.shape[1]):
-        key = keys[:, band]
-        order = np.argsort(key, kind="stable")
-        sk = key[order]
-        same = sk[1:] == sk[:-1]
-        if not same.any():
-            continue
-        run_start = np.concatenate(([0], np.flatnonzero(~same) + 1))
-        run_id = np.cumsum(np.concatenate(([0], ~same)))
-        head = order[run_start[run_id]]
-        pos = np.flatnonzero(np.concatenate(([False], same)))
-        firsts += [head[pos], order[pos - 1]]
-        seconds += [order[pos], order[pos]]
-    if not firsts:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    a = np.concatenate(firsts)
-    b = np.concatenate(seconds)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    keep = lo != hi
-    pairs = np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
-    return pairs[:, 0], pairs[:, 1]

@@ -205,26 +205,39 @@ def similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of documents that share at least one LSH band bucket.
+    """Pairs of documents that share at least one LSH band bucket (see :func:`pairs_from_keys`)."""
+    return pairs_from_keys(band_keys(sig, bands, rows))
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Each signature's key in each LSH band, one column per band (kept by the duplicate memo)."""
+    out = np.empty((sig.shape[0], bands), dtype=U64)
+    for band in range(bands):
+        part = sig[:, band * rows : (band + 1) * rows].astype(U64)
+        with np.errstate(over="ignore"):
+            key = np.zeros(sig.shape[0], dtype=U64)
+            for j in range(rows):
+                key = key * Q + part[:, j]
+        out[:, band] = key
+    return out
+
+
+def pairs_from_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows that share a key in at least one band (a column of ``keys``).
 
     Within a bucket every member is paired with the bucket's first member and with its
     neighbour, so a bucket of m documents gives at most 2m pairs, never m².
     """
     firsts, seconds = [], []
-    n = sig.shape[0]
-    for band in range(bands):
-        part = sig[:, band * rows : (band + 1) * rows].astype(U64)
-        with np.errstate(over="ignore"):
-            key = np.zeros(n, dtype=U64)
-            for j in range(rows):
-                key = key * Q + part[:, j]
+    for band in range(keys.shape[1]):
+        key = keys[:, band]
         order = np.argsort(key, kind="stable")
         sk = key[order]
         same = sk[1:] == sk[:-1]
         if not same.any():
             continue
         run_start = np.concatenate(([0], np.flatnonzero(~same) + 1))
-        run_id = np.cumsum(np.concatenate(([0], ~same)))  # run index per sorted position
+        run_id = np.cumsum(np.concatenate(([0], ~same)))
         head = order[run_start[run_id]]
         pos = np.flatnonzero(np.concatenate(([False], same)))
         firsts += [head[pos], order[pos - 1]]
