@@ -339,3 +339,20 @@ def test_shared_sieve_pass_gives_each_pattern_its_own_answer(texts: list[str], o
     assert shared_pii.tolist() == sieve.flags(texts, pii.PREFILTER).tolist()
     assert shared_control.tolist() == sieve.flags(second, control).tolist()
     assert sieve._together is None  # the block left nothing behind
+
+
+SPECIALS = ["<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "<|", "|>", "endoftext", "<|endoftext", "\ud800"]
+token_text = st.lists(st.one_of(st.sampled_from(WHITESPACE[:8] + TRICKY + SPECIALS + list("ab1.'!/\r\n ")), st.characters()), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(token_text, max_size=12), st.sampled_from(["o200k_base", "cl100k_base"]), st.integers(1, 60))
+def test_joined_token_counts_equal_one_text_at_a_time(texts: list[str], encoding: str, join_chars: int) -> None:
+    from validators.counting import tokens
+
+    encode = tokens.get_encoding(encoding).encode_ordinary
+    old, tokens.JOIN_CHARS = tokens.JOIN_CHARS, join_chars  # small batches: texts split across several calls
+    try:
+        assert tokens.joined_lengths(texts, encoding) == [len(encode(t)) for t in texts]
+    finally:
+        tokens.JOIN_CHARS = old
