@@ -14,6 +14,7 @@ import contextlib
 import functools
 import io
 import os
+import resource
 import sys
 import threading
 import time
@@ -40,13 +41,13 @@ def wrap(owner: object, name: str, label: str | None = None) -> None:
 
     @functools.wraps(fn)
     def timed(*a, **k):
-        s = time.perf_counter()
+        s, c = time.perf_counter(), time.thread_time()
         try:
             return fn(*a, **k)
         finally:
-            e = time.perf_counter()
+            e, c = time.perf_counter(), time.thread_time() - c
             with open(LOG, "a") as f:
-                f.write(f"{os.getpid()}\t{threading.current_thread().name}\t{label or name}\t{s - T0:.3f}\t{e - T0:.3f}\n")
+                f.write(f"{os.getpid()}\t{threading.current_thread().name}\t{label or name}\t{s - T0:.3f}\t{e - T0:.3f}\t{c:.3f}\n")
 
     setattr(owner, name, timed)
 
@@ -82,13 +83,16 @@ def main() -> None:
     with contextlib.redirect_stdout(buf):
         cli.main(["check", sys.argv[1], "--json"])
     end = time.perf_counter()
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     rows = [line.split("\t") for line in Path(LOG).read_text().splitlines()]
     os.unlink(LOG)
-    print(f"imports {t_import - T0:.3f} -> {imported - T0:.3f}; end {end - T0:.3f}")
+    print(f"imports {t_import - T0:.3f} -> {imported - T0:.3f}; end {end - T0:.3f}; CPU s: this process {own.ru_utime + own.ru_stime:.2f}, "
+          f"its child {kids.ru_utime + kids.ru_stime:.2f}")
+    print("who    thread       stage                    start ->     end  (wall) [thread CPU]")
     parent = str(os.getpid())
-    for pid, thread, label, s, e in sorted(rows, key=lambda r: (r[0] != parent, float(r[3]))):
+    for pid, thread, label, s, e, c in sorted(rows, key=lambda r: (r[0] != parent, float(r[3]))):
         who = "parent" if pid == parent else "child "
-        print(f"{who} {thread[:12]:12} {label:22} {float(s):7.2f} -> {float(e):7.2f}  ({float(e) - float(s):5.2f})")
+        print(f"{who} {thread[:12]:12} {label:22} {float(s):7.2f} -> {float(e):7.2f}  ({float(e) - float(s):5.2f}) [{float(c):5.2f}]")
 
 
 if __name__ == "__main__":

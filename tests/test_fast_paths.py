@@ -348,14 +348,14 @@ token_text = st.lists(st.one_of(st.sampled_from(WHITESPACE[:8] + TRICKY + SPECIA
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(token_text, max_size=12), st.sampled_from(["o200k_base", "cl100k_base"]), st.integers(1, 60))
-def test_joined_token_counts_equal_one_text_at_a_time(texts: list[str], encoding: str, join_chars: int) -> None:
+@given(st.lists(token_text, max_size=12), st.sampled_from(["o200k_base", "cl100k_base"]), st.integers(1, 60), st.sampled_from([1, 2]))
+def test_joined_token_counts_equal_one_text_at_a_time(texts: list[str], encoding: str, join_chars: int, threads: int) -> None:
     from validators.counting import tokens
 
     encode = tokens.get_encoding(encoding).encode_ordinary
     old, tokens.JOIN_CHARS = tokens.JOIN_CHARS, join_chars  # small batches: texts split across several calls
     try:
-        assert tokens.joined_lengths(texts, encoding) == [len(encode(t)) for t in texts]
+        assert tokens.joined_lengths(texts, encoding, threads) == [len(encode(t)) for t in texts]
     finally:
         tokens.JOIN_CHARS = old
 

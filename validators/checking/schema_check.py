@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..model import Example, Finding, finding
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILES = {"sft": "chat_sft_line.schema.json", "dpo": "dpo_line.schema.json"}
 _TYPE_WORDS = {
@@ -34,6 +35,8 @@ def schema(kind: str) -> dict[str, Any]:
 
 @cache
 def validator(kind: str) -> jsonschema.Draft202012Validator:
+    import jsonschema  # here, not at the top: 40 ms that a large check spends in its forked child, not before the fork
+
     return jsonschema.Draft202012Validator(schema(kind))
 
 
@@ -168,6 +171,8 @@ class _Err:
 
 @cache
 def item_validator(kind: str, definition: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{definition}", "$defs": schema(kind)["$defs"]})
 
 

@@ -175,16 +175,22 @@ def read_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes,
         what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
         raise InputError(f"{p} is {what}, not a file. Save the data to a file first, or pipe it in with '-' (standard input).")
-    check_size(p.stat().st_size, p.name, max_bytes)
+    size = p.stat().st_size
+    check_size(size, p.name, max_bytes)
     with p.open("rb") as f:
-        return _read_limited(f, p.name, max_bytes), p.name
+        return _read_limited(f, p.name, max_bytes, size), p.name
 
 
-def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
-    """Read ``stream`` to its end, stopping with a sentence at the first byte over ``max_bytes``."""
+def _read_limited(stream: BinaryIO, name: str, max_bytes: int, expected: int = 0) -> bytes:
+    """Read ``stream`` to its end, stopping with a sentence at the first byte over ``max_bytes``.
+
+    ``expected`` (a regular file's size) is read in one piece: no second copy of the file
+    joined from megabyte blocks (0.1-0.4 s of a 134 MB check's start, all before any work
+    can be shared between cores); a file that grew meanwhile goes on in blocks."""
     chunks: list[bytes] = []
     total = 0
-    while chunk := stream.read(min(1 << 20, max_bytes + 1 - total)):
+    step = expected + 1 if expected else 1 << 20
+    while chunk := stream.read(min(step, max_bytes + 1 - total)):
         chunks.append(chunk)
         total += len(chunk)
         if total > max_bytes:
@@ -192,7 +198,8 @@ def _read_limited(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
                 f"{name} is over the limit of {_size_text(max_bytes)} (the most a fine-tuning job accepts); "
                 "reading stopped there. Split the file and load the parts one at a time."
             )
-    return b"".join(chunks)
+        step = 1 << 20
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decode_lines(data: bytes, name: str) -> tuple[str, str, list[int]]:
