@@ -440,3 +440,43 @@ def test_in_place_shingle_hashes_equal_the_plain_ones(texts: list[str], k: int) 
     want = _plain_chunk_shingles(texts, k)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
+
+
+_role = st.sampled_from(["user", "assistant", "bot"])
+_content = st.one_of(st.sampled_from(["", "hi"]), st.none(), st.sampled_from([1, [{"type": "text", "text": "x"}]]))
+_message = st.one_of(
+    st.fixed_dictionaries({"role": _role, "content": _content}),
+    st.fixed_dictionaries({"content": _content, "role": _role}),  # the other key order
+    st.fixed_dictionaries({"role": _role, "content": _content}, optional={"weight": st.sampled_from([0, 1, 2, "1", None]),
+                                                                           "name": st.sampled_from(["bob", "", 3]), "extra": st.just(1)}),
+    st.sampled_from(["text", None]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_message, min_size=1, max_size=3), st.lists(st.tuples(st.integers(0, 2), _role, _content), min_size=1, max_size=6),
+       st.sampled_from([0, 29, 30, 31]), st.sampled_from([{}, {"tools": []}, {"x": 1}]))
+def test_schema_findings_with_the_shape_shortcuts_as_record_by_record(msgs: list, edits: list, pad: int, extra: dict) -> None:
+    """The shape keys (shared verdicts) and the short-list shortcut give each record the
+    findings jsonschema gives it alone."""
+    from validators.checking import schema_check
+    from validators.model import Example
+
+    # Records that share most of their shape (so a shared verdict would show if wrong),
+    # some around LONG_LIST (32) messages, where the short-list shortcut ends.
+    records = []
+    for at, role, content in edits:
+        edited = [m for m in msgs]
+        if type(edited[at % len(edited)]) is dict:
+            edited[at % len(edited)] = {"role": role, "content": content}
+        records.append({"messages": [{"role": "user", "content": "hi"}] * pad + edited, **extra})
+    records.append({"messages": msgs})
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    want = []
+    for ex in examples:
+        if schema_check._long_lists(ex):
+            errors = schema_check._split_errors(ex, {}, schema_check._ItemCache())
+        else:
+            errors = list(schema_check.validator(ex.kind).iter_errors(ex.record))
+        want += schema_check._listed(ex, sorted(errors, key=lambda e: list(map(str, e.absolute_path))))
+    assert schema_check.check_schema(examples) == want

@@ -80,15 +80,21 @@ def shape_key(record: Any) -> Any:
     msgs = record.get("messages") if type(record) is dict and len(record) == 1 else None
     if type(msgs) is not list:
         return skeleton(record)
-    parts = []
+    parts: list[tuple[Any, ...]] = []
+    add = parts.append
     for m in msgs:
+        if type(m) is dict and len(m) == 2:  # {"role": str, "content": str} in either order: its role and whether it is empty decide
+            role, content = m.get("role"), m.get("content")
+            if type(role) is str and type(content) is str:
+                add((role, content == ""))
+                continue
         if type(m) is not dict or not _FLAT_KEYS.issuperset(m):
             return skeleton(record)
         content, role, weight, name = m.get("content"), m.get("role"), m.get("weight"), m.get("name")
         if not (type(content) in _SCALARS and type(role) in _SCALARS and type(weight) in _SCALARS and type(name) in _SCALARS):
             return skeleton(record)
         empty = content == "" if type(content) is str else (type(content).__name__, content)
-        parts.append((tuple(m), type(role).__name__, role, empty, type(weight).__name__, weight, name))
+        add((tuple(m), type(role).__name__, role, empty, type(weight).__name__, weight, name))
     return ("flat", tuple(parts))
 
 
@@ -100,7 +106,9 @@ def check_schema(examples: Iterable[Example]) -> list[Finding]:
     for ex in examples:
         if ex.record is None or ex.dropped:
             continue
-        if _long_lists(ex):
+        rec = ex.record
+        msgs = rec.get("messages") if ex.kind == "sft" and type(rec) is dict and len(rec) == 1 else None
+        if (type(msgs) is not list or len(msgs) > LONG_LIST) and _long_lists(ex):  # only a short "messages": no long list
             errors = _split_errors(ex, verdicts, items)
         else:
             v = validator(ex.kind)
