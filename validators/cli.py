@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import catalog
-from .checking import checks
+from .checking import checks, gc_pause
 from .counting import open_tokenizers
 from .exporting import export, next_steps, report, targets
 from .reading import ingest, mapping
@@ -156,6 +156,13 @@ def _check(args: argparse.Namespace) -> checks.CheckResult:
 def cmd_check(args: argparse.Namespace) -> int:
     if cli_scale.wanted(args):  # large JSONL / Parquet, or --engine ray (issue 13)
         return cli_scale.cmd_check(args)
+    # One pause from reading to the answer: between the reading's pause and the check's, the
+    # collector would walk every object the reading made (0.1 s at 100k examples, on one core).
+    with gc_pause.paused():
+        return _report_check(args)
+
+
+def _report_check(args: argparse.Namespace) -> int:
     result, ds = _check(args)
     data = result.to_json()
     data["source"] = {"file": ds.source_name, "format": ds.source_format, "encoding": ds.encoding, "layout": ds.layout, "mapping": ds.mapping,
