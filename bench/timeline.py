@@ -79,6 +79,13 @@ def main() -> None:
     wrap(checks, "sort_findings")
     wrap(checks, "duplicate_findings")
     wrap(cli.json, "dumps", "json.dumps")
+    wrap(checks.ExampleChecks, "token_findings")
+    wrap(checks.forked, "_trim", "malloc_trim")
+    wrap(checks.forked.os, "fork", "os.fork")
+    wrap(checks, "usable_mask")
+    wrap(checks.ExampleChecks, "personal")
+    wrap(cli, "_load", "cli._load")
+    wrap(checks, "check_dataset", "checks.check_dataset")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         cli.main(["check", sys.argv[1], "--json"])

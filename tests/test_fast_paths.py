@@ -480,3 +480,35 @@ def test_schema_findings_with_the_shape_shortcuts_as_record_by_record(msgs: list
             errors = list(schema_check.validator(ex.kind).iter_errors(ex.record))
         want += schema_check._listed(ex, sorted(errors, key=lambda e: list(map(str, e.absolute_path))))
     assert schema_check.check_schema(examples) == want
+
+
+_pii_text = st.sampled_from(["", "hi", "mail me at a.b@example.com", "call +44 20 7946 0958 now", "card 4111 1111 1111 1111",
+                             "key sk-" + "a" * 24, "plain words"])
+_pii_message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _pii_text}),
+                         st.fixed_dictionaries({"role": st.just("user"), "content": _pii_text, "name": _pii_text}),
+                         st.fixed_dictionaries({"role": st.just("user"), "content": st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _pii_text}), max_size=2)}),
+                         st.just("odd"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.lists(_pii_message, max_size=4).map(lambda m: {"messages": m}),
+                          st.tuples(_pii_message, _pii_text).map(lambda p: {"input": {"messages": [p[0]]},
+                                                                            "preferred_output": [{"role": "assistant", "content": p[1]}],
+                                                                            "non_preferred_output": [{"role": "assistant", "content": "no"}]}),
+                          st.none()), max_size=8))
+def test_personal_data_places_kept_per_example_as_per_text(records: list) -> None:
+    """The personal-data scan keeps where each text came from per example (and only for the
+    uncommon shapes); every finding names the example, message and key the per-text places
+    named."""
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r, kind="dpo" if isinstance(r, dict) and "input" in r else "sft") for i, r in enumerate(records, start=1)]
+    texts, where = [], []
+    for ex in examples:
+        if ex.record is None:
+            continue
+        for index, key, text in pii._places(ex):
+            texts.append(text)
+            where.append((ex, index, key))
+    want = [f for w, found in zip(where, pii.scan_many(texts)) if found for f in pii._findings(*w, found)]
+    assert pii.check_later(examples)() == want

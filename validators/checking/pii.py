@@ -452,14 +452,24 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
     """:func:`check`, started now (on another core for large data, unless ``workers`` is
     false: a forked child scans in itself); call the result for the findings."""
     texts: list[str] = []
-    where: list[tuple[Example, int | None, str | None]] = []
-    add_text, add_where = texts.append, where.append
+    # Where each text comes from, kept per example: (example, its first text's position,
+    # its places, or None for the common {"role", "content": str} messages, whose n-th text
+    # is message n's content).  Only texts with a hit are looked up.
+    owners: list[tuple[Example, int, list[tuple[int | None, str | None]] | None]] = []
     for ex in examples:
         if ex.dropped or ex.record is None:
             continue
-        for index, key, text in _places(ex):
-            add_text(text)
-            add_where((ex, index, key))
+        rec = ex.record
+        msgs = rec.get("messages") if ex.kind != "dpo" and type(rec) is dict else None
+        contents = _common_contents(msgs) if type(msgs) is list else None
+        if contents is not None:
+            owners.append((ex, len(texts), None))
+            texts += contents
+            continue
+        places = list(_places(ex))
+        owners.append((ex, len(texts), [(index, key) for index, key, _ in places]))
+        texts += [text for _, _, text in places]
+    firsts = [first for _, first, _ in owners]
     pending = _scan_sparse_later(texts, workers)
 
     def findings() -> list[Finding]:
@@ -467,10 +477,25 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
         subset, hits = pending()
         for i, found in zip(range(len(texts)) if subset is None else subset, hits):
             if found:
-                out.extend(_findings(*where[i], found))
+                ex, first, places = owners[bisect.bisect_right(firsts, i) - 1]
+                index, key = (i - first + 1, "content") if places is None else places[i - first]
+                out.extend(_findings(ex, index, key, found))
         return out
 
     return findings
+
+
+def _common_contents(msgs: list[Any]) -> list[str] | None:
+    """The texts :func:`_common_texts` places, without the places."""
+    out = []
+    for m in msgs:
+        if type(m) is not dict or len(m) != 2:
+            return None
+        content = m.get("content")
+        if type(content) is not str:
+            return None
+        out.append(content)
+    return out
 
 
 def _findings(ex: Example, index: int | None, key: str | None, hits: list[Hit]) -> list[Finding]:
