@@ -512,3 +512,17 @@ def test_personal_data_places_kept_per_example_as_per_text(records: list) -> Non
             where.append((ex, index, key))
     want = [f for w, found in zip(where, pii.scan_many(texts)) if found for f in pii._findings(*w, found)]
     assert pii.check_later(examples)() == want
+
+
+def test_signatures_hashed_in_two_threads_equal_one_thread() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = ["order", "refund", "parcel", "é", "🙂", "x" * 70, "id-12345678"]
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 60))) for _ in range(3000)]
+    old, minhash.CHUNK_BYTES = minhash.CHUNK_BYTES, 5_000  # many chunks, several in hand at once
+    try:
+        one, two = minhash.all_signatures(texts), minhash.all_signatures(texts, threads=2)
+    finally:
+        minhash.CHUNK_BYTES = old
+    assert np.array_equal(one, two) and one.any()

@@ -270,9 +270,10 @@ def _split_parts(
     say(0.4, "Checking each example")
     per_example = ExampleChecks(examples, columns, personal=lambda: got.personal)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # NumPy releases the GIL in the MinHash passes: that thread takes a core the moment
-        # the child waits or is done, so the two processes even out by themselves.
-        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
+        # NumPy releases the GIL in the MinHash passes: those threads (two, so both cores can
+        # take them once the child is done) run the moment the child waits or ends, so the
+        # two processes even out by themselves.
+        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache, min(2, forked.cores()))
         semantics = per_example.semantics()
         dataset = semantic.check_dataset(examples, prompt_replies)
         say(0.6, "Looking for duplicates")

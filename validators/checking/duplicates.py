@@ -139,18 +139,18 @@ SignatureCache = dict[bytes, np.ndarray]
 
 
 def signatures(texts: list[str], keys: list[bytes], cache: SignatureCache | None,
-               progress: Callable[[float], None] | None = None) -> np.ndarray:
+               progress: Callable[[float], None] | None = None, threads: int = 1) -> np.ndarray:
     """MinHash signatures of ``texts``; with a ``cache`` (text digest → signature, kept by
     the workspace) only texts not seen before are hashed, so after an edit the search
-    costs one signature, not 100,000."""
+    costs one signature, not 100,000.  ``threads``: see :func:`minhash.all_signatures`."""
     if cache is None:
-        return minhash.all_signatures(texts, NUM_PERM, SHINGLE_WORDS, progress)
+        return minhash.all_signatures(texts, NUM_PERM, SHINGLE_WORDS, progress, threads)
     todo: dict[bytes, str] = {}
     for key, text in zip(keys, texts):
         if key not in cache:
             todo.setdefault(key, text)
     if todo:
-        cache.update(zip(todo, minhash.all_signatures(list(todo.values()), NUM_PERM, SHINGLE_WORDS, progress)))
+        cache.update(zip(todo, minhash.all_signatures(list(todo.values()), NUM_PERM, SHINGLE_WORDS, progress, threads)))
     if not keys:
         return np.empty((0, NUM_PERM), dtype=np.uint32)
     return np.stack([cache[k] for k in keys])
@@ -185,12 +185,14 @@ def find(
     progress: Callable[[float], None] | None = None,
     prompt_replies: dict[int, tuple[str, str]] | None = None,
     cache: SignatureCache | None = None,
+    threads: int = 1,
 ) -> DuplicateGroups:
     """Exact groups, then near groups among the examples left after exact de-duplication.
 
     ``prompt_replies`` (example number → normalised prompt and reply) saves normalising
     the text a second time when the semantic checks already did; ``cache`` keeps MinHash
-    signatures between searches of the same workspace (see :func:`signatures`).
+    signatures between searches of the same workspace (see :func:`signatures`); ``threads``
+    hash that many chunks of texts at once (for a caller whose other work is elsewhere).
     """
     live = [e for e in examples if e.record is not None and not e.dropped]
     pr = prompt_replies or {}
@@ -206,7 +208,7 @@ def find(
         return result
     bands, rows = lsh_params(threshold)
     kept_texts = texts.subset(keep)
-    sig = signatures(kept_texts, [keys[i] for i in keep], cache, progress)
+    sig = signatures(kept_texts, [keys[i] for i in keep], cache, progress, threads)
     found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress, texts=kept_texts, k=SHINGLE_WORDS)
     index_of = [live[i].index for i in keep]
     result.near = sorted(sorted(index_of[p] for p in g) for g in found)
