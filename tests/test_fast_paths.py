@@ -526,3 +526,14 @@ def test_signatures_hashed_in_two_threads_equal_one_thread() -> None:
     finally:
         minhash.CHUNK_BYTES = old
     assert np.array_equal(one, two) and one.any()
+
+
+def test_exact_jaccard_in_two_threads_equals_one_thread() -> None:
+    import random
+
+    rng = random.Random(3)
+    texts = [" ".join(rng.choices(["a", "b", "c", "d", "e"], k=rng.randint(0, 30))) for _ in range(400)]
+    a = np.array([rng.randrange(400) for _ in range(5000)])
+    b = np.array([rng.randrange(400) for _ in range(5000)])
+    one = minhash.exact_jaccard(texts, a, b, batch=300)
+    assert np.array_equal(one, minhash.exact_jaccard(texts, a, b, batch=300, threads=2)) and one.any()

@@ -209,7 +209,7 @@ def find(
     bands, rows = lsh_params(threshold)
     kept_texts = texts.subset(keep)
     sig = signatures(kept_texts, [keys[i] for i in keep], cache, progress, threads)
-    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress, texts=kept_texts, k=SHINGLE_WORDS)
+    found, sims = minhash.near_duplicates(sig, threshold, bands, rows, progress, texts=kept_texts, k=SHINGLE_WORDS, threads=threads)
     index_of = [live[i].index for i in keep]
     result.near = sorted(sorted(index_of[p] for p in g) for g in found)
     result.similarity = {(index_of[a], index_of[b]): s for (a, b), s in sims.items()}

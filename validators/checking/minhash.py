@@ -317,7 +317,7 @@ def groups(n: int, a: np.ndarray, b: np.ndarray) -> list[list[int]]:
     return [c for c in comps.values() if len(c) > 1]
 
 
-def exact_jaccard(texts: list[str], a: np.ndarray, b: np.ndarray, k: int = 5, batch: int = 4000) -> np.ndarray:
+def exact_jaccard(texts: list[str], a: np.ndarray, b: np.ndarray, k: int = 5, batch: int = 4000, threads: int = 1) -> np.ndarray:
     """Exact Jaccard similarity of the word k-shingle sets of ``texts[a[i]]`` and ``texts[b[i]]``.
 
     Vectorised per batch of pairs: the shingles of the batch's texts are hashed (64-bit,
@@ -326,8 +326,17 @@ def exact_jaccard(texts: list[str], a: np.ndarray, b: np.ndarray, k: int = 5, ba
     binary search.  Cost: the shingles of the texts in candidate pairs, not per-pair Python.
     """
     out = np.zeros(a.size, dtype=np.float64)
-    for s in range(0, a.size, batch):
+
+    def one(s: int) -> None:
         out[s : s + batch] = _jaccard_batch(texts, a[s : s + batch], b[s : s + batch], k)
+
+    starts = range(0, a.size, batch)
+    if threads > 1 and len(starts) > 1:  # batches side by side, each writing its own part
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(one, starts))
+    else:
+        for s in starts:
+            one(s)
     return out
 
 
@@ -359,7 +368,7 @@ def _jaccard_batch(texts: list[str], a: np.ndarray, b: np.ndarray, k: int) -> np
 
 def near_duplicates(
     sig: np.ndarray, threshold: float, bands: int, rows: int, progress: Callable[[float], None] | None = None,
-    texts: list[str] | None = None, k: int = 5,
+    texts: list[str] | None = None, k: int = 5, threads: int = 1,
 ) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
     """Groups of rows of ``sig`` (one MinHash signature per text, see :func:`all_signatures`)
     whose Jaccard similarity to the group's first member reaches ``threshold``.
@@ -367,7 +376,8 @@ def near_duplicates(
     With ``texts`` (the texts the signatures were made from) every candidate pair is
     confirmed by :func:`exact_jaccard` and the reported similarities are exact; without
     them, the signature estimate decides.  Texts without shingles (under ``k`` words) have
-    an all-zero signature and are never candidates.
+    an all-zero signature and are never candidates.  ``threads``: batches of pairs confirmed
+    side by side.
     """
     live = np.flatnonzero(sig.any(axis=1))
     if live.size == sig.shape[0]:  # the usual case: no copy of all the signatures
@@ -375,7 +385,7 @@ def near_duplicates(
     else:
         a, b = candidate_pairs(sig[live], bands, rows)
         a, b = live[a], live[b]
-    sims = similarity(sig, a, b) if texts is None else exact_jaccard(texts, a, b, k)
+    sims = similarity(sig, a, b) if texts is None else exact_jaccard(texts, a, b, k, threads=threads)
     ok = sims >= threshold
     a, b, sims = a[ok], b[ok], sims[ok]
     found, kept = representative_groups(a, b, sims)
