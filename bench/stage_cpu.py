@@ -5,7 +5,9 @@ work on a shared, noisy machine where wall time says little.
 
 Each stage is timed with ``time.process_time`` plus the CPU time of child processes
 that finished during it (the token and personal-data workers); the minimum over the
-repeats is printed.
+repeats is printed.  The garbage collector is paused throughout, as in `check`
+(validators/checking/gc_pause.py).  Where each stage runs in the forked check, and when:
+bench/timeline.py.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from validators import catalog  # noqa: E402
-from validators.checking import duplicates, pii, schema_check, semantic  # noqa: E402
+from validators.checking import duplicates, gc_pause, pii, schema_check, semantic  # noqa: E402
 from validators.counting import tokens  # noqa: E402
 from validators.reading import ingest  # noqa: E402
 
@@ -53,7 +55,8 @@ def stages(path: str) -> dict[str, float]:
 def main() -> None:
     path = sys.argv[1]
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    runs = [stages(path) for _ in range(repeats)]
+    with gc_pause.paused():  # as `check` runs: the collector paused from reading to the answer
+        runs = [stages(path) for _ in range(repeats)]
     total = 0.0
     for k in runs[0]:
         best = min(r[k] for r in runs)
