@@ -310,9 +310,9 @@ def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positio
             out.append(finding("warning", "template_refused", f"cannot be formatted with {info.name}'s chat template, so it is not counted "
                                f"and the trainer would stop on it: {why}. Fix the example, or leave it out.", ex))
     if counts.images_uncounted is not None:
-        for ex, p in zip(examples, positions):
+        for ex, p in _nonzero(examples, positions, counts.images_uncounted):
             n = counts.images_uncounted[p]
-            if n and not ex.dropped:
+            if not ex.dropped:
                 if counts.is_open:
                     out.append(finding("warning", "image_not_counted", f"has {int(n)} image(s): they are not counted, because each open vision model "
                                        f"has its own image tokens and {info.name}'s chat template here renders text only.", ex))
@@ -321,6 +321,14 @@ def _count_findings(examples: list[Example], counts: tokens.TokenCounts, positio
                                    "is unknown without downloading them, so their tokens are not counted (low detail would be 85 each).", ex))
     out += control.findings if isinstance(control, ControlAnswers) else reserved_tokens.check(examples, info, control)
     return out
+
+
+def _nonzero(examples: list[Example], positions: Sequence[int], values: np.ndarray) -> list[tuple[Example, int]]:
+    """(example, position) where ``values[position]`` is nonzero, in order: NumPy finds the
+    few positions, instead of reading 100,000 array items one by one in Python."""
+    if isinstance(positions, range) and positions.step == 1 and len(positions) == len(examples):
+        return [(examples[i], positions.start + i) for i in np.flatnonzero(values[positions.start : positions.stop]).tolist()]
+    return [(ex, p) for ex, p in zip(examples, positions) if values[p]]
 
 
 class ExampleChecks:
@@ -357,7 +365,7 @@ class ExampleChecks:
         tokens; ``positions`` says where each example sits in ``counts``."""
         over = [
             finding("warning", "over_token_limit", open_tokenizers.over_limit_message(ex, info, int(counts.total[p])), ex)
-            for ex, p in zip(self.examples, positions) if not ex.dropped and counts.total[p] > info.limit
+            for ex, p in _nonzero(self.examples, positions, counts.total > info.limit) if not ex.dropped
         ]
         return over + _count_findings(self.examples, counts, positions, info, control)
 
