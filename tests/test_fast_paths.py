@@ -358,6 +358,10 @@ def test_joined_token_counts_equal_one_text_at_a_time(texts: list[str], encoding
         assert tokens.joined_lengths(texts, encoding, threads) == [len(encode(t)) for t in texts]
     finally:
         tokens.JOIN_CHARS = old
+    from validators.counting import token_worker
+
+    if texts:  # the worker's own copy, without NumPy
+        assert token_worker._joined_counts(tokens.get_encoding(encoding), texts) == [len(encode(t)) for t in texts]
 
 
 # The word and shingle hashing as it was before its passes were made in place (minhash.py

@@ -72,7 +72,7 @@ def main(encoding: str) -> None:
     """No NumPy here (0.1 s to import): the worker's start is part of every large check."""
     from .bpe_files import get_encoding
 
-    encode = get_encoding(encoding).encode_ordinary  # before reading: overlaps the parent's work
+    enc = get_encoding(encoding)  # before reading: overlaps the parent's work
     stream = sys.stdin.buffer
     n = array("q", bytes(_read_exactly(stream, 8)))[0]
     sizes = array("q", bytes(_read_exactly(stream, 8 * n)))
@@ -84,12 +84,47 @@ def main(encoding: str) -> None:
             size += sizes[j]
             j += 1
         data = _read_exactly(stream, size)
-        start = 0
+        texts, start = [], 0
         for k in range(i, j):
-            out[k] = len(encode(str(data[start : start + sizes[k]], "utf-8", "surrogatepass")))
+            texts.append(str(data[start : start + sizes[k]], "utf-8", "surrogatepass"))
             start += sizes[k]
+        out[i:j] = array("q", _joined_counts(enc, texts))
         i = j
     sys.stdout.buffer.write(out.tobytes())
+
+
+SEPARATOR = "<|endoftext|>"
+
+
+def _joined_counts(enc: Any, texts: list[str]) -> list[int]:
+    """Token counts of ``texts`` from one call into tiktoken (as ``tokens.joined_lengths``
+    does, without NumPy): joined by ``<|endoftext|>`` with that token allowed, each text
+    is encoded alone and the counts are the gaps between the separators, found as their
+    4-byte ids in the buffer by ``bytes.find``; a batch where a text holds the separator or
+    a lone surrogate goes text by text."""
+    sep = enc._special_tokens.get(SEPARATOR)
+    joined = SEPARATOR.join(texts)
+    if sep is not None and joined.count(SEPARATOR) == len(texts) - 1:
+        try:
+            raw = bytes(memoryview(enc._core_bpe.encode_to_tiktoken_buffer(joined, {SEPARATOR})).cast("B"))
+        except (UnicodeEncodeError, ValueError):
+            raw = None
+        if raw is not None and len(raw) % 4 == 0:
+            pattern = sep.to_bytes(4, sys.byteorder)  # the buffer holds native 32-bit ids
+            ends = []
+            at = raw.find(pattern)
+            while at != -1:
+                if at % 4 == 0:  # a separator id, not bytes across two ids
+                    ends.append(at // 4)
+                at = raw.find(pattern, at + 1)
+            if len(ends) == len(texts) - 1:
+                ends.append(len(raw) // 4)
+                counts, prev = [], -1
+                for end in ends:
+                    counts.append(end - prev - 1)
+                    prev = end
+                return counts
+    return [len(enc.encode_ordinary(t)) for t in texts]
 
 
 if __name__ == "__main__":
