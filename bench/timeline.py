@@ -78,7 +78,7 @@ def main() -> None:
     wrap(checks.CheckResult, "to_json")
     wrap(checks, "sort_findings")
     wrap(checks, "duplicate_findings")
-    wrap(cli.json, "dumps", "json.dumps")
+    wrap(cli.json_text, "dumps", "json_text.dumps")
     wrap(checks.ExampleChecks, "token_findings")
     wrap(checks.forked, "_trim", "malloc_trim")
     wrap(checks.forked.os, "fork", "os.fork")

@@ -8,6 +8,7 @@ into spaces, combining marks after line breaks, runs of ``@`` and local-part cha
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 
 import numpy as np
@@ -541,3 +542,47 @@ def test_exact_jaccard_in_two_threads_equals_one_thread() -> None:
     b = np.array([rng.randrange(400) for _ in range(5000)])
     one = minhash.exact_jaccard(texts, a, b, batch=300)
     assert np.array_equal(one, minhash.exact_jaccard(texts, a, b, batch=300, threads=2)) and one.any()
+
+
+# ---------------------------------------------------------------- the answer's JSON text (orjson)
+
+_json_text = st.text(alphabet=st.one_of(st.sampled_from([" ", "\n", "\t", "\x00", "\x1b", "\x7f", "\u2028", "\x85", '"', "\\", "é", "\ud800"]),
+                                        st.characters()), max_size=12)
+_json_scalar = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(), _json_text,
+                         st.sampled_from([1e16, 1e-7, 1e-5, 0.0001, -0.0, 1e300, 5e-324, 123456789012345680.0, float("nan"), float("inf")]))
+_json_value = st.recursive(_json_scalar, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(st.one_of(_json_text, st.integers(0, 3)), inner, max_size=4)), max_leaves=25)
+
+
+def _dumps_or_error(write, value) -> str:
+    try:
+        return write(value)
+    except (TypeError, ValueError) as exc:  # the same refusal either way
+        return type(exc).__name__
+
+
+@settings(max_examples=800, deadline=None)
+@given(_json_value)
+def test_json_text_is_the_standard_encoders(value) -> None:
+    from validators.checking import json_text
+
+    plain = _dumps_or_error(lambda v: json.dumps(v, ensure_ascii=False, indent=1), value)
+    assert _dumps_or_error(json_text.dumps, value) == plain
+
+
+def test_json_text_of_a_check_answer_is_the_standard_encoders() -> None:
+    """A real answer (findings with user text quoted, doubled spaces in one of them) both
+    ways: the one-pass indent halving and the level-by-level one."""
+    from validators.checking import checks, json_text
+    from validators.reading import ingest
+
+    rows = [{"messages": [{"role": "user", "content": f"q{i}  spaced" if i == 3 else f"q{i}"}, {"role": "assistant", "content": ""}]} for i in range(6)]
+    ds = ingest.load_bytes(("\n".join(json.dumps(r) for r in rows)).encode(), "a.jsonl")
+    data = checks.check_dataset(ds).to_json()
+    data["extra"] = {"nested": [[{"deep": [1, 2.5, "x  y"]}]]}
+    assert json_text._plain(data) is True
+    assert json_text.dumps(data) == json.dumps(data, ensure_ascii=False, indent=1)
+    data["extra"] = {"nested": [[{"deep": [1, 2.5, "x y"]}]]}
+    assert json_text._plain(data) is False
+    assert json_text.dumps(data) == json.dumps(data, ensure_ascii=False, indent=1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import json
 import math
 import os
 import sys
@@ -18,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import catalog
-from .checking import checks, gc_pause
+from .checking import checks, gc_pause, json_text
 from .counting import open_tokenizers
 from .exporting import export, next_steps, report, targets
 from .reading import ingest, mapping
@@ -176,7 +175,7 @@ def _report_check(args: argparse.Namespace) -> int:
             targets.get(n)
         data["targets"] = target_matrix(result, names)
     if args.json:
-        print(json.dumps(data, ensure_ascii=False, indent=1))
+        print(json_text.dumps(data))  # json.dumps(data, ensure_ascii=False, indent=1), written by orjson
     else:
         print(human_summary(data))
     return 1 if result.errors else 0
