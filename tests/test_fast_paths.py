@@ -586,3 +586,22 @@ def test_json_text_of_a_check_answer_is_the_standard_encoders() -> None:
     data["extra"] = {"nested": [[{"deep": [1, 2.5, "x y"]}]]}
     assert json_text._plain(data) is False
     assert json_text.dumps(data) == json.dumps(data, ensure_ascii=False, indent=1)
+
+
+# ---------------------------------------------------------------- the line count that decides streaming
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n")), st.integers(0, 6))
+def test_lines_found_by_jumps_are_the_lines_counted(block: bytes, jumps: int) -> None:
+    from validators.streaming import stream
+
+    assert stream.lines_in(block, jumps) == block.count(b"\n")
+    assert stream.lines_in(block) == block.count(b"\n")
+
+
+def test_example_count_of_a_file_with_short_and_long_lines(tmp_path) -> None:
+    from validators.streaming import stream
+
+    data = b"{}\n" * 600_000 + (b"x" * 5000 + b"\n") * 300 + b"tail"  # dense blocks, sparse blocks, no final line break
+    (tmp_path / "a.jsonl").write_bytes(data)
+    assert stream.example_count(tmp_path / "a.jsonl", "jsonl") == data.count(b"\n") == 600_300

@@ -96,8 +96,22 @@ def example_count(path: str | Path, fmt: str) -> int:
     lines = 0
     with open_binary(path) as f:
         for block in iter(lambda: f.read(_COUNT_FROM_BYTES), b""):
-            lines += block.count(b"\n")
+            lines += lines_in(block)
     return lines
+
+
+def lines_in(block: bytes, jumps: int = 2048) -> int:
+    """``block.count(b"\\n")``, faster for long lines: ``count`` tests every byte (0.06 s of a
+    134 MB file, before the check can start), while ``find`` jumps from line end to line
+    end by ``memchr``; a block with more than ``jumps`` lines is counted by ``count``."""
+    find = block.find
+    n = pos = 0
+    while n < jumps:
+        pos = find(b"\n", pos) + 1
+        if not pos:
+            return n
+        n += 1
+    return block.count(b"\n")
 
 
 def open_reader(path: str | Path, fmt: str, header: bool | None = None, join_lines: bool = False) -> Any:
