@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Finding
+from .stream_columns import Columns
 
 SCHEMA = """
 CREATE TABLE findings (sev INTEGER, ex INTEGER, mi INTEGER, stage INTEGER, seq INTEGER, data TEXT);
@@ -38,17 +39,24 @@ READ, CONTENT, DATASET, PERSONAL, TOKENS, DUPLICATES = range(6)
 
 
 class Index:
-    """The temporary database and signature file of one streaming run."""
+    """The temporary database and per-example columns of one streaming run, in one
+    temporary folder that :meth:`close` removes (the callers close it on errors too)."""
 
     def __init__(self, folder: str | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="ftprep-stream-", dir=folder))
-        self.db = sqlite3.connect(self.dir / "index.sqlite3", isolation_level=None)
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; PRAGMA cache_size=-65536;")
-        self.db.executescript(SCHEMA)
-        self.db.execute("BEGIN")
+        try:
+            self.columns = Columns(self.dir)
+            self.db = sqlite3.connect(self.dir / "index.sqlite3", isolation_level=None)
+            self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; PRAGMA cache_size=-65536;")
+            self.db.executescript(SCHEMA)
+            self.db.execute("BEGIN")
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.seq = 0
 
     def close(self) -> None:
+        self.columns.close()
         self.db.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
