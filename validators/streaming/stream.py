@@ -49,6 +49,10 @@ CHUNK_EXAMPLES = 2000
 HEAD_PARSED = 1000
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer JSONL line is reported, not read into memory  # records read before the layout and the column mapping are decided
 STREAMABLE = ("jsonl", "parquet", "csv", "tsv")
+# Candidate pairs confirmed at a time: the shingles of a batch's texts are in memory at once
+# (about 100 MB for minhash's default 4,000 pairs of ~250-word texts, a budget a 1 % rate of
+# near duplicates fills from ~0.5 GB of file; 250 pairs weigh ~6 MB, filled from ~25 MB).
+CONFIRM_BATCH = 250
 ORIGIN = {**ingest.ORIGIN, "csv": "row", "tsv": "row"}  # what a source number means, by format
 
 
@@ -678,7 +682,7 @@ def confirm(index: Index, a: np.ndarray, b: np.ndarray, threshold: float) -> lis
     texts = _Texts(index, nodes)
     ca, cb = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
     k = duplicates.SHINGLE_WORDS
-    sims = minhash.exact_jaccard(texts, ca, cb, k)
+    sims = minhash.exact_jaccard(texts, ca, cb, k, batch=CONFIRM_BATCH)
     ok = sims >= threshold
     ca, cb, sims = ca[ok], cb[ok], sims[ok]
     found, kept = minhash.representative_groups(ca, cb, sims)
