@@ -64,6 +64,8 @@ class Index:
             self.db.executescript(SCHEMA)
             self.db.execute("BEGIN")
         except BaseException:
+            if hasattr(self, "columns"):
+                self.columns.close()
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
         self.seq = 0
