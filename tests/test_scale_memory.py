@@ -146,3 +146,30 @@ def test_rows_and_counts_read_back_from_disk(tmp_path: Path) -> None:
     assert [cols.row_of(i) for i in (1, 2, 3008, total.size)] == [int(rows[0]), int(rows[1]), int(rows[3007]), int(rows[-1])]
     assert np.array_equal(cols.read("counted", 5, 3005), counted[5:3005])
     cols.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="signals as on Linux")
+@pytest.mark.parametrize("command", ["check", "export"])
+def test_temporary_files_removed_when_the_run_is_terminated(command: str, tmp_path: Path) -> None:
+    """SIGTERM in the middle of a streamed run (once its first chunk is on disk) ends it
+    through its clean-up: no index folder, no partial export left behind."""
+    import signal
+    import time
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    path = tmp_path / "gen.jsonl"
+    _make(path, 0.03)
+    args = ["check", str(path), "--stream", "--json"] if command == "check" else ["export", str(path), "--stream", "-o", str(tmp_path / "out" / "train.jsonl")]
+    proc = subprocess.Popen([sys.executable, "-m", "validators", *args], cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not any(f.stat().st_size for f in temp.glob("ftprep-stream-*/total.bin")):  # wait for state: a chunk written
+            assert proc.poll() is None, "the run ended before it could be interrupted"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+    assert list(temp.iterdir()) == []
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
