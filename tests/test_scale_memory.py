@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_util import wait_until
 from tests.scale_data import write
 from validators.streaming import stream
 
@@ -154,7 +155,6 @@ def test_temporary_files_removed_when_the_run_is_terminated(command: str, tmp_pa
     """SIGTERM in the middle of a streamed run (once its first chunk is on disk) ends it
     through its clean-up: no index folder, no partial export left behind."""
     import signal
-    import time
 
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -164,9 +164,14 @@ def test_temporary_files_removed_when_the_run_is_terminated(command: str, tmp_pa
     proc = subprocess.Popen([sys.executable, "-m", "validators", *args], cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while not any(f.stat().st_size for f in temp.glob("ftprep-stream-*/total.bin")):  # wait for state: a chunk written
-            assert proc.poll() is None, "the run ended before it could be interrupted"
-            time.sleep(0.05)
+        def written() -> bool:
+            try:
+                return any(f.stat().st_size for f in temp.glob("ftprep-stream-*/total.bin"))
+            except FileNotFoundError:  # the run ended and removed its folder meanwhile
+                return False
+
+        wait_until(lambda: written() or proc.poll() is not None, 300, "the run's first chunk on disk")
+        assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 128 + signal.SIGTERM
     finally:
