@@ -3,6 +3,7 @@
     python bench/bench_scale.py make PATH GB        # generate a JSONL file of at least GB gigabytes
     python bench/bench_scale.py peak check FILE ...  # run `python -m validators ...`, print its peak RSS (bytes)
     python bench/bench_scale.py run [--gb 5] [--ray-examples 100000] [--dir /tmp]
+    python bench/bench_scale.py flat --gb 0.25 1 2 [--parquet]  # peak memory at each size: must not grow
 
 ``run`` prints one table: file size, examples, wall time and peak memory of the streamed
 ``check`` and ``export``, then the Ray engine's check time with 1 and 2 workers on the
@@ -332,6 +333,47 @@ def table(res: dict[str, object]) -> str:
     return "\n".join(rows)
 
 
+def flat(sizes: list[float], folder: Path, parquet: bool = False) -> list[dict[str, object]]:
+    """Peak memory of the streamed ``check --json`` and ``export`` of a generated file at
+    each size (JSONL, or the same rows as Parquet): out of core means the peak does not
+    grow with the file (issue 13).  Each file is deleted after its runs."""
+    sys.path.insert(0, str(ROOT))
+    from validators.reading import parquet_io
+
+    rows: list[dict[str, object]] = []
+    for gb in sizes:
+        path = folder / f"flat_{gb:g}gb.jsonl"
+        n = make(path, gb)
+        if parquet:
+            pq_path = path.with_suffix(".parquet")
+            parquet_io.jsonl_file_to_parquet(path, pq_path)
+            path.unlink()
+            path = pq_path
+        out = folder / f"flat_{gb:g}gb_out"
+        py = [sys.executable, "-m", "validators"]
+        try:
+            row: dict[str, object] = {"gb": gb, "file_bytes": path.stat().st_size, "examples": n, "format": path.suffix[1:]}
+            row["check"] = measure([*py, "check", str(path), "--stream", "--json"])
+            row["export"] = measure([*py, "export", str(path), "--stream", "-o", str(out / "train.jsonl")])
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+        finally:
+            path.unlink(missing_ok=True)
+            shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
+def flat_table(rows: list[dict[str, object]]) -> str:
+    out = [f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}",
+           "| file | examples | check: peak MiB | export: peak MiB | check / export CPU s | load (1-min, during) |",
+           "|---|---:|---:|---:|---|---|"]
+    for r in rows:
+        c, e = r["check"], r["export"]
+        out.append(f"| {r['gb']:g} GB {r['format']} | {r['examples']:,} | {c['peak_all'] / 2**20:.0f} | {e['peak_all'] / 2**20:.0f} | "  # type: ignore[index]
+                   f"{c['cpu']:.0f} / {e['cpu']:.0f} | {min(c['load_min'], e['load_min']):.1f}–{max(c['load_max'], e['load_max']):.1f} |")  # type: ignore[index]
+    return "\n".join(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -354,6 +396,11 @@ def main() -> None:
     r.add_argument("--keep", action="store_true", help="keep the generated file and outputs")
     r.add_argument("--json", action="store_true", help="print the figures as JSON")
     r.add_argument("--file", type=Path, default=None, help="a file `make` wrote before (kept): no new file is generated")
+    fl = sub.add_parser("flat", help="peak memory of the streamed check and export at several file sizes")
+    fl.add_argument("--gb", type=float, nargs="+", default=[0.25, 1.0, 2.0])
+    fl.add_argument("--dir", type=Path, default=Path("/tmp"))
+    fl.add_argument("--parquet", action="store_true", help="the same rows as a Parquet file")
+    fl.add_argument("--json", action="store_true")
     a = p.parse_args()
     if a.cmd == "make":
         print(make(a.path, a.gb))
@@ -367,6 +414,9 @@ def main() -> None:
     elif a.cmd == "ray":
         res = ray(a.file, tuple(a.workers))
         print(json.dumps(res) if a.json else ray_table(res))
+    elif a.cmd == "flat":
+        got = flat(a.gb, a.dir, a.parquet)
+        print(json.dumps(got) if a.json else flat_table(got))
     elif a.cmd == "stream":
         res = stream(a.gb, a.dir, a.keep, a.file)
         print(json.dumps(res) if a.json else table(res))

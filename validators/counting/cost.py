@@ -47,11 +47,15 @@ class Estimate:
 
 def estimate(per_example: np.ndarray, limit: int, price_per_million: float, epochs: int | None = None) -> Estimate:
     """Cost of training on examples with these token counts."""
-    n = int(per_example.size)
+    return estimate_from(int(per_example.size), int(np.minimum(per_example, limit).sum()), price_per_million, epochs)
+
+
+def estimate_from(n: int, billing: int, price_per_million: float, epochs: int | None = None) -> Estimate:
+    """:func:`estimate` from its two sums (``n`` examples, ``billing``: their tokens, each
+    capped at the limit), for a streamed file whose counts are not all in memory."""
     if epochs is not None and not 1 <= epochs <= 50:
         raise ValueError("epochs must be between 1 and 50")
     chosen = epochs if epochs is not None else auto_epochs(n)
-    billing = int(np.minimum(per_example, limit).sum())
     charged = chosen * billing
     return Estimate(n, chosen, epochs is None, billing, charged, price_per_million, round(charged / 1e6 * price_per_million, 6))
 

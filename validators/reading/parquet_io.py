@@ -39,7 +39,8 @@ def _open(source: str | Path | bytes | Any) -> Any:
 
     name = Path(source).name if isinstance(source, (str, Path)) else "the data"
     try:
-        return pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else source if not isinstance(source, Path) else str(source))
+        return pq.ParquetFile(io.BytesIO(source) if isinstance(source, bytes) else source if not isinstance(source, Path) else str(source),
+                              pre_buffer=False)  # pre-buffered reads kept growing (below)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(f"{name} is not a readable Parquet file ({exc}). Save it again, or export it as JSONL.") from exc
 
@@ -51,13 +52,18 @@ def uncompressed_size(source: str | Path | Any) -> int:
 
 
 def iter_records(source: str | Path | bytes | Any, batch_rows: int = BATCH_ROWS) -> Iterator[list[Record]]:
-    """Batches of :class:`~validators.reading.readers.Record`, row numbers counted from 1."""
+    """Batches of :class:`~validators.reading.readers.Record`, row numbers counted from 1.
+
+    Read without pre-buffering and on this thread: with pyarrow 26's defaults the resident
+    size grew with the rows read (206 -> 347 MB after 150k / 600k rows of a 1 GB file, the
+    1 GB streamed check peaked at 538 MiB against 268 for the same rows as JSONL); this way it
+    stays flat (139 / 139 MB after 150k / 700k rows)."""
     import pyarrow as pa
 
     pf = _open(source)
     row = 0
     try:
-        for batch in pf.iter_batches(batch_size=batch_rows):
+        for batch in pf.iter_batches(batch_size=batch_rows, use_threads=False):
             columns = [_column_values(batch.column(i), batch.schema.field(i).type) for i in range(batch.num_columns)]
             names = batch.schema.names
             out = []

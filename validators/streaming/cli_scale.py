@@ -9,8 +9,12 @@ The printed results are the in-memory path's, word for word.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +168,30 @@ def _check_max_seq_length(args: argparse.Namespace) -> None:
         raise UsageError("--max-seq-length applies to an open --base-model (an OpenAI model's limit is fixed)")
 
 
+def ends_cleanly_on_sigterm(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A streamed run that is terminated (``kill``, a stopped job) ends through the same
+    ``finally`` blocks as an error, so its temporary index, gigabytes for a large file, is
+    removed; Python's default for SIGTERM ends the process without running them.  (SIGKILL
+    cannot be caught: its folder, ``ftprep-stream-*`` in the temporary directory, stays.)"""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        if threading.current_thread() is not threading.main_thread():
+            return command(args)  # only the main thread may set a signal handler
+
+        def stop(signum: int, _frame: Any) -> None:
+            raise SystemExit(128 + signum)
+
+        before = signal.signal(signal.SIGTERM, stop)
+        try:
+            return command(args)
+        finally:
+            signal.signal(signal.SIGTERM, before)
+
+    return run
+
+
+@ends_cleanly_on_sigterm
 def cmd_check(args: argparse.Namespace) -> int:
     from ..cli import human_summary
     from .stream_csv import NotStreamable
@@ -187,6 +215,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         result.close()
 
 
+@ends_cleanly_on_sigterm
 def cmd_export(args: argparse.Namespace) -> int:
     from .stream_csv import NotStreamable
 

@@ -9,8 +9,9 @@ checks (duplicates, conflicting answers, system prompts, counts) then run as SQL
 index and are worded by the same functions as in memory.  The export
 (:mod:`validators.streaming.stream_export`) is a second pass over the file, written line by line.
 
-Memory holds one chunk plus a few numbers per example (token counts, source row):
-about 40 bytes an example, 160 MB for 4 million.  The findings and the export are the same
+Memory holds one chunk and whole-file figures, not a number per example: the per-example
+token counts and source rows go to files in the index's folder
+(:mod:`validators.streaming.stream_columns`), read back a slice at a time.  The findings and the export are the same
 as the in-memory path's on any file both can read (tests/test_scale.py checks it).
 """
 
@@ -35,6 +36,8 @@ from ..reading import decoding, ingest, parquet_io
 from ..reading import mapping as mapping_mod
 from ..reading.legacy_encoding import label
 from ..reading.readers import _MAGIC, InputError, Record, Records, parse_json
+from . import stream_columns
+from .stream_columns import Columns, Summary
 from .stream_index import CONTENT, DATASET, DUPLICATES, PERSONAL, READ, TOKENS, Index
 
 STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # larger JSONL / Parquet files are streamed by default
@@ -46,6 +49,10 @@ CHUNK_EXAMPLES = 2000
 HEAD_PARSED = 1000
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer JSONL line is reported, not read into memory  # records read before the layout and the column mapping are decided
 STREAMABLE = ("jsonl", "parquet", "csv", "tsv")
+# Candidate pairs confirmed at a time: the shingles of a batch's texts are in memory at once
+# (about 100 MB for minhash's default 4,000 pairs of ~250-word texts, a budget a 1 % rate of
+# near duplicates fills from ~0.5 GB of file; 250 pairs weigh ~6 MB, filled from ~25 MB).
+CONFIRM_BATCH = 250
 ORIGIN = {**ingest.ORIGIN, "csv": "row", "tsv": "row"}  # what a source number means, by format
 
 
@@ -386,10 +393,7 @@ class StreamResult:
     index: Index
     source: Source
     model: catalog.ModelInfo
-    total: np.ndarray
-    assistant: np.ndarray
-    counted: np.ndarray
-    rows: np.ndarray
+    summary: Summary  # the per-example numbers' whole-file figures (they stay in index.columns)
     exact: list[list[int]]
     near: list[list[int]]
     estimate: cost.Estimate
@@ -398,47 +402,46 @@ class StreamResult:
 
     @property
     def n(self) -> int:
-        return len(self.total)
+        return self.summary.n
+
+    @property
+    def columns(self) -> Columns:
+        return self.index.columns
 
     def n_errors(self) -> int:
         return self.index.count("SELECT count(*) FROM findings WHERE sev = 0")
 
-    def error_examples(self) -> np.ndarray:
-        cur = self.index.db.execute("SELECT DISTINCT ex FROM findings WHERE sev = 0 AND ex > 0")
-        return np.fromiter((r[0] for r in cur), dtype=np.int64)
+    def n_error_examples(self) -> int:
+        return self.index.count("SELECT count(DISTINCT ex) FROM findings WHERE sev = 0 AND ex > 0")
 
     def stand_in(self, i: int) -> Example:
-        return Example(i, (int(self.rows[i - 1]),), None, origin=ORIGIN.get(self.source.format, "item"))
+        return Example(i, (self.columns.row_of(i),), None, origin=ORIGIN.get(self.source.format, "item"))
 
     def _findings(self, sev: int) -> LazyList:
         n = self.index.count("SELECT count(*) FROM findings WHERE sev = ?", (sev,))
         return LazyList(lambda: self.index.findings("WHERE sev = ?", (sev,)), n)
 
-    def _per_example(self) -> Iterator[int | None]:
-        for s in range(0, self.n, 100_000):  # a slice at a time: no list of every count at once
-            totals, ok = self.total[s : s + 100_000].tolist(), self.counted[s : s + 100_000].tolist()
-            yield from (t if c else None for t, c in zip(totals, ok))
-
     def to_json(self) -> dict[str, Any]:
-        """The same object as ``CheckResult.to_json`` (lists produced while being written)."""
-        live = self.total[self.counted]
-        limit = self.model.limit
-        per = LazyList(self._per_example, self.n)
+        """The same object as ``CheckResult.to_json`` (lists produced while being written,
+        read from the per-example files a slice at a time)."""
+        limit, summary = self.model.limit, self.summary
+        per = LazyList(lambda: stream_columns.per_example(self.columns), self.n)
+        over = LazyList(lambda: stream_columns.over_limit(self.columns, limit), summary.over_limit)
         return {
             "examples": self.n,
-            "usable_examples": int(self.n - len(self.error_examples())),
+            "usable_examples": int(self.n - self.n_error_examples()),
             "model": self.model.name,
             "errors": self._findings(0),
             "warnings": self._findings(1),
             "tokens": {
                 "encoding": self.model.encoding,
                 "per_example": per,
-                "total": int(live.sum()),
-                "assistant_total": int(self.assistant[self.counted].sum()),
+                "total": summary.total,
+                "assistant_total": summary.assistant,
                 "billing": self.estimate.billing_tokens,
                 "limit": limit,
-                "over_limit": (np.flatnonzero(self.counted & (self.total > limit)) + 1).tolist(),
-                "stats": tokens.stats(live),
+                "over_limit": over,
+                "stats": summary.stats(),
                 **self.token_extras,
             },
             "epochs": self.estimate.epochs,
@@ -463,12 +466,8 @@ class Unmapped(Exception):
 
 @dataclass
 class _Tally:
-    """Per-example numbers kept in memory (a few bytes each) and whole-file counters."""
+    """Whole-file counters (the per-example numbers go to ``Index.columns``, on disk)."""
 
-    total: list[np.ndarray] = field(default_factory=list)
-    assistant: list[np.ndarray] = field(default_factory=list)
-    counted: list[np.ndarray] = field(default_factory=list)
-    rows: list[np.ndarray] = field(default_factory=list)
     n_sft: int = 0
     n_with_system: int = 0
     control: list[Control | None] | None = None
@@ -506,7 +505,7 @@ def check(path: str | Path, fmt: str, model: str | None = None, epochs: int | No
         raise
 
 
-def _token_extras(info: catalog.ModelInfo, tally: _Tally, assistant: np.ndarray, counted: np.ndarray) -> dict[str, Any]:
+def _token_extras(info: catalog.ModelInfo, tally: _Tally, summary: Summary) -> dict[str, Any]:
     """CheckResult._open_json's token facts: control strings per destination, images not
     counted; for an open model, its tokenizer and what is trained."""
     out: dict[str, Any] = {"control_tokens_by_target": control_json(info, tally.control or [])}
@@ -515,7 +514,7 @@ def _token_extras(info: catalog.ModelInfo, tally: _Tally, assistant: np.ndarray,
     if info.encoding.startswith(open_tokenizers.PREFIX):
         tok = open_tokenizers.load(info.name)
         out.update(tokenizer=tok.source, generation_markers=tok.markers, max_seq_length=info.limit,
-                   trained_total=int(assistant[counted].sum()), not_counted=sorted(tally.problems))
+                   trained_total=summary.assistant, not_counted=sorted(tally.problems))
     return out
 
 
@@ -523,14 +522,11 @@ def finish(index: Index, tally: _Tally, source: Source, info: catalog.ModelInfo,
            threshold: float, exact: list[list[int]], near: list[list[int]] | None = None) -> StreamResult:
     """The whole-file part of the check, once every chunk is in the index: near duplicates
     (unless the engine found them), file-level findings, duplicate findings."""
-    total = np.concatenate(tally.total)
-    counted = np.concatenate(tally.counted)
+    summary = stream_columns.summarise(index.columns, info.limit)
     near = _near_groups(index, exact, threshold) if near is None else near
-    est = cost.estimate(total[counted], info.limit, info.training if price is None else price, epochs)
-    assistant = np.concatenate(tally.assistant)
-    result = StreamResult(index, source, info, total, assistant, counted, np.concatenate(tally.rows),
-                          exact, near, est, {"epochs": epochs, "price": price, "threshold": threshold},
-                          _token_extras(info, tally, assistant, counted))
+    est = cost.estimate_from(summary.counted, summary.billing, info.training if price is None else price, epochs)
+    result = StreamResult(index, source, info, summary, exact, near, est, {"epochs": epochs, "price": price, "threshold": threshold},
+                          _token_extras(info, tally, summary))
     _dataset_findings(result, tally)
     _add_duplicate_findings(result)
     index.db.execute("CREATE INDEX findings_order ON findings (sev, ex, mi, stage, seq)")
@@ -657,10 +653,7 @@ def absorb(index: Index, tally: _Tally, facts: Facts, duplicates_too: bool = Tru
     digests and band keys itself)."""
     for stage, found in facts.findings:
         index.add_findings(stage, found)
-    tally.total.append(facts.total)
-    tally.assistant.append(facts.assistant)
-    tally.counted.append(facts.counted)
-    tally.rows.append(facts.rows)
+    index.columns.append(facts.total, facts.assistant, facts.counted, facts.rows)
     tally.n_sft += facts.n_sft
     tally.n_with_system += facts.n_with_system
     if tally.control is None:
@@ -694,14 +687,16 @@ def _near_groups(index: Index, exact: list[list[int]], threshold: float) -> list
 def confirm(index: Index, a: np.ndarray, b: np.ndarray, threshold: float) -> list[list[int]]:
     """minhash.near_duplicates' second half on candidate pairs (a < b, example numbers):
     exact Jaccard of the texts (read back from the index), groups around a representative,
-    the rescue of texts left alone.  Only the texts of candidates are loaded."""
+    the rescue of texts left alone.  The texts are read as each batch of pairs needs them,
+    never all candidates' at once (they grew with the file: a 1 % near-duplicate rate is
+    70,000 texts at 5 GB)."""
     if not a.size:
         return []
     nodes = np.unique(np.concatenate([a, b]))
-    texts = [t for _, t in _texts_of(index, nodes)]
+    texts = _Texts(index, nodes)
     ca, cb = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
     k = duplicates.SHINGLE_WORDS
-    sims = minhash.exact_jaccard(texts, ca, cb, k)
+    sims = minhash.exact_jaccard(texts, ca, cb, k, batch=CONFIRM_BATCH)
     ok = sims >= threshold
     ca, cb, sims = ca[ok], cb[ok], sims[ok]
     found, kept = minhash.representative_groups(ca, cb, sims)
@@ -712,21 +707,27 @@ def confirm(index: Index, a: np.ndarray, b: np.ndarray, threshold: float) -> lis
     return sorted(sorted(int(nodes[i]) for i in g) for g in groups.values())
 
 
-def _texts_of(index: Index, nodes: np.ndarray) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    for s in range(0, nodes.size, 500):
-        part = nodes[s : s + 500].tolist()
-        rows = index.db.execute(f"SELECT ex, text FROM fulltext WHERE ex IN ({','.join('?' * len(part))}) ORDER BY ex", part).fetchall()
-        out += rows
-    if len(out) != nodes.size:
-        raise AssertionError("a candidate's text is missing from the index")
-    return out
+class _Texts:
+    """The normalised text of ``nodes[i]``, read from the index when asked for (the
+    sequence minhash.exact_jaccard indexes)."""
+
+    def __init__(self, index: Index, nodes: np.ndarray) -> None:
+        self.db, self.nodes = index.db, nodes
+
+    def __len__(self) -> int:
+        return int(self.nodes.size)
+
+    def __getitem__(self, i: int) -> str:
+        row = self.db.execute("SELECT text FROM fulltext WHERE ex = ?", (int(self.nodes[i]),)).fetchone()
+        if row is None:
+            raise AssertionError("a candidate's text is missing from the index")
+        return str(row[0])
 
 
 def _dataset_findings(result: StreamResult, tally: _Tally) -> None:
     """semantic.check_dataset's findings, from the counts in the index."""
     index = result.index
-    out = semantic.count_findings(int(result.counted.sum()))
+    out = semantic.count_findings(result.summary.counted)
     distinct = index.count("SELECT count(DISTINCT digest) FROM systems")
     n_sft, n_with = tally.n_sft, tally.n_with_system
     out += semantic.system_findings(n_sft, n_with, distinct, [])

@@ -47,15 +47,28 @@ class StreamExport:
                 "rows_exported": self.rows_exported, "rows_left_out": self.rows_left_out, "problems": self.problems}
 
 
-def _dedupe_firsts(result: StreamResult, mode: str) -> np.ndarray:
-    """first[i] = the example that example i duplicates (0: none), as export.apply_dedupe."""
-    first = np.zeros(result.n + 1, dtype=np.int64)
+def _dedupe_firsts(result: StreamResult, mode: str) -> dict[int, int]:
+    """first[i] = the example that example i duplicates (absent: none), as
+    export.apply_dedupe: as many entries as duplicates left out, not one per example."""
+    first: dict[int, int] = {}
     groups = [] if mode == "none" else result.exact + (result.near if mode == "near" else [])
     for g in groups:
-        others = np.asarray(g[1:], dtype=np.int64)
-        free = others[first[others] == 0]
-        first[free] = g[0]
+        for other in g[1:]:
+            first.setdefault(other, g[0])
     return first
+
+
+def _keep_mask(result: StreamResult, first: dict[int, int]) -> np.ndarray:
+    """keep[i - 1]: example i is exported (counted, no error, not a duplicate left out).
+    Only a validation split needs it for the whole file at once (one byte an example)."""
+    keep = np.zeros(result.n, dtype=bool)
+    for start, (counted,) in result.columns.slices("counted"):
+        keep[start : start + counted.size] = counted
+    for (ex,) in result.index.db.execute("SELECT DISTINCT ex FROM findings WHERE sev = 0 AND ex > 0"):
+        keep[ex - 1] = False
+    for ex in first:
+        keep[ex - 1] = False
+    return keep
 
 
 def split_mask(keep: np.ndarray, fraction: float, groups: list[list[int]], seed: int) -> np.ndarray:
@@ -119,22 +132,21 @@ def export(result: StreamResult, path: str | Path, output: str | Path, target: s
     tgt = targets_mod.get(target)
     n = result.n
     first = _dedupe_firsts(result, dedupe)
-    err = np.zeros(n + 1, dtype=bool)
-    err[result.error_examples()] = True
-    keep = result.counted & (first[1:] == 0) & ~err[1:]
-    val = split_mask(keep, validation_split, result.exact + result.near, seed)
+    val = None  # the examples of the validation file (None: no split)
+    if validation_split > 0:
+        val = split_mask(_keep_mask(result, first), validation_split, result.exact + result.near, seed)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = {k: out.with_name(f".{out.name}.{k}.tmp") for k in ("train", "validation", "report")}
     try:
-        stats = _write_pass(result, path, tgt, first, err, keep, val, tmp, overrides, default_system)
+        stats = _write_pass(result, path, tgt, first, val, tmp, overrides, default_system)
         problems = tgt.rules(_Stored(result.index, stats["kinds"], ORIGIN.get(result.source.format, "item")))
         if stats["train"] < tgt.min_examples:
             problems.append(f"{tgt.label} needs at least {tgt.min_examples} training examples; this export has {stats['train']}.")
         if stats["train_bytes"] > MAX_FILE_BYTES:
             problems.append(f"The training file is {stats['train_bytes'] / 1e6:.0f} MB; the limit is 512 MB. Split the data.")
         left = _write_report(result.index, tmp["report"])
-        if stats["rows_exported"] + left != n or stats["row_sum"] + result.index.count("SELECT coalesce(sum(row), 0) FROM leftout") != int(result.rows.sum()):
+        if stats["rows_exported"] + left != n or stats["row_sum"] + result.index.count("SELECT coalesce(sum(row), 0) FROM leftout") != result.summary.row_sum:
             raise AccountingError("rows not accounted for in the streamed export")
         files = _place(tmp, out, report, out_format, has_validation=stats["validation"] > 0)
     finally:
@@ -143,9 +155,11 @@ def export(result: StreamResult, path: str | Path, output: str | Path, target: s
     return StreamExport(tgt.name, files, stats["train"], stats["validation"], stats["rows_exported"], left, problems, stats["kinds"])
 
 
-def _write_pass(result: StreamResult, path: str | Path, tgt: targets_mod.Target, first: np.ndarray, err: np.ndarray,
-                keep: np.ndarray, val: np.ndarray, tmp: dict[str, Path], overrides: dict[str, Any] | None,
+def _write_pass(result: StreamResult, path: str | Path, tgt: targets_mod.Target, first: dict[int, int],
+                val: np.ndarray | None, tmp: dict[str, Path], overrides: dict[str, Any] | None,
                 default_system: str | None) -> dict[str, Any]:
+    """Each chunk's examples to the training or validation file, or to the left-out table;
+    what decides is read for the chunk alone (its counted flags, its examples' errors)."""
     stats: dict[str, Any] = {"train": 0, "validation": 0, "rows_exported": 0, "row_sum": 0, "train_bytes": 0, "kinds": []}
     kinds: dict[str, Example] = {}
     _, chunks = examples(open_reader(path, result.source.format, result.options.get("header")), overrides, default_system)
@@ -153,18 +167,19 @@ def _write_pass(result: StreamResult, path: str | Path, tgt: targets_mod.Target,
     with open(tmp["train"], "wb") as train_fh, open(tmp["validation"], "wb") as val_fh:
         for chunk in chunks:
             lo, hi = chunk[0].index, chunk[-1].index
-            reasons = _error_reasons(result.index, lo, hi)
+            reasons = _error_reasons(result.index, lo, hi)  # its keys: the chunk's examples with an error
+            counted = result.columns.read("counted", lo - 1, hi)
             train, valid, left = [], [], []
             for ex in chunk:
                 i = ex.index
-                if first[i]:
-                    f = int(first[i])
-                    left += [(r, f"duplicate of example {f} (row {int(result.rows[f - 1])})") for r in ex.rows]
-                elif err[i] or ex.record is None:
+                if i in first:
+                    f = first[i]
+                    left += [(r, f"duplicate of example {f} (row {result.columns.row_of(f)})") for r in ex.rows]
+                elif i in reasons or ex.record is None:
                     reason = reasons.get(i) or ex.problem or "could not be read"
                     left += [(r, reason) for r in ex.rows]
-                elif keep[i - 1]:
-                    (valid if val[i - 1] else train).append(ex)
+                elif counted[i - lo]:
+                    (valid if val is not None and val[i - 1] else train).append(ex)
                     kinds.setdefault(ex.kind, ex)
             db.executemany("INSERT INTO leftout VALUES (?,?)", left)
             kept = train + valid

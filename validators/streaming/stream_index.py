@@ -10,6 +10,7 @@ Memory stays bounded whatever the size of the file: SQLite sorts and groups on d
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Finding
+from .stream_columns import Columns
 
 SCHEMA = """
 CREATE TABLE findings (sev INTEGER, ex INTEGER, mi INTEGER, stage INTEGER, seq INTEGER, data TEXT);
@@ -32,23 +34,44 @@ CREATE TABLE nosystem (ex INTEGER, row INTEGER);
 CREATE TABLE flagged (ex INTEGER, row INTEGER, kind TEXT, record TEXT);
 CREATE TABLE leftout (row INTEGER, reason TEXT);
 """
+CACHE_MIB = 64
+
+
+def cache_mib() -> int:
+    """SQLite's memory budget for the index, in MiB: its page cache, and each sort (SQLite
+    sorts in memory up to the cache size, then on disk).  Both fill as the file grows, up to
+    this budget and no further; ``FTPREP_STREAM_CACHE_MIB`` sets it (a test sets it low so
+    that two small files both fill it)."""
+    return max(1, int(os.environ.get("FTPREP_STREAM_CACHE_MIB", CACHE_MIB)))
+
+
 # Stages keep the in-memory order of findings that share (severity, example, message):
 # read, format + semantics, file-level, personal data, token limit, duplicates.
 READ, CONTENT, DATASET, PERSONAL, TOKENS, DUPLICATES = range(6)
 
 
 class Index:
-    """The temporary database and signature file of one streaming run."""
+    """The temporary database and per-example columns of one streaming run, in one
+    temporary folder that :meth:`close` removes (the callers close it on errors too)."""
 
     def __init__(self, folder: str | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="ftprep-stream-", dir=folder))
-        self.db = sqlite3.connect(self.dir / "index.sqlite3", isolation_level=None)
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; PRAGMA cache_size=-65536;")
-        self.db.executescript(SCHEMA)
-        self.db.execute("BEGIN")
+        try:
+            self.columns = Columns(self.dir)
+            self.db = sqlite3.connect(self.dir / "index.sqlite3", isolation_level=None)
+            self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; "
+                                  f"PRAGMA cache_size=-{cache_mib() * 1024};")
+            self.db.executescript(SCHEMA)
+            self.db.execute("BEGIN")
+        except BaseException:
+            if hasattr(self, "columns"):
+                self.columns.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.seq = 0
 
     def close(self) -> None:
+        self.columns.close()
         self.db.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
