@@ -319,3 +319,55 @@ def test_other_tokenizers_counted_during_an_edit_are_patched_not_thrown_away(liv
     finally:
         gate.set()
         undo_all(live)
+
+
+# -- the dataset-wide semantic findings after edits: kept per example (SemanticIndex) equals check_dataset --
+
+SYSTEMS = [None, "", "Be brief.", "  be BRIEF.  ", "Be kind.", "Answer in French.", "You sell shoes.", "You sell hats.",
+           "You sell socks.", "You sell ties.", "You sell belts."]  # normalised alike: "Be brief." and "  be BRIEF.  "
+SEM_EDIT = st.tuples(st.integers(0, 59), st.sampled_from(["system", "prompt", "reply", "unreadable", "drop", "restore", "no_reply", "dpo"]),
+                     st.integers(0, 40))
+
+
+def semantic_example(i: int, system: int, prompt: int, reply: int) -> Example:
+    """Few prompts and replies, so the same prompt often gets different answers (a conflict)."""
+    msgs = [{"role": "user", "content": f"Where is order {prompt % 6}?"}, {"role": "assistant", "content": f"It left {'today' if reply % 3 else 'TODAY '}{reply % 2}."}]
+    text = SYSTEMS[system % len(SYSTEMS)]
+    if text is not None:
+        msgs.insert(0 if system % 5 else 1, {"role": "system", "content": text})  # now and then not first
+    return Example(i, (i + 1,), {"messages": msgs})
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40)), min_size=8, max_size=60),
+       rounds=st.lists(st.lists(SEM_EDIT, max_size=6), min_size=1, max_size=5))
+def test_semantic_index_equals_check_dataset(seed: list[tuple[int, int, int]], rounds: list[list[tuple[int, str, int]]]) -> None:
+    """After each round of edits, :class:`SemanticIndex` (what the check needs kept per example
+    object, and the groups around it) words exactly :func:`semantic.check_dataset`'s findings,
+    in the same order: example counts, missing and too many system prompts, conflicting answers."""
+    from validators.checking import semantic
+    from validators.checking.semantic_index import SemanticIndex
+
+    examples = [semantic_example(i + 1, *s) for i, s in enumerate(seed)]
+    index = SemanticIndex()
+    for edits in [[], *rounds]:
+        for pos, kind, arg in edits:
+            pos %= len(examples)
+            ex = examples[pos]
+            if kind in ("system", "prompt", "reply"):
+                parts = {"system": (arg, 1, 1), "prompt": (2, arg, 1), "reply": (2, 1, arg)}[kind]
+                examples[pos] = replace(semantic_example(ex.index, *parts), dropped=ex.dropped)
+            elif kind == "unreadable":
+                examples[pos] = replace(ex, record=None, raw="{", problem="invalid JSON")
+            elif kind == "no_reply":
+                examples[pos] = replace(ex, record={"messages": [{"role": "user", "content": "hello"}]})
+            elif kind == "dpo":
+                examples[pos] = replace(ex, kind="dpo", record={"input": {"messages": [{"role": "user", "content": "q"}]},
+                                                                "preferred_output": [{"role": "assistant", "content": "a"}],
+                                                                "non_preferred_output": [{"role": "assistant", "content": "b"}]})
+            else:
+                examples[pos] = replace(ex, dropped="left out" if kind == "drop" else None)
+        pr = semantic.prompt_replies(examples)
+        want = [f.to_dict() for f in semantic.check_dataset(list(examples), pr)]
+        assert [f.to_dict() for f in index.findings(list(examples), pr)] == want
+        assert [f.to_dict() for f in index.findings(list(examples))] == want  # without the shared prompt/reply table

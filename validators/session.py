@@ -53,6 +53,7 @@ from validators.checking.fixes import (
     trim_whitespace,
 )
 from validators.checking.pii import redact_pii
+from validators.checking.semantic_index import SemanticIndex
 from validators.counting import cost, open_tokenizers, tokens
 from validators.counting.control_index import ControlIndex
 from validators.counting.cost import base_prices, breakeven
@@ -83,6 +84,7 @@ __all__ = [
     "Options", "Session", "SessionCache", "StoreMissing", "StaleEdit", "InputError", "INCREMENTAL_MIN", "DUP_CODE", "DUP_REASON",
     "open_workspace", "create_workspace", "remap", "delete_workspace", "current_version", "history", "list_workspaces",
     "retention_note", "tidy_store", "cache_key", "sample_path", "findings_from", "load_bytes", "with_progress", "sheet_names",
+    "EXAMPLE_TESTS",
     # types shown by the pages
     "CheckResult", "ExportResult", "ModelInfo", "Example", "Finding",
     # reference data for the pickers
@@ -103,6 +105,39 @@ _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
 _REFRESHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-refresh")
 _DB_LOCK = threading.RLock()
 _CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
+
+
+# Questions the pages ask of every example (``ui/views.py`` registers "editable as one grid row"
+# by name): each example's answer is kept per example object (:class:`ExampleTest`) and worked
+# out ahead in the background after the first check, so a page's first visit and each edit ask
+# only the examples it has not seen (one pass over 380,000 examples took a second or more).
+EXAMPLE_TESTS: dict[str, Callable[[Example], bool]] = {}
+
+
+class ExampleTest:
+    """The numbers of the examples ``test`` holds for, each answer kept per example object."""
+
+    def __init__(self, test: Callable[[Example], bool]) -> None:
+        self.test = test
+        self._tested: dict[int, Example] = {}  # example number → the object last asked
+        self._holds: set[int] = set()
+        self._lock = threading.Lock()  # the warm-up and a page may ask at once: one asks, the other waits
+
+    def numbers(self, examples: list[Example]) -> frozenset[int]:
+        with self._lock:
+            tested, holds, test = self._tested, self._holds, self.test
+            for e in examples:
+                n = e.index
+                if tested.get(n) is not e:
+                    tested[n] = e
+                    if test(e):
+                        holds.add(n)
+                    else:
+                        holds.discard(n)
+            if len(tested) != len(examples):  # examples gone (the file was read again): ask afresh
+                self._tested, self._holds = {}, set()
+                return frozenset(e.index for e in examples if test(e))
+            return frozenset(holds)
 
 
 @dataclass(frozen=True)
@@ -207,6 +242,8 @@ class Session:
         self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._dups = DupIndex(self._sigs)  # the duplicate search after an edit redoes only the edited examples
+        self._semantic = SemanticIndex()  # so do the system-prompt and conflicting-answer findings
+        self._tests: dict[str, ExampleTest] = {}  # the pages' questions of every example (EXAMPLE_TESTS)
         self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
@@ -231,6 +268,16 @@ class Session:
         preview of a 500 MB upload must not read all of it on every run of the page)."""
         with db() as conn:
             return store.upload_head(conn, self.id, size)
+
+    def holding(self, name: str, examples: list[Example] | None = None) -> frozenset[int]:
+        """The numbers of the examples for which the registered test ``name`` holds
+        (:data:`EXAMPLE_TESTS`): only examples not asked before are asked (an edit makes a new object)."""
+        with self.lock:
+            memo = self._tests.get(name)
+            if memo is None:
+                memo = self._tests[name] = ExampleTest(EXAMPLE_TESTS[name])
+            snapshot = list(self.examples) if examples is None else examples
+        return memo.numbers(snapshot)
 
     def model(self) -> catalog.ModelInfo:
         return open_tokenizers.model_info(self.options.model, self.options.max_seq_length)
@@ -316,7 +363,10 @@ class Session:
         first visit does not wait; a result is kept only if no edit happened meanwhile."""
         if len(self.examples) < INCREMENTAL_MIN or self.result is None:
             return
-        # The Tokens and Export pages' tables first (a second or two each): the Cost page shows
+        snapshot = list(self.examples)
+        for name in EXAMPLE_TESTS:  # Validate's grid first: the page people open first after the check
+            _WARMER.submit(self.holding, name, snapshot)
+        # The Tokens and Export pages' tables next (a second or two each): the Cost page shows
         # the models already counted and fills in the rest, so the tokenizers can come after.
         self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
         self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
@@ -372,6 +422,7 @@ class Session:
         # learns about the examples not edited is still right.
         with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
             self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
+            self._semantic.findings(snapshot, pr)  # each example's system prompt, prompt and reply, grouped
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:
@@ -398,7 +449,7 @@ class Session:
                 return res
             say(0.9, "Checking the dataset as a whole")
             found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
-            found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
+            found += self._semantic.findings(examples, pr) + checks.duplicate_findings(examples, dupes)
             checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
@@ -703,6 +754,8 @@ def remap(live: Session, ds: Any, options: Options | Mapping[str, Any]) -> None:
         live.options, live.meta, live.examples = options, meta_of(ds), ds.examples
         live._pos = {e.index: p for p, e in enumerate(live.examples)}
         live._pr = None
+        live._semantic = SemanticIndex()
+        live._tests = {}
         live._other, live._warming = {}, {}
         live.result = None
 
