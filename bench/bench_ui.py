@@ -29,6 +29,23 @@ PAGES = ["validate", "tokens", "cost", "duplicates", "export", "upload"]
 PROFILE = [w for w in os.environ.get("BENCH_PROFILE", "").split(",") if w]  # steps to profile (words in their label)
 
 
+STEP = ["start"]  # the step running now, for the garbage-collection report
+_GC_START: list[float] = []
+
+
+def _gc_report(phase: str, info: dict) -> None:
+    """With ``BENCH_GC=1``: every collection of Python's cyclic collector over 0.1 s, and the step it fell in."""
+    if phase == "start":
+        _GC_START[:] = [time.perf_counter()]
+    elif _GC_START and time.perf_counter() - _GC_START[0] > 0.1:
+        print(f"   gc generation {info['generation']}: {time.perf_counter() - _GC_START[0]:.2f} s during {STEP[0]}", flush=True)
+
+
+if os.environ.get("BENCH_GC"):
+    import gc
+    gc.callbacks.append(_gc_report)
+
+
 def timed(label: str, fn, rows: list[tuple[str, float]]) -> object:
     """Run one step and print its wall time; with ``BENCH_PROFILE=edit,undo`` the steps whose
     label holds one of those words also print their top functions (in the thread AppTest runs
@@ -43,6 +60,7 @@ def timed(label: str, fn, rows: list[tuple[str, float]]) -> object:
             sys.setprofile(None)
             prof.enable()
         threading.setprofile(start)
+    STEP[0] = label
     start = time.perf_counter()
     out = fn()
     rows.append((label, time.perf_counter() - start))
@@ -122,6 +140,12 @@ def main(n: int | str) -> list[tuple[str, float]]:
 
     rss, peak = memory_mb()
     print(f"server memory at the end (RSS / peak)            {rss:,.0f} / {peak:,.0f} MB", flush=True)
+    if os.environ.get("BENCH_TRIM"):  # how much of the RSS is freed memory the C allocator still holds
+        import ctypes
+        import gc
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        print(f"after gc + malloc_trim: RSS {memory_mb()[0]:,.0f} MB", flush=True)
     print("\n| step | seconds |\n|---|---:|")
     for label, secs in rows:
         print(f"| {label} | {secs:.2f} |")

@@ -371,3 +371,20 @@ def test_semantic_index_equals_check_dataset(seed: list[tuple[int, int, int]], r
         want = [f.to_dict() for f in semantic.check_dataset(list(examples), pr)]
         assert [f.to_dict() for f in index.findings(list(examples), pr)] == want
         assert [f.to_dict() for f in index.findings(list(examples))] == want  # without the shared prompt/reply table
+
+
+def test_a_large_workspace_is_left_out_of_full_collections_until_it_leaves_the_cache(live: live_mod.Session) -> None:
+    """After a large workspace's check its objects are frozen (``gc.freeze``: a full collection
+    would walk all of them, seconds at 380,000 examples, on whichever click came next); when a
+    workspace leaves the memory cache they are handed back, so whatever of it sits in a cycle can go."""
+    import gc
+
+    live_mod._WARMER.submit(lambda: None).result()
+    assert gc.get_freeze_count() >= N  # the examples at least
+    cache = live_mod.SessionCache(max_count=1)
+    cache.put(("db", "a"), live)
+    cache.put(("db", "b"), live)  # "a" evicted
+    assert gc.get_freeze_count() == 0
+    live_mod.freeze_heap()
+    cache.pop(("db", "b"))
+    assert gc.get_freeze_count() == 0

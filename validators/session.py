@@ -17,6 +17,7 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import threading
@@ -138,6 +139,24 @@ class ExampleTest:
                 self._tested, self._holds = {}, set()
                 return frozenset(e.index for e in examples if test(e))
             return frozenset(holds)
+
+
+def freeze_heap() -> None:
+    """Leave every object alive now out of the cyclic collector's full passes (``gc.freeze``).
+
+    Why: a 512 MB workspace is tens of millions of dicts, lists and strings, all long-lived; a
+    full collection walks every one of them (1.5-2 s holding the interpreter) and lands on
+    whichever click allocates next (measured: 1.6 s of Validate's first visit, three of them
+    while storing an upload).  Records, findings and indexes are trees, so reference counting
+    still frees them when they go; only objects in a reference cycle would stay, and a
+    workspace that leaves the memory cache is handed back to the collector (:func:`thaw_heap`)."""
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """Hand every frozen object back to the collector (a workspace left the memory cache or was
+    replaced: whatever of it sits in a reference cycle can then be freed)."""
+    gc.unfreeze()
 
 
 @dataclass(frozen=True)
@@ -298,6 +317,8 @@ class Session:
                     max_seq_length=self.options.max_seq_length,
                 )
                 self.stale = False
+                if len(self.examples) >= INCREMENTAL_MIN:
+                    freeze_heap()  # the examples and the check result stay as long as the workspace is open
                 self._warm_other_encodings()
             elif full and self.stale:
                 self.result = self._refresh_dataset_parts(self.result, progress)
@@ -373,6 +394,7 @@ class Session:
         # Then the duplicate search's memo (texts normalised, digests, band keys), so the refresh
         # after the first edit redoes one example; the Cost page shows counts as they come.
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
+        _WARMER.submit(freeze_heap)  # the indexes just built are long-lived too
         active = self.result.counts.encoding
         # The check counted in a worker process: load the active tokenizer here too, so the first
         # edit does not wait half a second for it (an edit is re-counted in this process).
@@ -394,6 +416,7 @@ class Session:
                 return counts
 
             self._warming[enc] = _WARMER.submit(work)
+        _WARMER.submit(freeze_heap)
 
     def _warm_control(self, res: checks.CheckResult, version: int) -> None:
         """The Tokens page's control-token table, ready before its first visit."""
@@ -735,6 +758,8 @@ def create_workspace(name: str, data: bytes, ds: Any, options: Options | Mapping
     as they are, instead of being read back from the store: a second copy of a large upload
     in memory was most of the upload's peak."""
     options = Options.of(options).to_dict()
+    if len(ds.examples) >= INCREMENTAL_MIN:
+        freeze_heap()  # the examples just read stay: storing them must not walk them all again and again
     with db() as conn:
         wid = store.create(conn, name, data, ds.examples, options, meta_of(ds))
     same = json.loads(json.dumps([store.clean_options(options), meta_of(ds)]))  # exactly what a reload would give
@@ -749,6 +774,7 @@ def create_workspace(name: str, data: bytes, ds: Any, options: Options | Mapping
 def remap(live: Session, ds: Any, options: Options | Mapping[str, Any]) -> None:
     """The user changed the mapping / sheet / default prompt: replace every example."""
     options = Options.of(options)
+    thaw_heap()  # the examples replaced may go
     with live.lock, db() as conn:
         live.version = store.replace_examples(conn, live.id, ds.examples, options.to_dict(), meta_of(ds))
         live.options, live.meta, live.examples = options, meta_of(ds), ds.examples
@@ -812,10 +838,12 @@ class SessionCache:
             self._items.move_to_end(key)
             while len(self._items) > 1 and (len(self._items) > self.max_count or self.total_bytes() > self.max_bytes):
                 self._items.popitem(last=False)
+                thaw_heap()
 
     def pop(self, key: tuple[str, str]) -> None:
         with self._lock:
-            self._items.pop(key, None)
+            if self._items.pop(key, None) is not None:
+                thaw_heap()
 
     def ids(self) -> set[str]:
         with self._lock:
