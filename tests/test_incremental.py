@@ -388,3 +388,23 @@ def test_a_large_workspace_is_left_out_of_full_collections_until_it_leaves_the_c
     live_mod.freeze_heap()
     cache.pop(("db", "b"))
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("stop_at", [1, 2])
+def test_duplicate_search_overtaken_stops_between_steps_and_stays_right(stop_at: int) -> None:
+    """A refresh overtaken by a newer edit stops inside the duplicate search (after the digests,
+    or after the band keys) and returns None; the next search still equals a fresh one."""
+    from validators.checking import duplicates, semantic
+    from validators.checking.dup_index import DupIndex
+
+    examples = [near_example(i + 1, v) for i, v in enumerate(range(40))]
+    index = DupIndex()
+    pr = semantic.prompt_replies(examples)
+    asked: list[int] = []
+    assert index.find(list(examples), 0.7, pr, lambda: asked.append(1) or len(asked) < stop_at) is None
+    assert len(asked) == stop_at
+    examples[3] = near_example(4, 17)
+    pr = semantic.prompt_replies(examples)
+    want = duplicates.find(list(examples), 0.7, True, None, pr, {})
+    got = index.find(list(examples), 0.7, pr)
+    assert got is not None and (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)

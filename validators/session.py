@@ -459,16 +459,17 @@ class Session:
         """After patched edits: redo only what depends on the whole dataset (duplicates,
         conflicting answers, system-prompt and size findings); per-example parts are current.
         ``examples`` and ``pr``: a snapshot to work on (the background refresh), else the live ones.
-        ``wanted``: asked between the two halves; False (a newer edit came, a fix then an undo
-        at 380,000 examples) stops here and returns ``res`` as it was, for the caller to drop."""
+        ``wanted``: asked between the duplicate search's steps and after it; False (a newer edit came,
+        a fix then an undo at 380,000 examples) stops there and returns ``res`` as it was, for the
+        caller to drop (the refresh of the newer version waits behind it)."""
         say = progress or (lambda _f, _s: None)
         say(0.1, "Comparing examples")
         examples = self.examples if examples is None else examples
         pr = self._prompt_replies() if pr is None else pr
         say(0.3, "Looking for duplicates")
         with gc_pause.paused():  # 100k long-lived examples: see validators/checking/gc_pause.py
-            dupes = self._dups.find(examples, self.options.threshold, pr)
-            if wanted is not None and not wanted():
+            dupes = self._dups.find(examples, self.options.threshold, pr, wanted)
+            if dupes is None or (wanted is not None and not wanted()):
                 return res
             say(0.9, "Checking the dataset as a whole")
             found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]

@@ -17,6 +17,7 @@ the same steps in the same order on the same inputs, only memoised
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -112,14 +113,20 @@ class DupIndex:
         self._jaccard = {p: known[p] if p in known else fresh[p] for p in pairs}
         return np.fromiter((self._jaccard[p] for p in pairs), dtype=np.float64, count=len(pairs))
 
-    def find(self, examples: list[Example], threshold: float, prompt_replies: dict[int, tuple[str, str]] | None = None) -> DuplicateGroups:
-        """:func:`duplicates.find` (``near=True``) of ``examples``, redoing only what changed since the last call."""
+    def find(self, examples: list[Example], threshold: float, prompt_replies: dict[int, tuple[str, str]] | None = None,
+             wanted: Callable[[], bool] | None = None) -> DuplicateGroups | None:
+        """:func:`duplicates.find` (``near=True``) of ``examples``, redoing only what changed since the last call.
+        ``wanted``: asked between the steps; False (a newer edit came) stops there and returns None
+        (what was learnt about each example object so far is kept: it is still right)."""
         with self._lock:
-            return self._find(examples, threshold, prompt_replies or {})
+            return self._find(examples, threshold, prompt_replies or {}, wanted or (lambda: True))
 
-    def _find(self, examples: list[Example], threshold: float, pr: dict[int, tuple[str, str]]) -> DuplicateGroups:
+    def _find(self, examples: list[Example], threshold: float, pr: dict[int, tuple[str, str]],
+              wanted: Callable[[], bool]) -> DuplicateGroups | None:
         live = [e for e in examples if e.record is not None and not e.dropped]
         keys, full = self.digests(live, pr)
+        if not wanted():
+            return None
         exact = exact_groups(live, [], keys)  # the texts are not needed when the digests are given
         result = DuplicateGroups(exact=exact)
         if len(live) < 2:
@@ -132,6 +139,8 @@ class DupIndex:
         kept_texts = Texts([live[i] for i in keep], pr)
         kept_keys = [keys[i] for i in keep]
         at = self._band_rows(kept_texts, kept_keys, bands, rows)
+        if not wanted():
+            return None
         found, sims = self._near(kept_texts, kept_keys, at, threshold)
         index_of = [live[i].index for i in keep]
         result.near = sorted(sorted(index_of[p] for p in g) for g in found)
