@@ -408,3 +408,22 @@ def test_duplicate_search_overtaken_stops_between_steps_and_stays_right(stop_at:
     want = duplicates.find(list(examples), 0.7, True, None, pr, {})
     got = index.find(list(examples), 0.7, pr)
     assert got is not None and (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)
+
+
+def test_normalised_texts_are_not_kept_once_the_memos_hold_them(live: live_mod.Session) -> None:
+    """After the warm-up the duplicate and semantic memos know every example, so the table of
+    normalised prompts and replies (as large as the data) is emptied; a refresh after an edit
+    then works the edited example out from itself and still equals a full check."""
+    undo_all(live)
+    live_mod._WARMER.submit(lambda: None).result()
+    kept = len(live._pr)
+    assert kept < 100  # only examples edited (and undone) by the tests before: not the 6,000
+    try:
+        live.apply([edited(live.example(905), "copy", 3)], "edit 905")
+        got = live.check(full=True)
+        want = full_check(live)
+        same_findings(got.findings, want.findings)
+        assert got.dupes.to_dict() == want.dupes.to_dict()
+        assert len(live._pr) <= kept + 1  # and the one edited now
+    finally:
+        undo_all(live)

@@ -258,7 +258,9 @@ class Session:
         self.stale = False
         self.lock = threading.RLock()
         self._pos = {e.index: p for p, e in enumerate(self.examples)}
-        self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
+        # normalised prompt/reply, kept per edit; emptied once the duplicate and semantic memos are built
+        # (a missing entry is worked out from the example wherever the table is read)
+        self._pr: dict[int, tuple[str, str]] | None = None
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._dups = DupIndex(self._sigs)  # the duplicate search after an edit redoes only the edited examples
         self._semantic = SemanticIndex()  # so do the system-prompt and conflicting-answer findings
@@ -446,6 +448,11 @@ class Session:
         with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
             self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
             self._semantic.findings(snapshot, pr)  # each example's system prompt, prompt and reply, grouped
+            with self.lock:
+                # Both memos hold what they need of every example now: the normalised texts (as
+                # large as the data, 500 MB at 380,000 examples) need not stay.  An empty table
+                # means "work it out from the example" everywhere it is read; edits add theirs.
+                self._pr = {}
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:

@@ -4,7 +4,8 @@ Why: :func:`semantic.check_dataset` (example count, system prompts, conflicting 
 walks every example: ~1-2 s at 380,000 examples, and it ran again after every grid edit,
 one-click fix and undo.  :class:`SemanticIndex` keeps, per example *object* (an edit or a
 fix makes a new one), what that check needs of it: whether it counts, whether it is a
-supervised example, its normalised system prompt, its prompt and reply.  Around those it
+supervised example, its normalised system prompt, and digests of its normalised prompt and
+reply (only their equality counts; the texts would take as much memory as the data).  Around those it
 keeps the counts and groups the findings are worded from: how many examples have a
 system prompt, how many of each normalised prompt there are, and per prompt its members
 and how many of them give each reply.  An update looks each example up once (a dictionary
@@ -17,9 +18,11 @@ The answer is :func:`semantic.check_dataset`'s, finding for finding and in the s
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import Example, Finding
 from . import semantic
@@ -33,8 +36,8 @@ class Entry:
     live: bool  # read and not left out
     sft: bool  # a live supervised example
     system: str | None  # its first system message's text, normalised (None: it has none)
-    prompt: str  # normalised prompt ("" when there is no assistant turn: never grouped)
-    reply: str
+    prompt: bytes | None  # digest of the normalised prompt (None when there is no assistant turn: never grouped)
+    reply: bytes  # digest of the normalised reply
 
 
 class SemanticIndex:
@@ -49,8 +52,10 @@ class SemanticIndex:
         self._live = self._sft = self._with_system = 0
         self._systems: Counter[str] = Counter()  # normalised system prompt → live sft examples with it
         self._without: set[int] = set()  # live sft examples without a system prompt
-        self._members: dict[str, dict[int, str]] = {}  # prompt → {example number: its reply}
-        self._replies: dict[str, Counter[str]] = {}  # prompt → reply → how many members give it
+        # Prompts and replies by their 128-bit digests (as the exact-duplicate search compares texts):
+        # the normalised texts themselves are as large as the data, and only equality is asked.
+        self._members: dict[bytes, dict[int, bytes]] = {}  # prompt → {example number: its reply}
+        self._replies: dict[bytes, Counter[bytes]] = {}  # prompt → reply → how many members give it
 
     def findings(self, examples: list[Example], prompt_replies: dict[int, tuple[str, str]] | None = None) -> list[Finding]:
         """``semantic.check_dataset(examples, prompt_replies)``, redoing only the examples
@@ -86,7 +91,7 @@ class SemanticIndex:
         else:
             self._with_system += 1
             self._systems[entry.system] += 1
-        if entry.prompt:
+        if entry.prompt is not None:
             self._members.setdefault(entry.prompt, {})[n] = entry.reply
             self._replies.setdefault(entry.prompt, Counter())[entry.reply] += 1
 
@@ -100,7 +105,7 @@ class SemanticIndex:
         else:
             self._with_system -= 1
             _decrement(self._systems, entry.system)
-        if entry.prompt:
+        if entry.prompt is not None:
             members = self._members[entry.prompt]
             del members[n]
             replies = self._replies[entry.prompt]
@@ -128,7 +133,7 @@ class SemanticIndex:
 def _entry(e: Example, position: int, pr: dict[int, tuple[str, str]], norms: dict[str, str]) -> Entry:
     live = not e.dropped and e.record is not None
     if not live or e.kind != "sft":
-        return Entry(position, live, False, None, "", "")
+        return Entry(position, live, False, None, None, b"")
     raw = semantic.system_of(e)
     system = None
     if raw is not None:
@@ -136,10 +141,14 @@ def _entry(e: Example, position: int, pr: dict[int, tuple[str, str]], norms: dic
         if system is None:
             system = norms[raw] = semantic.normalise(raw)
     prompt, reply = pr.get(e.index) or semantic.prompt_and_reply(e)
-    return Entry(position, True, True, system, prompt, reply)
+    return Entry(position, True, True, system, _digest(prompt) if prompt else None, _digest(reply))
 
 
-def _decrement(counter: Counter[str], key: str) -> None:
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _decrement(counter: Counter[Any], key: Any) -> None:
     counter[key] -= 1
     if counter[key] <= 0:
         del counter[key]
