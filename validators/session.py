@@ -595,6 +595,29 @@ class Session:
             self._control = {key: rows}
         return rows
 
+    def control_rows_if_ready(self, res: checks.CheckResult) -> list[dict[str, Any]] | None:
+        """:meth:`control_rows`, or ``None`` while the background pass that makes them is still queued
+        or running: the Tokens page shows everything else at once and fills the table in (one pass
+        over 380,000 texts is seconds, and it comes right after the first check)."""
+        rows = self._control.get((self.version, res.model.name))
+        if rows is not None:
+            return rows
+        return self.control_rows(res) if self.ready("control") else None
+
+    def export_ready(self, dedupe: str) -> bool:
+        """False while what an export with ``dedupe`` needs is still worked out in the background: the
+        default target's lines (after the first check), and the duplicate groups after edits when
+        the export leaves duplicates out.  The Export page says so and fills in when it is ready."""
+        if not self.ready("export"):
+            return False
+        return dedupe == "none" or not self.stale or self.ready("refresh")
+
+    def ready(self, name: str) -> bool:
+        """False while the background work ``name`` ("refresh", "control", "export") of this
+        version is queued or running."""
+        pending = self._pending.get(name)
+        return pending is None or pending[0] != self.version or pending[1].done()
+
     def _await(self, name: str) -> None:
         """Wait for the background work ``name`` ("refresh", "control", "export") of this version if it is
         already running, rather than doing it twice at once (never while holding the lock: it
