@@ -291,6 +291,40 @@ def test_duplicate_index_equals_a_fresh_search(seed: list[int], rounds: list[lis
         assert (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.lists(st.integers(0, 40), min_size=40, max_size=40),
+       rounds=st.lists(st.lists(st.tuples(st.integers(0, 39), st.integers(0, 40), st.booleans()), min_size=1, max_size=4), min_size=1, max_size=4))
+def test_duplicate_index_candidate_pairs_equal_a_fresh_banding(seed: list[int], rounds: list[list[tuple[int, int, bool]]]) -> None:
+    """The candidate pairs :class:`DupIndex` takes from its stored per-band key order (new texts
+    merged in, buckets ordered by position) are :func:`minhash.pairs_from_keys` of the kept texts'
+    band keys, pair for pair: edits give early examples new texts that share buckets with later ones."""
+    import numpy as np
+
+    from validators.checking import minhash, semantic
+    from validators.checking.dup_index import DupIndex
+
+    examples = [near_example(i + 1, v) for i, v in enumerate(seed)]
+    index = DupIndex()
+    for edits in [[], *rounds]:
+        for pos, variant, fresh in edits:
+            made = near_example(examples[pos].index, variant)
+            examples[pos] = with_reply(made, f"reply {variant % 4} number {pos}") if fresh else made
+        pr = semantic.prompt_replies(examples)
+        got = index.find(list(examples), 0.5, pr)
+        assert got is not None
+        keep = np.flatnonzero(index._code >= 0)
+        later = {int(p) for p in index._exact()[1]}
+        keep = np.array([p for p in keep.tolist() if p not in later and index._full[p]], dtype=np.int64)
+        if keep.size < 2:  # nothing to band: no near search at all
+            continue
+        codes = index._code[keep]
+        shingled = np.flatnonzero(index._any[codes])
+        a, b = minhash.pairs_from_keys(index._keys[codes[shingled]])
+        want = sorted(zip(shingled[a].tolist(), shingled[b].tolist()))
+        x, y = index._pairs(codes)
+        assert sorted(zip(x.tolist(), y.tolist())) == want
+
+
 def test_other_tokenizers_counted_during_an_edit_are_patched_not_thrown_away(live: live_mod.Session) -> None:
     """The other models' token counts run in the background after the first check; an edit
     made meanwhile used to throw the result away, and the Cost page then counted every
