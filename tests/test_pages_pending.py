@@ -81,3 +81,25 @@ def test_export_leaving_duplicates_out_waits_for_the_refresh_after_edits(ftprep_
     pending.set_result(None)
     assert live.export_ready("near")
     live.stale = False
+
+
+def test_duplicates_page_says_the_groups_are_searched_again_then_shows_them(ftprep_db: Path) -> None:
+    at, live = opened()
+    pending: Future[None] = Future()  # the search after an edit still runs in the background
+    live.stale = True
+    live._pending["refresh"] = (live.version, pending)
+    assert not live.groups_ready()
+
+    at.switch_page("pages/duplicates.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="dup_threshold").value  # the setting is there at once
+    assert "Exact groups" not in [m.label for m in at.metric]  # no count before the search is done
+    waiting = [i.value for i in at.info if "Comparing your" in i.value]
+    assert waiting and "appear here by themselves" in waiting[0]
+
+    pending.set_result(None)  # done: the page refreshes the groups itself (here) and shows them
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("Comparing your" in i.value for i in at.info)
+    assert "Exact groups" in [m.label for m in at.metric]
+    assert not live.stale

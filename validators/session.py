@@ -612,6 +612,12 @@ class Session:
             return False
         return dedupe == "none" or not self.stale or self.ready("refresh")
 
+    def groups_ready(self) -> bool:
+        """False while the duplicate groups are still searched again in the background after edits
+        (right after the first check of a large file that search can wait for the warm-up's first
+        one): the Duplicates page says so and fills the groups in when they are ready."""
+        return not self.stale or self.ready("refresh")
+
     def ready(self, name: str) -> bool:
         """False while the background work ``name`` ("refresh", "control", "export") of this
         version is queued or running."""
