@@ -1,6 +1,7 @@
 """Time the browser workflow's server side at scale: page switches and one edit.
 
     python bench/bench_ui.py 100000
+    python bench/bench_ui.py 512mb            # bench_browser.py's file of 381,725 examples, just under 512 MB
     python bench/bench_ui.py --scaling 10000 40000   # every step at two sizes: flags a step that grows faster than the data
 
 Generates N examples with bench/make_data.py, stores them as a workspace (a temporary
@@ -25,15 +26,64 @@ sys.path.insert(0, str(ROOT / "bench"))
 PAGES = ["validate", "tokens", "cost", "duplicates", "export", "upload"]
 
 
+PROFILE = [w for w in os.environ.get("BENCH_PROFILE", "").split(",") if w]  # steps to profile (words in their label)
+
+
+STEP = ["start"]  # the step running now, for the garbage-collection report
+_GC_START: list[float] = []
+
+
+def _gc_report(phase: str, info: dict) -> None:
+    """With ``BENCH_GC=1``: every collection of Python's cyclic collector over 0.1 s, and the step it fell in."""
+    if phase == "start":
+        _GC_START[:] = [time.perf_counter()]
+    elif _GC_START and time.perf_counter() - _GC_START[0] > 0.1:
+        print(f"   gc generation {info['generation']}: {time.perf_counter() - _GC_START[0]:.2f} s during {STEP[0]}", flush=True)
+
+
+if os.environ.get("BENCH_GC"):
+    import gc
+    gc.callbacks.append(_gc_report)
+
+
 def timed(label: str, fn, rows: list[tuple[str, float]]) -> object:
+    """Run one step and print its wall time; with ``BENCH_PROFILE=edit,undo`` the steps whose
+    label holds one of those words also print their top functions (in the thread AppTest runs
+    the page's script in, which starts during the step)."""
+    prof = None
+    if any(w in label for w in PROFILE):
+        import cProfile
+        import threading
+        prof = cProfile.Profile()
+
+        def start(*_: object) -> None:  # the first event of a new thread: profile that thread
+            sys.setprofile(None)
+            prof.enable()
+        threading.setprofile(start)
+    STEP[0] = label
     start = time.perf_counter()
     out = fn()
     rows.append((label, time.perf_counter() - start))
     print(f"{label:<48} {rows[-1][1]:7.2f} s", flush=True)
+    if prof is not None:
+        import pstats
+        import threading
+        threading.setprofile(None)  # type: ignore[arg-type]
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
     return out
 
 
-def main(n: int) -> list[tuple[str, float]]:
+def memory_mb() -> tuple[float, float]:
+    """This process's resident memory now and at its peak (Linux), in MB."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return float("nan"), float("nan")
+    kb = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
+    return kb.get("VmRSS", 0) / 1024, kb.get("VmHWM", 0) / 1024
+
+
+def main(n: int | str) -> list[tuple[str, float]]:
     os.environ["FTPREP_DB"] = str(Path(tempfile.mkdtemp(prefix="bench_ui_")) / "ws.sqlite3")
     import make_data
     from streamlit.testing.v1 import AppTest
@@ -42,11 +92,15 @@ def main(n: int) -> list[tuple[str, float]]:
     from validators.reading import ingest
 
     rows: list[tuple[str, float]] = []
-    path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"
-    if not path.exists():
-        make_data.write(make_data.generate(n), path)
+    if isinstance(n, str):  # "512mb": the browser bench's file, so both benches measure the same data
+        import bench_browser
+        path = bench_browser.bench_file(n)
+    else:
+        path = Path(tempfile.gettempdir()) / f"bench_ui_{n}.jsonl"
+        if not path.exists():
+            make_data.write(make_data.generate(n), path)
     data = path.read_bytes()
-    ds = timed(f"read {len(data) / 1e6:.0f} MB ({n:,} examples)", lambda: ingest.load_bytes(data, path.name), rows)
+    ds = timed(f"read {len(data) / 1e6:.0f} MB ({len(data.splitlines()):,} examples)", lambda: ingest.load_bytes(data, path.name), rows)
     ws = timed("store the workspace in SQLite", lambda ds=ds: live_mod.create_workspace(path.name, data, ds, {}), rows)
     del ds
 
@@ -84,6 +138,14 @@ def main(n: int) -> list[tuple[str, float]]:
     timed("undo", lambda: at.button(key="undo").click().run(), rows)
     assert not at.exception, at.exception
 
+    rss, peak = memory_mb()
+    print(f"server memory at the end (RSS / peak)            {rss:,.0f} / {peak:,.0f} MB", flush=True)
+    if os.environ.get("BENCH_TRIM"):  # how much of the RSS is freed memory the C allocator still holds
+        import ctypes
+        import gc
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        print(f"after gc + malloc_trim: RSS {memory_mb()[0]:,.0f} MB", flush=True)
     print("\n| step | seconds |\n|---|---:|")
     for label, secs in rows:
         print(f"| {label} | {secs:.2f} |")
@@ -120,4 +182,5 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--scaling":
         scaling(int(sys.argv[2]) if len(sys.argv) > 2 else 10_000, int(sys.argv[3]) if len(sys.argv) > 3 else 40_000)
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+        arg = sys.argv[1] if len(sys.argv) > 1 else "100000"
+        main(arg if not arg.isdigit() else int(arg))

@@ -60,12 +60,24 @@ def apply_keep(live: Session, groups: list[tuple[str, int, list[int]]], keep_one
     return live.keep_one_per_group([group for _kind, _gid, group in groups], chosen)
 
 
+def groups_waiting(live: Session) -> None:
+    """Said in place of the groups while the search after an edit still runs in the background;
+    redrawn every few seconds, and the whole page once the groups are ready."""
+    if live.groups_ready():
+        st.rerun()
+    st.info(f"Comparing your {len(live.examples):,} examples again after your edits, to find the exact and near duplicates. "
+            "The groups appear here by themselves in a few seconds.", icon=":material/hourglass_top:")
+
+
 def main() -> None:
     live = state.need_workspace()
     if live is None:
         return
     st.title("Duplicates")
     threshold(live)
+    if not live.groups_ready():  # large data: the search after an edit runs in the background; said, then filled in
+        st.fragment(groups_waiting, run_every=2)(live)
+        return
     res = state.result(live, full=True)
     dupes = res.dupes
     live_n = sum(1 for e in live.examples if not e.dropped)

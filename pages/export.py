@@ -161,12 +161,28 @@ def matrix_row(r: dict[str, object]) -> dict[str, object]:
             "needs": " · ".join(needs) or "—"}
 
 
+def export_waiting(live: Session, target: str, dedupe: str) -> None:
+    """Said in place of the figures and downloads while the export's inputs are still worked out
+    in the background; redrawn every few seconds, and the whole page once they are ready."""
+    if live.export_ready(dedupe):
+        st.rerun()
+    if not live.ready("export"):
+        what = f"writing each of your {len(live.examples):,} examples as an export line"
+    else:
+        what = "comparing the examples after your edits, to find the duplicates to leave out"
+    st.info(f"Preparing the files for {core.TARGETS[target].label}: {what}. The figures and the download buttons "
+            "appear here by themselves in a few seconds.", icon=":material/hourglass_top:")
+
+
 def main() -> None:
     live = state.need_workspace()
     if live is None:
         return
     st.title("Export")
     target, split, dedupe = options(live)
+    if not live.export_ready(dedupe):  # large data: still prepared in the background; said, then filled in
+        st.fragment(export_waiting, run_every=2)(live, target, dedupe)
+        return
     out = state.export_for(live, target, split, dedupe)
     res = state.result(live)
     a, b, c = st.columns(3)

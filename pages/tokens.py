@@ -150,14 +150,30 @@ def over_limit(live: Session, res: CheckResult, over: list[int]) -> None:
     b.button("Trim their earliest turns", key="tok_fix_trim", on_click=run_fix, args=(live, "trim"), width="stretch")
 
 
-def control_tokens(live: Session, res: CheckResult) -> None:
-    st.subheader("Control tokens in your text")
-    rows = live.control_rows(res)  # once per workspace version and model (a pass over every text)
+def control_table(rows: list[dict[str, Any]]) -> None:
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "example numbers"} for r in rows])
     table["examples"] = [("not checked" if r["examples"] is None else f"{r['examples']:,}") for r in rows]
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def control_table_waiting(live: Session, res: CheckResult) -> None:
+    """Said in place of the table while every text is still being searched; redrawn every few
+    seconds, and the whole page once the table is ready."""
+    if live.control_rows_if_ready(res) is not None:
+        st.rerun()
+    st.info(f"Still looking for control tokens in the text of all {len(res.examples):,} examples, for every destination. "
+            "This table fills in by itself in a few seconds.", icon=":material/hourglass_top:")
+
+
+def control_tokens(live: Session, res: CheckResult) -> None:
+    st.subheader("Control tokens in your text")
     st.caption("Text that a destination's tokenizer or service reads as a control token (end of turn, new turn…) instead of words: "
                "the turn ends early, or the file is refused.")
-    st.dataframe(table, hide_index=True, width="stretch")
+    rows = live.control_rows_if_ready(res)  # once per workspace version and model (a pass over every text)
+    if rows is None:  # that pass still runs in the background (large data, just after the check or an edit)
+        st.fragment(control_table_waiting, run_every=2)(live, res)
+    else:
+        control_table(rows)
     found = [f for f in res.findings if f.code == "reserved_token"]
     if not found:
         return

@@ -310,8 +310,9 @@ def dataset_notes(res: CheckResult) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=8, ttl=900)  # bounded: memory must not only grow
 def _single_turn(ws: str, version: int, _live: Session) -> frozenset[int]:
-    """The examples editable as one grid row, for this version of the workspace."""
-    return frozenset(e.index for e in _live.examples if views.is_single_turn(e))
+    """The examples editable as one grid row, for this version of the workspace (each example's
+    answer is kept by the workspace: after an edit only the edited examples are asked again)."""
+    return _live.holding(views.SINGLE_TURN)
 
 
 def main() -> None:

@@ -291,6 +291,40 @@ def test_duplicate_index_equals_a_fresh_search(seed: list[int], rounds: list[lis
         assert (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.lists(st.integers(0, 40), min_size=40, max_size=40),
+       rounds=st.lists(st.lists(st.tuples(st.integers(0, 39), st.integers(0, 40), st.booleans()), min_size=1, max_size=4), min_size=1, max_size=4))
+def test_duplicate_index_candidate_pairs_equal_a_fresh_banding(seed: list[int], rounds: list[list[tuple[int, int, bool]]]) -> None:
+    """The candidate pairs :class:`DupIndex` takes from its stored per-band key order (new texts
+    merged in, buckets ordered by position) are :func:`minhash.pairs_from_keys` of the kept texts'
+    band keys, pair for pair: edits give early examples new texts that share buckets with later ones."""
+    import numpy as np
+
+    from validators.checking import minhash, semantic
+    from validators.checking.dup_index import DupIndex
+
+    examples = [near_example(i + 1, v) for i, v in enumerate(seed)]
+    index = DupIndex()
+    for edits in [[], *rounds]:
+        for pos, variant, fresh in edits:
+            made = near_example(examples[pos].index, variant)
+            examples[pos] = with_reply(made, f"reply {variant % 4} number {pos}") if fresh else made
+        pr = semantic.prompt_replies(examples)
+        got = index.find(list(examples), 0.5, pr)
+        assert got is not None
+        keep = np.flatnonzero(index._code >= 0)
+        later = {int(p) for p in index._exact()[1]}
+        keep = np.array([p for p in keep.tolist() if p not in later and index._full[p]], dtype=np.int64)
+        if keep.size < 2:  # nothing to band: no near search at all
+            continue
+        codes = index._code[keep]
+        shingled = np.flatnonzero(index._any[codes])
+        a, b = minhash.pairs_from_keys(index._keys[codes[shingled]])
+        want = sorted(zip(shingled[a].tolist(), shingled[b].tolist()))
+        x, y = index._pairs(codes)
+        assert sorted(zip(x.tolist(), y.tolist())) == want
+
+
 def test_other_tokenizers_counted_during_an_edit_are_patched_not_thrown_away(live: live_mod.Session) -> None:
     """The other models' token counts run in the background after the first check; an edit
     made meanwhile used to throw the result away, and the Cost page then counted every
@@ -318,4 +352,112 @@ def test_other_tokenizers_counted_during_an_edit_are_patched_not_thrown_away(liv
             assert live._other[enc].total.tolist() == tokens.count(list(live.examples), enc).total.tolist()
     finally:
         gate.set()
+        undo_all(live)
+
+
+# -- the dataset-wide semantic findings after edits: kept per example (SemanticIndex) equals check_dataset --
+
+SYSTEMS = [None, "", "Be brief.", "  be BRIEF.  ", "Be kind.", "Answer in French.", "You sell shoes.", "You sell hats.",
+           "You sell socks.", "You sell ties.", "You sell belts."]  # normalised alike: "Be brief." and "  be BRIEF.  "
+SEM_EDIT = st.tuples(st.integers(0, 59), st.sampled_from(["system", "prompt", "reply", "unreadable", "drop", "restore", "no_reply", "dpo"]),
+                     st.integers(0, 40))
+
+
+def semantic_example(i: int, system: int, prompt: int, reply: int) -> Example:
+    """Few prompts and replies, so the same prompt often gets different answers (a conflict)."""
+    msgs = [{"role": "user", "content": f"Where is order {prompt % 6}?"}, {"role": "assistant", "content": f"It left {'today' if reply % 3 else 'TODAY '}{reply % 2}."}]
+    text = SYSTEMS[system % len(SYSTEMS)]
+    if text is not None:
+        msgs.insert(0 if system % 5 else 1, {"role": "system", "content": text})  # now and then not first
+    return Example(i, (i + 1,), {"messages": msgs})
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40)), min_size=8, max_size=60),
+       rounds=st.lists(st.lists(SEM_EDIT, max_size=6), min_size=1, max_size=5))
+def test_semantic_index_equals_check_dataset(seed: list[tuple[int, int, int]], rounds: list[list[tuple[int, str, int]]]) -> None:
+    """After each round of edits, :class:`SemanticIndex` (what the check needs kept per example
+    object, and the groups around it) words exactly :func:`semantic.check_dataset`'s findings,
+    in the same order: example counts, missing and too many system prompts, conflicting answers."""
+    from validators.checking import semantic
+    from validators.checking.semantic_index import SemanticIndex
+
+    examples = [semantic_example(i + 1, *s) for i, s in enumerate(seed)]
+    index = SemanticIndex()
+    for edits in [[], *rounds]:
+        for pos, kind, arg in edits:
+            pos %= len(examples)
+            ex = examples[pos]
+            if kind in ("system", "prompt", "reply"):
+                parts = {"system": (arg, 1, 1), "prompt": (2, arg, 1), "reply": (2, 1, arg)}[kind]
+                examples[pos] = replace(semantic_example(ex.index, *parts), dropped=ex.dropped)
+            elif kind == "unreadable":
+                examples[pos] = replace(ex, record=None, raw="{", problem="invalid JSON")
+            elif kind == "no_reply":
+                examples[pos] = replace(ex, record={"messages": [{"role": "user", "content": "hello"}]})
+            elif kind == "dpo":
+                examples[pos] = replace(ex, kind="dpo", record={"input": {"messages": [{"role": "user", "content": "q"}]},
+                                                                "preferred_output": [{"role": "assistant", "content": "a"}],
+                                                                "non_preferred_output": [{"role": "assistant", "content": "b"}]})
+            else:
+                examples[pos] = replace(ex, dropped="left out" if kind == "drop" else None)
+        pr = semantic.prompt_replies(examples)
+        want = [f.to_dict() for f in semantic.check_dataset(list(examples), pr)]
+        assert [f.to_dict() for f in index.findings(list(examples), pr)] == want
+        assert [f.to_dict() for f in index.findings(list(examples))] == want  # without the shared prompt/reply table
+
+
+def test_a_large_workspace_is_left_out_of_full_collections_until_it_leaves_the_cache(live: live_mod.Session) -> None:
+    """After a large workspace's check its objects are frozen (``gc.freeze``: a full collection
+    would walk all of them, seconds at 380,000 examples, on whichever click came next); when a
+    workspace leaves the memory cache they are handed back, so whatever of it sits in a cycle can go."""
+    import gc
+
+    live_mod._WARMER.submit(lambda: None).result()
+    assert gc.get_freeze_count() >= N  # the examples at least
+    cache = live_mod.SessionCache(max_count=1)
+    cache.put(("db", "a"), live)
+    cache.put(("db", "b"), live)  # "a" evicted
+    assert gc.get_freeze_count() == 0
+    live_mod.freeze_heap()
+    cache.pop(("db", "b"))
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("stop_at", [1, 2])
+def test_duplicate_search_overtaken_stops_between_steps_and_stays_right(stop_at: int) -> None:
+    """A refresh overtaken by a newer edit stops inside the duplicate search (after the digests,
+    or after the band keys) and returns None; the next search still equals a fresh one."""
+    from validators.checking import duplicates, semantic
+    from validators.checking.dup_index import DupIndex
+
+    examples = [near_example(i + 1, v) for i, v in enumerate(range(40))]
+    index = DupIndex()
+    pr = semantic.prompt_replies(examples)
+    asked: list[int] = []
+    assert index.find(list(examples), 0.7, pr, lambda: asked.append(1) or len(asked) < stop_at) is None
+    assert len(asked) == stop_at
+    examples[3] = near_example(4, 17)
+    pr = semantic.prompt_replies(examples)
+    want = duplicates.find(list(examples), 0.7, True, None, pr, {})
+    got = index.find(list(examples), 0.7, pr)
+    assert got is not None and (got.exact, got.near, got.similarity) == (want.exact, want.near, want.similarity)
+
+
+def test_normalised_texts_are_not_kept_once_the_memos_hold_them(live: live_mod.Session) -> None:
+    """After the warm-up the duplicate and semantic memos know every example, so the table of
+    normalised prompts and replies (as large as the data) is emptied; a refresh after an edit
+    then works the edited example out from itself and still equals a full check."""
+    undo_all(live)
+    live_mod._WARMER.submit(lambda: None).result()
+    kept = len(live._pr)
+    assert kept < 100  # only examples edited (and undone) by the tests before: not the 6,000
+    try:
+        live.apply([edited(live.example(905), "copy", 3)], "edit 905")
+        got = live.check(full=True)
+        want = full_check(live)
+        same_findings(got.findings, want.findings)
+        assert got.dupes.to_dict() == want.dupes.to_dict()
+        assert len(live._pr) <= kept + 1  # and the one edited now
+    finally:
         undo_all(live)

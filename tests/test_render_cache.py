@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from validators.checking import checks
@@ -52,11 +52,73 @@ def test_edited_example_is_rendered_afresh(result: checks.CheckResult) -> None:
 
 
 def test_only_the_latest_targets_are_kept(result: checks.CheckResult) -> None:
+    """Per target, only the lines that are not the record's own (those are shared by every target)."""
     cache = export.RenderCache(targets=2)
-    for target in ("openai", "azure", "trl"):
+    for target in ("openai", "trl", "unsloth", "vertex"):
         export.build(result, target, cache=cache)
-    assert list(cache._lines) == ["azure", "trl"]
-    assert set(cache._rules) <= {"azure", "trl"}
+    assert list(cache._lines) == ["unsloth", "vertex"]
+    assert set(cache._rules) <= {"unsloth", "vertex"}
+
+
+# -- lines shared between targets: a target marked ``line_is_record`` writes the record's own line ----------
+
+_TEXT = st.text(max_size=12)
+_PLAIN_MESSAGE = st.builds(lambda r, c: {"role": r, "content": c}, st.sampled_from(["system", "user", "assistant", "tool", "developer", "x"]), _TEXT)
+_ODD_MESSAGE = st.one_of(
+    st.builds(lambda c, r: {"content": c, "role": r}, _TEXT, st.sampled_from(["user", "assistant"])),  # keys the other way round
+    st.builds(lambda c: {"role": "assistant", "content": c, "weight": 0}, _TEXT),
+    st.builds(lambda c: {"role": "function", "name": "f", "content": c}, _TEXT),
+    st.builds(lambda c: {"role": "function", "content": c}, _TEXT),
+    st.builds(lambda t: {"role": "user", "content": [{"type": "text", "text": t}]}, _TEXT),
+    st.builds(lambda t: {"role": "user", "content": [{"type": "image_url", "image_url": {"url": t}}]}, _TEXT),
+    st.just({"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "w", "arguments": "{}"}}]}),
+)
+
+
+def _example(i: int, msgs: list, extra: dict) -> object:
+    from validators.model import Example
+
+    return Example(i, (i + 1,), {"messages": msgs, **extra})
+
+
+_EXAMPLE = st.builds(lambda msgs, odd, extra: (msgs, odd, extra), st.lists(_PLAIN_MESSAGE, min_size=1, max_size=4),
+                     st.lists(_ODD_MESSAGE, max_size=2), st.sampled_from([{}, {}, {"tools": [{"type": "function", "function": {"name": "w"}}]}, {"functions": [{"name": "w"}]}]))
+SHARING = sorted(n for n, t in export.targets_mod.TARGETS.items() if t.line_is_record)
+
+
+@given(st.lists(_EXAMPLE, min_size=1, max_size=8))
+def test_a_target_marked_line_is_record_writes_the_records_line(made: list) -> None:
+    """For every target marked ``line_is_record``: "always" — every example's line is its record's;
+    "plain" — a plain example's is (``base.is_plain``), so the cache may share that line between targets."""
+    from validators.exporting.targets.base import is_plain
+
+    examples = [_example(i + 1, msgs + odd, extra) for i, (msgs, odd, extra) in enumerate(made)]
+    assert SHARING, "no target shares lines"
+    for e in examples:
+        for name in SHARING:
+            target = export.targets_mod.get(name)
+            if target.line_is_record == "always" or is_plain(e):
+                assert export.dumps_line(target.render(e)) == export.dumps_line(e.record), (name, e.record)
+
+
+@settings(deadline=None)  # a busy shared machine: no timing threshold (the first case also imports the exporters)
+@given(st.lists(_EXAMPLE, min_size=2, max_size=12), st.lists(st.tuples(st.integers(0, 11), _EXAMPLE), max_size=4),
+       st.permutations(SHARING + ["trl-prompt-completion", "vertex"]))
+def test_shared_lines_give_the_same_bytes_as_a_fresh_export(made: list, edits: list, order: list) -> None:
+    """Targets one after another through one cache (the record's lines shared), then edits, then
+    again: every file is byte for byte the export built from scratch, problems included."""
+    from validators.checking import checks
+
+    examples = [_example(i + 1, msgs + odd, extra) for i, (msgs, odd, extra) in enumerate(made)]
+    cache = export.RenderCache(targets=2)
+    for round_ in range(2):
+        result = checks.run(list(examples), near=False)
+        for name in order:
+            fresh = export.build(result, name)
+            assert files(export.build(result, name, cache=cache)) == files(fresh), (name, round_)
+        for pos, (msgs, odd, extra) in edits:
+            pos %= len(examples)
+            examples[pos] = _example(examples[pos].index, msgs + odd, extra)
 
 
 def rule_data() -> list:

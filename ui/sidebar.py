@@ -22,16 +22,16 @@ def summary_numbers(live: Session) -> dict[str, object]:
     held = _FIGURES.get(live)
     if held is not None and held[0] is res and held[1] == live.version:
         return held[2]
-    numbers = _count(res)
+    numbers = _count(res, state.usable_mask(live, res))  # the mask is the Cost page's too
     _FIGURES[live] = (res, live.version, numbers)
     return numbers
 
 
-def _count(res: Any) -> dict[str, object]:
-    mask = res.usable_mask()
+def _count(res: Any, mask: Any) -> dict[str, object]:
+    left_out = sum(1 for e in res.examples if e.dropped)
     return {
-        "examples": sum(1 for e in res.examples if not e.dropped),
-        "left_out": sum(1 for e in res.examples if e.dropped),
+        "examples": len(res.examples) - left_out,
+        "left_out": left_out,
         "errors": len(res.errors),
         "warnings": len(res.warnings),
         "tokens": int(res.counts.total[mask].sum()),

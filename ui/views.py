@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from validators import session as core
 from validators.checking.semantic import text_of
 from validators.model import Example, Finding
 
@@ -30,6 +31,10 @@ def is_single_turn(ex: Example) -> bool:
     if roles not in (["user", "assistant"], ["system", "user", "assistant"]):
         return False
     return all(set(m) <= PLAIN_KEYS and isinstance(m.get("content"), str) for m in msgs)
+
+
+SINGLE_TURN = "single_turn"
+core.EXAMPLE_TESTS[SINGLE_TURN] = is_single_turn  # kept per example and worked out ahead by the workspace
 
 
 def cells(ex: Example) -> dict[str, str]:

@@ -17,6 +17,7 @@ when a page needs them (Duplicates, Export).  Small datasets are simply re-check
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import threading
@@ -53,6 +54,7 @@ from validators.checking.fixes import (
     trim_whitespace,
 )
 from validators.checking.pii import redact_pii
+from validators.checking.semantic_index import SemanticIndex
 from validators.counting import cost, open_tokenizers, tokens
 from validators.counting.control_index import ControlIndex
 from validators.counting.cost import base_prices, breakeven
@@ -83,6 +85,7 @@ __all__ = [
     "Options", "Session", "SessionCache", "StoreMissing", "StaleEdit", "InputError", "INCREMENTAL_MIN", "DUP_CODE", "DUP_REASON",
     "open_workspace", "create_workspace", "remap", "delete_workspace", "current_version", "history", "list_workspaces",
     "retention_note", "tidy_store", "cache_key", "sample_path", "findings_from", "load_bytes", "with_progress", "sheet_names",
+    "EXAMPLE_TESTS",
     # types shown by the pages
     "CheckResult", "ExportResult", "ModelInfo", "Example", "Finding",
     # reference data for the pickers
@@ -103,6 +106,57 @@ _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-warm")
 _REFRESHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftprep-refresh")
 _DB_LOCK = threading.RLock()
 _CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
+
+
+# Questions the pages ask of every example (``ui/views.py`` registers "editable as one grid row"
+# by name): each example's answer is kept per example object (:class:`ExampleTest`) and worked
+# out ahead in the background after the first check, so a page's first visit and each edit ask
+# only the examples it has not seen (one pass over 380,000 examples took a second or more).
+EXAMPLE_TESTS: dict[str, Callable[[Example], bool]] = {}
+
+
+class ExampleTest:
+    """The numbers of the examples ``test`` holds for, each answer kept per example object."""
+
+    def __init__(self, test: Callable[[Example], bool]) -> None:
+        self.test = test
+        self._tested: dict[int, Example] = {}  # example number → the object last asked
+        self._holds: set[int] = set()
+        self._lock = threading.Lock()  # the warm-up and a page may ask at once: one asks, the other waits
+
+    def numbers(self, examples: list[Example]) -> frozenset[int]:
+        with self._lock:
+            tested, holds, test = self._tested, self._holds, self.test
+            for e in examples:
+                n = e.index
+                if tested.get(n) is not e:
+                    tested[n] = e
+                    if test(e):
+                        holds.add(n)
+                    else:
+                        holds.discard(n)
+            if len(tested) != len(examples):  # examples gone (the file was read again): ask afresh
+                self._tested, self._holds = {}, set()
+                return frozenset(e.index for e in examples if test(e))
+            return frozenset(holds)
+
+
+def freeze_heap() -> None:
+    """Leave every object alive now out of the cyclic collector's full passes (``gc.freeze``).
+
+    Why: a 512 MB workspace is tens of millions of dicts, lists and strings, all long-lived; a
+    full collection walks every one of them (1.5-2 s holding the interpreter) and lands on
+    whichever click allocates next (measured: 1.6 s of Validate's first visit, three of them
+    while storing an upload).  Records, findings and indexes are trees, so reference counting
+    still frees them when they go; only objects in a reference cycle would stay, and a
+    workspace that leaves the memory cache is handed back to the collector (:func:`thaw_heap`)."""
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """Hand every frozen object back to the collector (a workspace left the memory cache or was
+    replaced: whatever of it sits in a reference cycle can then be freed)."""
+    gc.unfreeze()
 
 
 @dataclass(frozen=True)
@@ -204,9 +258,13 @@ class Session:
         self.stale = False
         self.lock = threading.RLock()
         self._pos = {e.index: p for p, e in enumerate(self.examples)}
-        self._pr: dict[int, tuple[str, str]] | None = None  # normalised prompt/reply, kept per edit
+        # normalised prompt/reply, kept per edit; emptied once the duplicate and semantic memos are built
+        # (a missing entry is worked out from the example wherever the table is read)
+        self._pr: dict[int, tuple[str, str]] | None = None
         self._sigs: duplicates.SignatureCache = {}  # MinHash signature per text digest: an edit re-hashes one text
         self._dups = DupIndex(self._sigs)  # the duplicate search after an edit redoes only the edited examples
+        self._semantic = SemanticIndex()  # so do the system-prompt and conflicting-answer findings
+        self._tests: dict[str, ExampleTest] = {}  # the pages' questions of every example (EXAMPLE_TESTS)
         self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
@@ -232,6 +290,16 @@ class Session:
         with db() as conn:
             return store.upload_head(conn, self.id, size)
 
+    def holding(self, name: str, examples: list[Example] | None = None) -> frozenset[int]:
+        """The numbers of the examples for which the registered test ``name`` holds
+        (:data:`EXAMPLE_TESTS`): only examples not asked before are asked (an edit makes a new object)."""
+        with self.lock:
+            memo = self._tests.get(name)
+            if memo is None:
+                memo = self._tests[name] = ExampleTest(EXAMPLE_TESTS[name])
+            snapshot = list(self.examples) if examples is None else examples
+        return memo.numbers(snapshot)
+
     def model(self) -> catalog.ModelInfo:
         return open_tokenizers.model_info(self.options.model, self.options.max_seq_length)
 
@@ -251,6 +319,8 @@ class Session:
                     max_seq_length=self.options.max_seq_length,
                 )
                 self.stale = False
+                if len(self.examples) >= INCREMENTAL_MIN:
+                    freeze_heap()  # the examples and the check result stay as long as the workspace is open
                 self._warm_other_encodings()
             elif full and self.stale:
                 self.result = self._refresh_dataset_parts(self.result, progress)
@@ -316,13 +386,17 @@ class Session:
         first visit does not wait; a result is kept only if no edit happened meanwhile."""
         if len(self.examples) < INCREMENTAL_MIN or self.result is None:
             return
-        # The Tokens and Export pages' tables first (a second or two each): the Cost page shows
+        snapshot = list(self.examples)
+        for name in EXAMPLE_TESTS:  # Validate's grid first: the page people open first after the check
+            _WARMER.submit(self.holding, name, snapshot)
+        # The Tokens and Export pages' tables next (a second or two each): the Cost page shows
         # the models already counted and fills in the rest, so the tokenizers can come after.
         self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
         self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
         # Then the duplicate search's memo (texts normalised, digests, band keys), so the refresh
         # after the first edit redoes one example; the Cost page shows counts as they come.
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
+        _WARMER.submit(freeze_heap)  # the indexes just built are long-lived too
         active = self.result.counts.encoding
         # The check counted in a worker process: load the active tokenizer here too, so the first
         # edit does not wait half a second for it (an edit is re-counted in this process).
@@ -344,6 +418,7 @@ class Session:
                 return counts
 
             self._warming[enc] = _WARMER.submit(work)
+        _WARMER.submit(freeze_heap)
 
     def _warm_control(self, res: checks.CheckResult, version: int) -> None:
         """The Tokens page's control-token table, ready before its first visit."""
@@ -372,6 +447,12 @@ class Session:
         # learns about the examples not edited is still right.
         with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
             self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
+            self._semantic.findings(snapshot, pr)  # each example's system prompt, prompt and reply, grouped
+            with self.lock:
+                # Both memos hold what they need of every example now: the normalised texts (as
+                # large as the data, 500 MB at 380,000 examples) need not stay.  An empty table
+                # means "work it out from the example" everywhere it is read; edits add theirs.
+                self._pr = {}
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
         if self._pr is None:
@@ -385,20 +466,21 @@ class Session:
         """After patched edits: redo only what depends on the whole dataset (duplicates,
         conflicting answers, system-prompt and size findings); per-example parts are current.
         ``examples`` and ``pr``: a snapshot to work on (the background refresh), else the live ones.
-        ``wanted``: asked between the two halves; False (a newer edit came, a fix then an undo
-        at 380,000 examples) stops here and returns ``res`` as it was, for the caller to drop."""
+        ``wanted``: asked between the duplicate search's steps and after it; False (a newer edit came,
+        a fix then an undo at 380,000 examples) stops there and returns ``res`` as it was, for the
+        caller to drop (the refresh of the newer version waits behind it)."""
         say = progress or (lambda _f, _s: None)
         say(0.1, "Comparing examples")
         examples = self.examples if examples is None else examples
         pr = self._prompt_replies() if pr is None else pr
         say(0.3, "Looking for duplicates")
         with gc_pause.paused():  # 100k long-lived examples: see validators/checking/gc_pause.py
-            dupes = self._dups.find(examples, self.options.threshold, pr)
-            if wanted is not None and not wanted():
+            dupes = self._dups.find(examples, self.options.threshold, pr, wanted)
+            if dupes is None or (wanted is not None and not wanted()):
                 return res
             say(0.9, "Checking the dataset as a whole")
             found = [f for f in res.findings if not codes.is_dataset_wide(f.code)]
-            found += semantic.check_dataset(examples, pr) + checks.duplicate_findings(examples, dupes)
+            found += self._semantic.findings(examples, pr) + checks.duplicate_findings(examples, dupes)
             checks.sort_findings(found)
         say(1.0, "Done")
         return replace(res, findings=found, dupes=dupes)
@@ -512,6 +594,35 @@ class Session:
             rows = self._control_index.rows(res.examples, res.model)
             self._control = {key: rows}
         return rows
+
+    def control_rows_if_ready(self, res: checks.CheckResult) -> list[dict[str, Any]] | None:
+        """:meth:`control_rows`, or ``None`` while the background pass that makes them is still queued
+        or running: the Tokens page shows everything else at once and fills the table in (one pass
+        over 380,000 texts is seconds, and it comes right after the first check)."""
+        rows = self._control.get((self.version, res.model.name))
+        if rows is not None:
+            return rows
+        return self.control_rows(res) if self.ready("control") else None
+
+    def export_ready(self, dedupe: str) -> bool:
+        """False while what an export with ``dedupe`` needs is still worked out in the background: the
+        default target's lines (after the first check), and the duplicate groups after edits when
+        the export leaves duplicates out.  The Export page says so and fills in when it is ready."""
+        if not self.ready("export"):
+            return False
+        return dedupe == "none" or not self.stale or self.ready("refresh")
+
+    def groups_ready(self) -> bool:
+        """False while the duplicate groups are still searched again in the background after edits
+        (right after the first check of a large file that search can wait for the warm-up's first
+        one): the Duplicates page says so and fills the groups in when they are ready."""
+        return not self.stale or self.ready("refresh")
+
+    def ready(self, name: str) -> bool:
+        """False while the background work ``name`` ("refresh", "control", "export") of this
+        version is queued or running."""
+        pending = self._pending.get(name)
+        return pending is None or pending[0] != self.version or pending[1].done()
 
     def _await(self, name: str) -> None:
         """Wait for the background work ``name`` ("refresh", "control", "export") of this version if it is
@@ -684,6 +795,8 @@ def create_workspace(name: str, data: bytes, ds: Any, options: Options | Mapping
     as they are, instead of being read back from the store: a second copy of a large upload
     in memory was most of the upload's peak."""
     options = Options.of(options).to_dict()
+    if len(ds.examples) >= INCREMENTAL_MIN:
+        freeze_heap()  # the examples just read stay: storing them must not walk them all again and again
     with db() as conn:
         wid = store.create(conn, name, data, ds.examples, options, meta_of(ds))
     same = json.loads(json.dumps([store.clean_options(options), meta_of(ds)]))  # exactly what a reload would give
@@ -698,11 +811,14 @@ def create_workspace(name: str, data: bytes, ds: Any, options: Options | Mapping
 def remap(live: Session, ds: Any, options: Options | Mapping[str, Any]) -> None:
     """The user changed the mapping / sheet / default prompt: replace every example."""
     options = Options.of(options)
+    thaw_heap()  # the examples replaced may go
     with live.lock, db() as conn:
         live.version = store.replace_examples(conn, live.id, ds.examples, options.to_dict(), meta_of(ds))
         live.options, live.meta, live.examples = options, meta_of(ds), ds.examples
         live._pos = {e.index: p for p, e in enumerate(live.examples)}
         live._pr = None
+        live._semantic = SemanticIndex()
+        live._tests = {}
         live._other, live._warming = {}, {}
         live.result = None
 
@@ -759,10 +875,12 @@ class SessionCache:
             self._items.move_to_end(key)
             while len(self._items) > 1 and (len(self._items) > self.max_count or self.total_bytes() > self.max_bytes):
                 self._items.popitem(last=False)
+                thaw_heap()
 
     def pop(self, key: tuple[str, str]) -> None:
         with self._lock:
-            self._items.pop(key, None)
+            if self._items.pop(key, None) is not None:
+                thaw_heap()
 
     def ids(self) -> set[str]:
         with self._lock:

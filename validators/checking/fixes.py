@@ -38,10 +38,16 @@ def _copy_tree(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _map_messages(examples: list[Example], fn: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]) -> tuple[list[Example], list[int]]:
+def _map_messages(examples: list[Example], fn: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None],
+                  needed: Callable[[list[Any]], bool] | None = None) -> tuple[list[Example], list[int]]:
+    """``fn`` on a copy of each example's messages; ``needed``: False when ``fn`` would change
+    nothing, so the copy is skipped (copying 380,000 examples' messages took a second)."""
     out, changed = [], []
     for ex in examples:
         if ex.record is None or ex.dropped or ex.kind != "sft" or not isinstance(ex.record.get("messages"), list):
+            out.append(ex)
+            continue
+        if needed is not None and not needed(ex.record["messages"]):
             out.append(ex)
             continue
         msgs = _copy_tree(ex.record["messages"])
@@ -61,7 +67,10 @@ def trim_whitespace(examples: list[Example]) -> FixResult:
                 m["content"] = m["content"].strip()
         return msgs
 
-    out, changed = _map_messages(examples, fn)
+    def needed(msgs: list[Any]) -> bool:  # str.strip returns the very same object when there is nothing to strip
+        return any(isinstance(m, dict) and isinstance(c := m.get("content"), str) and c.strip() is not c for m in msgs)
+
+    out, changed = _map_messages(examples, fn, needed)
     return FixResult(out, changed, f"Trimmed leading/trailing whitespace in {len(changed)} example(s).")
 
 

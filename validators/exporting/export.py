@@ -27,7 +27,7 @@ from ..model import Example, Finding
 from ..reading.readers import MAX_FILE_BYTES, MIB
 from . import targets as targets_mod
 from .csv_safe import to_csv
-from .targets.base import remembered
+from .targets.base import is_plain, remembered
 
 DEDUPE_MODES = ("none", "exact", "near")
 
@@ -68,17 +68,58 @@ def _group_kinds(kinds: list[tuple[str, str, int]]) -> list[LeftOutKind]:
     return [LeftOutKind(code, label, n) for (code, label), n in counts.most_common()]
 
 
+class Lines:
+    """A JSONL file as the lines it is joined from (each kept by the render cache anyway): the
+    bytes are joined only when asked for (a download, a write), never kept.  Why: the Export page
+    keeps its last exports, and at 380,000 examples each file joined is another 500 MB."""
+
+    __slots__ = ("head", "lines", "size")
+
+    def __init__(self, head: bytes, lines: list[bytes]) -> None:
+        self.head, self.lines = head, lines
+        self.size = len(head) + sum(map(len, lines))
+
+    def join(self) -> bytes:
+        return b"".join([self.head, *self.lines]) if self.head else b"".join(self.lines)
+
+
+def _joined(value: bytes | Lines | None) -> bytes | None:
+    return value.join() if isinstance(value, Lines) else value
+
+
 @dataclass
 class ExportResult:
     target: str
-    train: bytes
-    validation: bytes | None
+    _train: bytes | Lines  # ``train``: the training file
+    _validation: bytes | Lines | None  # ``validation``: the validation file, or None without a split
     report: bytes  # CSV: row,reason
     train_examples: list[Example]
     validation_examples: list[Example]
     left_out: list[tuple[int, str]]  # (source row, reason)
     problems: list[str] = field(default_factory=list)  # file-level rules of the target not met
     kinds: list[LeftOutKind] = field(default_factory=list)  # the left-out rows grouped by why, most rows first
+
+    @property
+    def train(self) -> bytes:
+        """The training file's bytes (joined now from its lines when the export was built with a cache)."""
+        return _joined(self._train) or b""
+
+    @train.setter
+    def train(self, value: bytes) -> None:
+        self._train = value
+
+    @property
+    def validation(self) -> bytes | None:
+        return _joined(self._validation)
+
+    @validation.setter
+    def validation(self, value: bytes | None) -> None:
+        self._validation = value
+
+    @property
+    def train_size(self) -> int:
+        """The training file's size in bytes, without joining it."""
+        return self._train.size if isinstance(self._train, Lines) else len(self._train)
 
     @property
     def duplicates_left_out(self) -> int:
@@ -175,6 +216,11 @@ class RenderCache:
     is the very same object (an edit or a fix makes a new one, so its line is rendered
     afresh); the rules' answer only for the very same list of kept examples.  Only the
     ``targets`` most recently used targets are kept: each holds a line per example.
+
+    Most targets write most examples as the record itself (OpenAI, Azure; TRL, Unsloth's and
+    AutoTrain's messages, Together for a plain example: ``Target.line_is_record``): those lines
+    are written once, kept apart from any target, and shared by every such target, so a second
+    target of 380,000 examples writes only its other lines (seconds less, and no second copy).
     """
 
     def __init__(self, targets: int = 2) -> None:
@@ -182,6 +228,10 @@ class RenderCache:
         # per target: example number → (the example object rendered, its line); two dicts, not one
         # of tuples, so the lines' dict holds no object the garbage collector has to visit
         self._lines: dict[str, tuple[dict[int, Example], dict[int, bytes]]] = {}
+        self._record: tuple[dict[int, Example], dict[int, bytes]] = ({}, {})  # the record's own line, shared
+        self._record_lock = threading.Lock()
+        self._plain: tuple[dict[int, Example], set[int]] = ({}, set())  # which objects are plain (base.is_plain)
+        self._plain_lock = threading.Lock()
         self._rules: dict[str, tuple[list[Example], list[str]]] = {}
         self._tests: dict[str, tuple[dict[Any, Any], threading.Lock]] = {}  # per target: its rules' answers per example
         self._lock = threading.Lock()
@@ -197,26 +247,64 @@ class RenderCache:
                 self._tests.pop(old, None)
             return mine
 
+    def plain(self, examples: list[Example]) -> frozenset[int]:
+        """A set that holds the number of each plain example (:func:`base.is_plain`) among these
+        very objects and of no other of them (ask it only about these: it may also hold numbers of
+        examples not given), each answer kept per object (after an edit only the edited are asked)."""
+        with self._plain_lock:
+            seen, holds = self._plain
+            for e in examples:
+                n = e.index
+                if seen.get(n) is not e:
+                    seen[n] = e
+                    if is_plain(e):
+                        holds.add(n)
+                    else:
+                        holds.discard(n)
+            return frozenset(holds)
+
     def lines(self, examples: list[Example], target: targets_mod.Target) -> list[bytes]:
         """Each example's line, UTF-8 encoded, with its line break: the file is one join (one copy)."""
+        if target.line_is_record == "always":
+            self._for(target.name)  # the most recently used: its rules are kept, older targets' dropped
+            return self._record_lines(examples)
+        plain = self.plain(examples) if target.line_is_record == "plain" else frozenset()
+        own = [e for e in examples if e.index not in plain]
+        shared = self._record_lines([e for e in examples if e.index in plain]) if plain else []
         rendered, lines = self._for(target.name)
-        out: list[bytes] = []
-        for e in examples:
+        for e in own:
             if rendered.get(e.index) is not e:
                 lines[e.index] = (dumps_line(target.render(e)) + "\n").encode("utf-8")
                 rendered[e.index] = e
-            out.append(lines[e.index])
-        return out
+        if not plain:
+            return [lines[e.index] for e in examples]
+        mine = iter(shared)
+        return [next(mine) if e.index in plain else lines[e.index] for e in examples]
+
+    def _record_lines(self, examples: list[Example]) -> list[bytes]:
+        """The record's own line of each example (``dumps_line(e.record)``), kept per object."""
+        with self._record_lock:
+            rendered, lines = self._record
+            out: list[bytes] = []
+            for e in examples:
+                if rendered.get(e.index) is not e:
+                    assert e.record is not None
+                    lines[e.index] = (dumps_line(e.record) + "\n").encode("utf-8")
+                    rendered[e.index] = e
+                out.append(lines[e.index])
+            return out
 
     def rules(self, keep: list[Example], target: targets_mod.Target) -> list[str]:
         """The target's file rules; each example's answer to each per-example test is kept
-        (``base.remembered``), so after an edit only the edited examples are tested again."""
+        (``base.remembered``), so after an edit only the edited examples are tested again;
+        tests that are False for a plain example ask only the others."""
         hit = self._rules.get(target.name)
         if hit is not None and len(hit[0]) == len(keep) and all(a is b for a, b in zip(hit[0], keep, strict=True)):
             return list(hit[1])
         with self._lock:
             memo, lock = self._tests.setdefault(target.name, ({}, threading.Lock()))
-        with lock, remembered(memo):  # one rules pass per target at a time: the answers it keeps are its own
+        plain = self.plain(keep)
+        with lock, remembered(memo, plain):  # one rules pass per target at a time: the answers it keeps are its own
             problems = target.rules(keep)
         self._rules[target.name] = (list(keep), list(problems))
         return problems
@@ -260,16 +348,24 @@ def build(
         problems.append(f"{tgt.label} takes at most {tgt.max_examples:,} training examples; this export has {len(train):,}. Split the data.")
     if tgt.max_validation_examples is not None and len(val) > tgt.max_validation_examples:
         problems.append(f"{tgt.label} takes at most {tgt.max_validation_examples:,} validation examples; this split has {len(val):,}. Lower the validation split.")
-    train_bytes = render(train, tgt, cache)
-    val_bytes = render(val, tgt, cache) if val else None
+    train_bytes = rendered(train, tgt, cache)
+    val_bytes = rendered(val, tgt, cache) if val else None
     limit = min(MAX_FILE_BYTES, tgt.max_file_bytes or MAX_FILE_BYTES)
-    if len(train_bytes) > limit:
-        problems.append(f"The training file is {len(train_bytes) / MIB:.0f} MB; {tgt.label}'s limit is {limit / MIB:.0f} MB. Split the data.")
+    size = train_bytes.size if isinstance(train_bytes, Lines) else len(train_bytes)
+    if size > limit:
+        problems.append(f"The training file is {size / MIB:.0f} MB; {tgt.label}'s limit is {limit / MIB:.0f} MB. Split the data.")
     left_out.sort()
     report = to_csv(["row", "reason"], left_out)
     out = ExportResult(tgt.name, train_bytes, val_bytes, report, train, val, left_out, problems, _group_kinds(kinds))
     account(out, source_rows if source_rows is not None else tuple(r for e in result.examples for r in e.rows))
     return out
+
+
+def rendered(examples: list[Example], target: targets_mod.Target, cache: RenderCache | None = None) -> bytes | Lines:
+    """:func:`render`, but with ``cache`` the file's lines, joined when asked for (:class:`Lines`)."""
+    if cache is None:
+        return render(examples, target)
+    return Lines(("\ufeff" if target.bom else "").encode("utf-8"), cache.lines(examples, target))
 
 
 def render(examples: list[Example], target: targets_mod.Target, cache: RenderCache | None = None) -> bytes:

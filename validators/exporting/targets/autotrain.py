@@ -64,7 +64,7 @@ def _rules(examples: list[Example], allow_dpo: bool) -> list[str]:
 
 TARGETS = [
     Target("autotrain", "AutoTrain Advanced (chat column)", messages_record, notes=NOTES,
-           rules=lambda ex: _rules(ex, allow_dpo=True), family="autotrain", layout="messages"),
+           rules=lambda ex: _rules(ex, allow_dpo=True), family="autotrain", layout="messages", line_is_record="plain"),
     Target("autotrain-text", "AutoTrain Advanced (text column, ChatML)", text_record,
            notes=[*NOTES, "The text is ChatML; use a base model whose tokenizer knows <|im_start|> / <|im_end|>, or --chat-template chatml with the messages layout."],
            rules=lambda ex: _rules(ex, allow_dpo=False), family="autotrain", layout="text"),

@@ -40,6 +40,34 @@ class Target:
     max_file_bytes: int | None = None  # the service's file-size limit (None: the app's own 512 MB reading limit)
     bom: bool = False  # write a UTF-8 byte-order mark first (Azure OpenAI's docs ask for one)
     max_validation_examples: int | None = None  # e.g. Vertex AI's 5,000
+    # When this target's line is the example's own record written as JSON (the OpenAI line), so the
+    # exporter writes it once for every such target (export.RenderCache): "always", "plain" (for a
+    # plain example, see :func:`is_plain`; tests/test_render_cache.py checks each target so marked), or "".
+    line_is_record: str = ""
+
+
+def is_plain(ex: Example) -> bool:
+    """A supervised example whose record is only ``messages``, each exactly ``{"role": ..., "content": "text"}``
+    (in that order) with a role other than ``function``: most data.  Its line for a target marked
+    ``line_is_record="plain"`` is its record's, and tests marked ``false_when_plain`` are False for it."""
+    if ex.kind != "sft" or ex.dropped or ex.record is None or len(ex.record) != 1:
+        return False
+    msgs = ex.record.get("messages")
+    if type(msgs) is not list:
+        return False
+    for m in msgs:
+        if type(m) is not dict or len(m) != 2 or type(m.get("content")) is not str or type(m.get("role")) is not str:
+            return False
+        if next(iter(m)) != "role" or m["role"] == "function":
+            return False
+    return True
+
+
+def false_when_plain(test: Callable[[Example], bool]) -> Callable[[Example], bool]:
+    """Mark a rule's test as False for every plain example (:func:`is_plain`): a rules pass with the
+    plain examples known (``remembered(memo, plain)``) asks it only of the others."""
+    test.false_when_plain = True  # type: ignore[attr-defined]
+    return test
 
 
 def service_limits(key: str) -> dict[str, Any]:
@@ -70,17 +98,19 @@ Memo = dict[Any, tuple[dict[int, Example], set[int]]]  # per test: (example numb
 
 
 @contextmanager
-def remembered(memo: Memo) -> Iterator[None]:
+def remembered(memo: Memo, plain: frozenset[int] | None = None) -> Iterator[None]:
     """While the body runs (in this thread), :func:`count_rule` keeps each example's answer to
     each test in ``memo`` and asks the test again only for example objects it has not seen
     (an edit makes a new object).  Why: a target's rules test every example, a second or two
-    at 100,000 examples, and after an edit all but one answer are the same."""
-    before = getattr(_MEMO, "memo", None)
-    _MEMO.memo = memo
+    at 100,000 examples, and after an edit all but one answer are the same.  ``plain``: the
+    numbers of the plain examples (:func:`is_plain`) of the very list the rules are asked about;
+    tests marked :func:`false_when_plain` skip them."""
+    before = getattr(_MEMO, "memo", None), getattr(_MEMO, "plain", None)
+    _MEMO.memo, _MEMO.plain = memo, plain
     try:
         yield
     finally:
-        _MEMO.memo = before
+        _MEMO.memo, _MEMO.plain = before
 
 
 def _test_key(test: Callable[[Example], bool], text: str) -> Any:
@@ -103,9 +133,12 @@ def _hits(examples: list[Example], test: Callable[[Example], bool], text: str) -
     if memo is None or key is None:
         return [e.index for e in examples if test(e)]
     tested, holds = memo.setdefault(key, ({}, set()))
+    plain = getattr(_MEMO, "plain", None) if getattr(test, "false_when_plain", False) else None
     out: list[int] = []
     for e in examples:
         n = e.index
+        if plain is not None and n in plain:
+            continue
         if tested.get(n) is not e:
             if test(e):
                 holds.add(n)

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from ...model import Example
-from .base import count_rule
+from .base import count_rule, false_when_plain
 
 _KEEP = ("role", "content", "name", "tool_calls", "tool_call_id")
 
@@ -105,6 +105,7 @@ def dpo_parts(ex: Example) -> tuple[list[dict[str, Any]], list[dict[str, Any]], 
 # The tests below run once per example for each target's rules (380,000 examples: seconds);
 # plain loops, without building the list of messages first, take half the time.
 
+@false_when_plain
 def has_images(ex: Example) -> bool:
     for m in ex.messages:
         if isinstance(m, dict):
@@ -119,6 +120,7 @@ def _inputs(ex: Example) -> Any:
     return rec.get("input") if ex.kind == "dpo" else rec
 
 
+@false_when_plain
 def has_legacy_functions(ex: Example) -> bool:
     inp = _inputs(ex)
     if isinstance(inp, dict) and inp.get("functions"):

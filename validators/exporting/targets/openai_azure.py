@@ -68,8 +68,8 @@ def suffix_problems(suffix: str, azure: bool = True) -> list[str]:
 
 
 TARGETS = [
-    Target("openai", "OpenAI", openai_record, notes=[OPENAI_WIND_DOWN], rules=openai_rules, family="openai", layout="chat",
+    Target("openai", "OpenAI", openai_record, notes=[OPENAI_WIND_DOWN], rules=openai_rules, family="openai", layout="chat", line_is_record="always",
            **service_limits("openai")),
-    Target("azure", "Azure OpenAI", openai_record, notes=[AZURE_NOTE], rules=azure_rules, family="azure", layout="chat", bom=True,
+    Target("azure", "Azure OpenAI", openai_record, notes=[AZURE_NOTE], rules=azure_rules, family="azure", layout="chat", bom=True, line_is_record="always",
            **service_limits("azure")),
 ]

@@ -192,7 +192,7 @@ def preference_rules(examples: list[Example]) -> list[str]:
 
 TARGETS = [
     Target("together", "Together AI (conversational)", conversational_record, notes=NOTES, rules=conversational_rules,
-           family="together", layout="conversational", **service_limits("together")),
+           family="together", layout="conversational", line_is_record="plain", **service_limits("together")),
     Target("together-instruction", "Together AI (instruction)", instruction_record, notes=NOTES, rules=instruction_rules,
            family="together", layout="instruction", **service_limits("together")),
     Target("together-preference", "Together AI (preference)", preference_record, notes=NOTES, rules=preference_rules,

@@ -72,7 +72,8 @@ def prompt_completion_rules(examples: list[Example]) -> list[str]:
 
 
 TARGETS = [
-    Target("trl", "Hugging Face TRL (messages)", messages_record, notes=NOTES, rules=trl_rules, family="trl", layout="messages"),
+    Target("trl", "Hugging Face TRL (messages)", messages_record, notes=NOTES, rules=trl_rules, family="trl", layout="messages",
+           line_is_record="plain"),
     Target("trl-prompt-completion", "Hugging Face TRL (prompt–completion)", prompt_completion_record,
            notes=[*NOTES, "Only the last assistant message is trained on; earlier turns are context."], rules=prompt_completion_rules,
            family="trl", layout="prompt-completion"),

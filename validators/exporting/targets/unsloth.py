@@ -41,5 +41,5 @@ TARGETS = [
            notes=["Load, then standardize_sharegpt(dataset) or get_chat_template(tokenizer, mapping=" + repr(MAPPING) + ")."],
            rules=sharegpt_rules, family="unsloth", layout="sharegpt"),
     Target("unsloth-messages", "Unsloth (messages)", trl.messages_record, notes=["The same layout as TRL's: Unsloth trains with TRL's SFTTrainer."],
-           rules=trl.trl_rules, family="unsloth", layout="messages"),
+           rules=trl.trl_rules, family="unsloth", layout="messages", line_is_record="plain"),
 ]
