@@ -461,3 +461,26 @@ def test_normalised_texts_are_not_kept_once_the_memos_hold_them(live: live_mod.S
         assert len(live._pr) <= kept + 1  # and the one edited now
     finally:
         undo_all(live)
+
+
+def test_the_first_check_teaches_the_duplicate_memo_every_example(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser's first check searches duplicates through the session's memo, so the refresh
+    after the first edit redoes one example instead of searching every example again (at 512 MB
+    the edits of a user quick after the upload waited ~12 s for that search in the background).
+    Below the warm-up's size, so only the check itself can have taught the memo; and its groups
+    must be exactly those of ``duplicates.find``."""
+    from validators.checking import duplicates
+    monkeypatch.setenv("FTPREP_DB", str(tmp_path / "ws.sqlite3"))
+    examples = [base_example(i) for i in range(1, 901)]
+    with live_mod.db() as conn:
+        ws_id = store.create(conn, "small.csv", b"question,answer\n", examples, {"model": "gpt-4o-mini"}, {})
+    opened = live_mod.open_workspace(ws_id)
+    assert opened is not None
+    res = opened.check()
+    memo = opened._dups
+    assert len(opened.examples) < live_mod.INCREMENTAL_MIN
+    assert memo._ids.tolist() == [id(e) for e in opened.examples]  # every example known, none left to scan
+    assert (memo._code >= 0).sum() == len(opened.examples)
+    want = duplicates.find(opened.examples, opened.options.threshold)
+    assert res.dupes.exact == want.exact and res.dupes.exact  # the file has exact duplicates
+    assert res.dupes.near == want.near

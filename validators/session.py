@@ -317,6 +317,7 @@ class Session:
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
                     columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
                     max_seq_length=self.options.max_seq_length,
+                    duplicate_search=self._dups.find,  # the memo learns every example now: the first edit's refresh redoes one
                 )
                 self.stale = False
                 if len(self.examples) >= INCREMENTAL_MIN:

@@ -110,6 +110,10 @@ def usable_mask(examples: list[Example]) -> np.ndarray:
     return np.fromiter((not e.dropped and e.record is not None for e in examples), dtype=bool, count=len(examples))
 
 
+# (examples, threshold, prompt_replies) -> the groups duplicates.find(near=True) gives
+DuplicateSearch = Callable[[list[Example], float, dict[int, tuple[str, str]]], "duplicates.DuplicateGroups | None"]
+
+
 def run(
     examples: list[Example],
     model: str | None = None,
@@ -122,18 +126,24 @@ def run(
     signature_cache: duplicates.SignatureCache | None = None,
     columns: dict[str, str] | None = None,
     max_seq_length: int | None = None,
+    duplicate_search: DuplicateSearch | None = None,
 ) -> CheckResult:
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
     ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns.
-    ``model`` may name an open base model (then ``max_seq_length`` is the limit)."""
+    ``model`` may name an open base model (then ``max_seq_length`` is the limit).
+    ``duplicate_search``: the near-duplicate search to use in this process instead of
+    :func:`duplicates.find` (same answer): the browser's session passes its memo
+    (``dup_index.DupIndex.find``), so the first check leaves it knowing every example and the
+    refresh after the first edit redoes one example instead of searching everything again."""
     with gc_pause.paused():  # millions of long-lived objects: see validators/checking/gc_pause.py
-        return _run(examples, model, epochs, price, threshold, near, read_findings, progress, signature_cache, columns, max_seq_length)
+        return _run(examples, model, epochs, price, threshold, near, read_findings, progress, signature_cache, columns, max_seq_length,
+                    duplicate_search)
 
 
 def _run(
     examples: list[Example], model: str | None, epochs: int | None, price: float | None, threshold: float, near: bool,
     read_findings: list[Finding] | None, progress: Progress | None, signature_cache: duplicates.SignatureCache | None,
-    columns: dict[str, str] | None, max_seq_length: int | None,
+    columns: dict[str, str] | None, max_seq_length: int | None, duplicate_search: DuplicateSearch | None = None,
 ) -> CheckResult:
     info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
@@ -141,7 +151,8 @@ def _run(
     if child is not None:
         findings, counts, dupes, control = _run_split(examples, info, threshold, near, read_findings, say, signature_cache, columns, child)
     else:
-        findings, counts, dupes, control = _run_threads(examples, info, threshold, near, read_findings, say, signature_cache, columns)
+        findings, counts, dupes, control = _run_threads(examples, info, threshold, near, read_findings, say, signature_cache, columns,
+                                                        duplicate_search if near else None)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
     findings += duplicate_findings(examples, dupes)
     sort_findings(findings)
@@ -159,6 +170,7 @@ _Parts = tuple[list[Finding], tokens.TokenCounts, duplicates.DuplicateGroups, An
 def _run_threads(
     examples: list[Example], info: catalog.ModelInfo, threshold: float, near: bool, read_findings: list[Finding] | None,
     say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
+    duplicate_search: DuplicateSearch | None = None,
 ) -> _Parts:
     """The check in this process, with worker processes for encoding and the personal-data
     regexes (the browser's way, and wherever forking is not safe)."""
@@ -172,7 +184,10 @@ def _run_threads(
         per_example = ExampleChecks(examples, columns)  # starts the personal-data scan (issue 5)
         say(0.05, "Comparing examples")
         prompt_replies = semantic.prompt_replies(examples)
-        searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
+        if duplicate_search is not None:
+            searching = pool.submit(duplicate_search, examples, threshold, prompt_replies)
+        else:
+            searching = pool.submit(duplicates.find, examples, threshold, near, None, prompt_replies, signature_cache)
         say(0.25, "Checking the format")
         findings: list[Finding] = list(read_findings or [])
         say(0.4, "Checking each example")
