@@ -317,7 +317,8 @@ class Session:
                     read_findings=findings_from(self.meta), progress=progress, signature_cache=self._sigs,
                     columns=semantic.column_names(self.meta.get("mapping")) if self.meta.get("layout") == "table" else None,
                     max_seq_length=self.options.max_seq_length,
-                    duplicate_search=self._dups.find,  # the memo learns every example now: the first edit's refresh redoes one
+                    # the memos learn every example now: the first edit's refresh redoes one
+                    duplicate_search=self._dups.find, dataset_check=self._semantic.findings,
                 )
                 self.stale = False
                 if len(self.examples) >= INCREMENTAL_MIN:
@@ -439,20 +440,18 @@ class Session:
             export.build(res, default_target(), 0.0, "none", 0, self.source_rows, self._render)
 
     def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
-        """The normalised texts the duplicate search needs, ready before the first refresh."""
-        pr = semantic.prompt_replies(snapshot)
-        with self.lock:
-            if self.version == version and self._pr is None:
-                self._pr = pr
-        # Even when an edit came meanwhile: the memo is kept per example object, so what it
-        # learns about the examples not edited is still right.
+        """The duplicate and semantic memos brought up to every example before the first refresh.
+        The browser's first check already taught them (``checks.run(duplicate_search=...,
+        dataset_check=...)``), so this is a look over the examples; where it did not, each
+        example's texts are worked out from the example itself, as the normalised table would."""
+        del version  # kept per example object: what the memos learn stays right after an edit
         with contextlib.suppress(Exception), gc_pause.paused():  # a warm-up only: the refresh itself says what is wrong
-            self._dups.find(snapshot, self.options.threshold, pr)  # digests and band keys, so an edit's refresh redoes one example
-            self._semantic.findings(snapshot, pr)  # each example's system prompt, prompt and reply, grouped
+            self._dups.find(snapshot, self.options.threshold, {})  # digests and band keys, so an edit's refresh redoes one example
+            self._semantic.findings(snapshot, {})  # each example's system prompt, prompt and reply, grouped
             with self.lock:
                 # Both memos hold what they need of every example now: the normalised texts (as
-                # large as the data, 500 MB at 380,000 examples) need not stay.  An empty table
-                # means "work it out from the example" everywhere it is read; edits add theirs.
+                # large as the data, 500 MB at 380,000 examples) need not be made or kept.  An
+                # empty table means "work it out from the example" everywhere it is read; edits add theirs.
                 self._pr = {}
 
     def _prompt_replies(self) -> dict[int, tuple[str, str]]:
@@ -573,16 +572,19 @@ class Session:
                 if self.version != version or not self.stale or self.result is not res:
                     return
                 snapshot = list(self.examples)
-                pr = dict(self._pr) if self._pr is not None else None
-            if pr is None:
-                pr = semantic.prompt_replies(snapshot)
+                pr = dict(self._pr) if self._pr is not None else {}
+            # Without the warm-up's table (not made yet, or let go once the memos held it) the
+            # memos work out only the edited examples' texts from the examples themselves;
+            # normalising every example here took 1.6 s at 100k before the first edit's answer.
             fresh = self._refresh_dataset_parts(res, None, snapshot, pr, lambda: self.version == version)  # type: ignore[arg-type]
             with self.lock:
                 if self.version == version and self.stale and self.result is res:
                     self.result, self.stale = fresh, False
 
-        self._pending["control"] = (version, _REFRESHER.submit(self._warm_control, res, version))  # the Tokens page's
+        # The duplicate groups first (the Duplicates page and a de-duplicated export wait for them),
+        # then the Tokens page's control-token table (that page shows the rest meanwhile).
         self._pending["refresh"] = (version, _REFRESHER.submit(work))
+        self._pending["control"] = (version, _REFRESHER.submit(self._warm_control, res, version))
 
     def control_rows(self, res: checks.CheckResult) -> list[dict[str, Any]]:
         """The control-token table (one row per destination) for this version and model: one

@@ -112,6 +112,8 @@ def usable_mask(examples: list[Example]) -> np.ndarray:
 
 # (examples, threshold, prompt_replies) -> the groups duplicates.find(near=True) gives
 DuplicateSearch = Callable[[list[Example], float, dict[int, tuple[str, str]]], "duplicates.DuplicateGroups | None"]
+# (examples, prompt_replies) -> the findings semantic.check_dataset gives
+DatasetCheck = Callable[[list[Example], dict[int, tuple[str, str]]], list[Finding]]
 
 
 def run(
@@ -127,6 +129,7 @@ def run(
     columns: dict[str, str] | None = None,
     max_seq_length: int | None = None,
     duplicate_search: DuplicateSearch | None = None,
+    dataset_check: DatasetCheck | None = None,
 ) -> CheckResult:
     """Check ``examples`` for ``model``; ``price`` overrides the catalogue's training price;
     ``columns`` (:func:`semantic.column_names`) lets findings name the user's columns.
@@ -134,16 +137,18 @@ def run(
     ``duplicate_search``: the near-duplicate search to use in this process instead of
     :func:`duplicates.find` (same answer): the browser's session passes its memo
     (``dup_index.DupIndex.find``), so the first check leaves it knowing every example and the
-    refresh after the first edit redoes one example instead of searching everything again."""
+    refresh after the first edit redoes one example instead of searching everything again.
+    ``dataset_check``: likewise for :func:`semantic.check_dataset` (``SemanticIndex.findings``)."""
     with gc_pause.paused():  # millions of long-lived objects: see validators/checking/gc_pause.py
         return _run(examples, model, epochs, price, threshold, near, read_findings, progress, signature_cache, columns, max_seq_length,
-                    duplicate_search)
+                    duplicate_search, dataset_check)
 
 
 def _run(
     examples: list[Example], model: str | None, epochs: int | None, price: float | None, threshold: float, near: bool,
     read_findings: list[Finding] | None, progress: Progress | None, signature_cache: duplicates.SignatureCache | None,
     columns: dict[str, str] | None, max_seq_length: int | None, duplicate_search: DuplicateSearch | None = None,
+    dataset_check: DatasetCheck | None = None,
 ) -> CheckResult:
     info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
@@ -152,7 +157,7 @@ def _run(
         findings, counts, dupes, control = _run_split(examples, info, threshold, near, read_findings, say, signature_cache, columns, child)
     else:
         findings, counts, dupes, control = _run_threads(examples, info, threshold, near, read_findings, say, signature_cache, columns,
-                                                        duplicate_search if near else None)
+                                                        duplicate_search if near else None, dataset_check)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
     findings += duplicate_findings(examples, dupes)
     sort_findings(findings)
@@ -170,7 +175,7 @@ _Parts = tuple[list[Finding], tokens.TokenCounts, duplicates.DuplicateGroups, An
 def _run_threads(
     examples: list[Example], info: catalog.ModelInfo, threshold: float, near: bool, read_findings: list[Finding] | None,
     say: Progress, signature_cache: duplicates.SignatureCache | None, columns: dict[str, str] | None,
-    duplicate_search: DuplicateSearch | None = None,
+    duplicate_search: DuplicateSearch | None = None, dataset_check: DatasetCheck | None = None,
 ) -> _Parts:
     """The check in this process, with worker processes for encoding and the personal-data
     regexes (the browser's way, and wherever forking is not safe)."""
@@ -192,7 +197,7 @@ def _run_threads(
         findings: list[Finding] = list(read_findings or [])
         say(0.4, "Checking each example")
         findings += per_example.content()
-        findings += semantic.check_dataset(examples, prompt_replies)
+        findings += (dataset_check or semantic.check_dataset)(examples, prompt_replies)
         findings += per_example.personal()
         say(0.6, f"Counting tokens with {info.name}'s tokenizer" if info.encoding.startswith(open_tokenizers.PREFIX) else f"Counting tokens ({info.encoding})")
         counts = counting.result()
