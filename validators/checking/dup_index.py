@@ -169,20 +169,8 @@ class DupIndex:
             k, q = k[inrun], q[inrun]
             o = np.lexsort((q, k))
             sk, order = k[o], q[o]
-            same = sk[1:] == sk[:-1]
-            run_start = np.concatenate(([0], np.flatnonzero(~same) + 1))
-            run_id = np.cumsum(np.concatenate(([0], ~same)))
-            head = order[run_start[run_id]]
-            pos = np.flatnonzero(np.concatenate(([False], same)))
-            firsts += [head[pos], order[pos - 1]]
-            seconds += [order[pos], order[pos]]
-        if not firsts:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        a, b_ = np.concatenate(firsts), np.concatenate(seconds)
-        lo, hi = np.minimum(a, b_), np.maximum(a, b_)
-        keep = lo != hi
-        pairs = np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
-        return pairs[:, 0], pairs[:, 1]
+            minhash.bucket_pairs(order, sk[1:] == sk[:-1], firsts, seconds)
+        return minhash.unique_pairs(firsts, seconds)
 
     def _similarities(self, texts: Texts, codes: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """:func:`minhash.exact_jaccard` of each pair, from the last search where the pair of texts was seen."""

@@ -281,16 +281,27 @@ def pairs_from_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         same = sk[1:] == sk[:-1]
         if not same.any():
             continue
-        run_start = np.concatenate(([0], np.flatnonzero(~same) + 1))
-        run_id = np.cumsum(np.concatenate(([0], ~same)))
-        head = order[run_start[run_id]]
-        pos = np.flatnonzero(np.concatenate(([False], same)))
-        firsts += [head[pos], order[pos - 1]]
-        seconds += [order[pos], order[pos]]
+        bucket_pairs(order, same, firsts, seconds)
+    return unique_pairs(firsts, seconds)
+
+
+def bucket_pairs(order: np.ndarray, same: np.ndarray, firsts: list[np.ndarray], seconds: list[np.ndarray]) -> None:
+    """Add one band's pairs to ``firsts`` / ``seconds``: ``order`` lists rows by their key, ``same``
+    says where a key equals the one before; each member of a bucket is paired with the bucket's
+    first member and with its neighbour."""
+    run_start = np.concatenate(([0], np.flatnonzero(~same) + 1))
+    run_id = np.cumsum(np.concatenate(([0], ~same)))
+    head = order[run_start[run_id]]
+    pos = np.flatnonzero(np.concatenate(([False], same)))
+    firsts += [head[pos], order[pos - 1]]
+    seconds += [order[pos], order[pos]]
+
+
+def unique_pairs(firsts: list[np.ndarray], seconds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs (lower row, higher row) of every band, sorted; a row with itself dropped."""
     if not firsts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    a = np.concatenate(firsts)
-    b = np.concatenate(seconds)
+    a, b = np.concatenate(firsts), np.concatenate(seconds)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keep = lo != hi
     pairs = np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
