@@ -46,16 +46,14 @@ LIMIT_BYTES = 511_000_000  # OpenAI's upload limit is 512 MB: stay under it
 STEP_MS = int(os.environ.get("BENCH_STEP_MS", "900000"))  # a baseline step can take minutes; every wait is for a state
 SPY = os.environ.get("BENCH_PYSPY", "")  # a folder: each first visit's server stacks (py-spy, every thread) are written there
 
-# Counts the script runs the browser saw end, and samples the progress bar every 0.5 s.
+# Counts the script runs the page showed ending, and samples the progress bar every 0.5 s.
 INSTRUMENT = """() => {
   if (window.__bench) return;
-  window.__bench = {runs: 0, unseen: 0, samples: [], sampling: false};
+  window.__bench = {runs: 0, samples: [], sampling: false};
   const app = () => document.querySelector('[data-testid="stApp"]');
-  // Counts runs that ended: every change into 'notRunning' from another state, read from the
-  // records (a quick run can start and end before the observer's callback looks at the
-  // attribute).  Not only changes away from 'running': when the browser is busy, React can
-  // draw a run's start and end in one go, and the attribute goes from 'rerunRequested'
-  // straight to 'notRunning' (counted as no run, the bench then waited for ever on an idle server).
+  // The runs the page showed ending (a change into 'notRunning'), for the table only: the bench
+  // waits for the server's own "script finished" (Browser.runs), since a run whose messages arrive
+  // together is drawn in one render and may never show as running here.
   new MutationObserver(records => {
     const byApp = new Map();
     for (const r of records) {
@@ -65,10 +63,7 @@ INSTRUMENT = """() => {
     for (const [app, olds] of byApp) {
       const values = [...olds, app.getAttribute('data-test-script-state')];  // each record's new value is the next one's old
       for (let i = 0; i + 1 < values.length; i++)
-        if (values[i] !== 'notRunning' && values[i + 1] === 'notRunning') {
-          window.__bench.runs += 1;
-          if (values[i] !== 'running') window.__bench.unseen += 1;  // a run whose start was never drawn
-        }
+        if (values[i] !== 'notRunning' && values[i + 1] === 'notRunning') window.__bench.runs += 1;
     }
   }).observe(document.body, {attributes: true, attributeOldValue: true, subtree: true,
                              attributeFilter: ['data-test-script-state']});
@@ -87,7 +82,6 @@ IDLE = """() => {
   return !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
     && app.getAttribute('data-test-script-state') === 'notRunning';
 }"""
-RAN = "(n) => window.__bench.runs > n && (" + IDLE + ")()"
 
 
 def bench_file(arg: str) -> Path:
@@ -121,19 +115,39 @@ class Browser:
         self.page, self.url, self.pid, self.out = page, url, pid, out
         self.frames: collections.deque[tuple[float, str, int]] = collections.deque(maxlen=60)
         self.acted = 0.0
+        self.finished = 0  # the page's runs the server said it finished
         page.on("websocket", self._watch)
 
     def _watch(self, ws) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        done = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}  # a page's run; not a fragment's timer
+
         def size(payload) -> int:
             return len(payload) if isinstance(payload, (bytes, str)) else 0
+
+        def received(payload) -> None:
+            self.frames.append((time.perf_counter(), "received", size(payload)))
+            if isinstance(payload, bytes):
+                with contextlib.suppress(Exception):  # not a ForwardMsg: not a run's end
+                    msg = ForwardMsg.FromString(payload)
+                    if msg.WhichOneof("type") == "script_finished" and msg.script_finished in done:
+                        self.finished += 1
+
         ws.on("framesent", lambda f: self.frames.append((time.perf_counter(), "sent", size(f))))
-        ws.on("framereceived", lambda f: self.frames.append((time.perf_counter(), "received", size(f))))
+        ws.on("framereceived", received)
 
     def instrument(self) -> None:
         self.page.evaluate(INSTRUMENT)
 
     def runs(self) -> int:
-        return int(self.page.evaluate("() => window.__bench.runs"))
+        """Runs the server finished, read from the websocket (the server's own "script finished").
+
+        Not from the page's ``data-test-script-state``: when a run's messages reach the browser
+        together (the server busy), React draws its start and its end in one render, the attribute
+        never leaves "notRunning", and a bench waiting for it waited for ever on an idle server (the
+        512 MB Validate "hang": the page showed the new view, the counter had not moved)."""
+        return self.finished
 
     def idle(self) -> None:
         self.page.wait_for_function(IDLE, timeout=STEP_MS)
@@ -143,12 +157,13 @@ class Browser:
         """Wait until a script run started after ``before`` runs has finished and painted."""
         from playwright.sync_api import TimeoutError as PageTimeout
 
-        try:
-            self.page.wait_for_function(RAN, arg=before, timeout=STEP_MS)
-        except PageTimeout:
-            self.diagnose(before)
-            raise
-        self.page.evaluate(PAINTED)
+        deadline = time.perf_counter() + STEP_MS / 1000
+        while self.finished <= before:  # polled: the websocket's frames are delivered while Playwright waits
+            if time.perf_counter() > deadline:
+                self.diagnose(before)
+                raise PageTimeout(f"no run finished within {STEP_MS} ms")
+            self.page.wait_for_timeout(10)
+        self.idle()
 
     def diagnose(self, before: int) -> None:
         """A step got no answer within BENCH_STEP_MS: say what the page, the websocket and the
@@ -159,7 +174,8 @@ class Browser:
         state = self.page.evaluate("""() => { const a = document.querySelector('[data-testid="stApp"]');
             return {script: a && a.getAttribute('data-test-script-state'), connection: a && a.getAttribute('data-test-connection-state'),
                     runs: window.__bench.runs, checked: [...document.querySelectorAll('[data-testid="stRadio"] input:checked')].map(i => i.value)}; }""")
-        lines = [f"runs before the step: {before}; page: {json.dumps(state)}", "websocket frames (s after the step began, direction, bytes):"]
+        lines = [f"runs before the step: {before}, finished since: {self.finished - before}; page: {json.dumps(state)}",
+                 "websocket frames (s after the step began, direction, bytes):"]
         lines += [f"  {t - self.acted:+.2f} {way} {n}" for t, way, n in self.frames]
         if self.pid:
             dump = subprocess.run(["py-spy", "dump", "-p", str(self.pid)], capture_output=True, text=True, timeout=120)
@@ -437,7 +453,7 @@ def run(arg: str, upload_only: bool = False) -> None:
             secs = pick_select(b, 'Duplicates', 'Leave out exact and near duplicates')
         row("Export: leave out exact and near duplicates", f"{secs:.2f} s", page_first)
 
-        row("runs whose start the page never drew (counted all the same)", str(page.evaluate("() => window.__bench.unseen")))
+        row("script runs finished (server) / ended as the page showed them", f"{b.finished} / {page.evaluate('() => window.__bench.runs')}")
         rss, peak, kids = memory_mb(app.proc.pid)
         row("server memory at the end (RSS / peak / workers)", f"{rss:.0f} / {peak:.0f} / {kids:.0f} MB")
         total, parts = store_mb(tmp / "ws.sqlite3")
