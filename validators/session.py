@@ -182,7 +182,7 @@ class PageDraws:
 
 PAGES = PageDraws()
 CHUNK = 5_000  # examples the warm-up handles between two looks at PAGES (~0.05 s of Python, more on a busy machine)
-ASIDE_S = 5.0  # seconds one warm-up may step aside for pages in all (see StepAside)
+ASIDE_S = 3.0  # seconds one warm-up may step aside for pages in all (see StepAside): the first few visits
 
 
 class StepAside:
