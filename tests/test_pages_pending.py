@@ -6,7 +6,6 @@ what is still being prepared, and fills it in by itself when it is done."""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from tests.browser_util import wait_until
 from ui import state, views
 from validators import session as core
 
@@ -147,10 +147,8 @@ def test_warm_up_chunks_wait_while_a_page_is_drawn() -> None:
     worker = threading.Thread(target=warm_up)
     worker.start()
     waiters = core.PAGES._idle._waiters  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 60
-    while not waiters and time.monotonic() < deadline:  # until the warm-up waits for the page
-        time.sleep(0.01)
-    assert waiters and seen == [0]  # one chunk done, then it stepped aside
+    wait_until(lambda: bool(waiters), 60, "the warm-up to wait for the page")
+    assert seen == [0]  # one chunk done, then it stepped aside
     release.set()
     drawing.join(60)
     worker.join(60)
