@@ -391,6 +391,7 @@ class Session:
         self._semantic = SemanticIndex()  # so do the system-prompt and conflicting-answer findings
         self._tests: dict[str, ExampleTest] = {}  # the pages' questions of every example (EXAMPLE_TESTS)
         self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
+        self._control_model: str | None = None  # the model whose control strings the index has scanned every text for
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()  # the Export page's lines, per example object and target
@@ -557,10 +558,12 @@ class Session:
             if self.version != version or (version, res.model.name) in self._control:
                 return
             snapshot = list(res.examples)
-        size = sieve_chunk(snapshot)  # large enough for the scan's fast sieve: smaller chunks scanned every text with `re`
-        for part in chunks(snapshot, aside, size):  # each chunk's new texts scanned and kept; the table below scans nothing new
-            self._control_index.rows(part, res.model)
+        if self._control_model != res.model.name:  # every text still to scan (after an edit only the edited ones: one call)
+            size = sieve_chunk(snapshot)  # large enough for the scan's fast sieve: smaller chunks scanned every text with `re`
+            for part in chunks(snapshot, aside, size):  # each chunk's new texts scanned and kept; the table below scans nothing new
+                self._control_index.rows(part, res.model)
         rows = self._control_index.rows(snapshot, res.model)
+        self._control_model = res.model.name
         with self.lock:
             if self.version == version:
                 self._control = {(version, res.model.name): rows}
@@ -734,6 +737,7 @@ class Session:
         rows = self._control.get(key)
         if rows is None:
             rows = self._control_index.rows(res.examples, res.model)
+            self._control_model = res.model.name
             self._control = {key: rows}
         return rows
 
