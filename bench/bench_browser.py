@@ -26,11 +26,14 @@ Prints one table with the issue's target for each step.  Heavy: run it on its ow
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,16 +44,27 @@ from tests.browser_util import ARGS, CHROMIUM, PAINTED, commit_cell, open_select
 
 LIMIT_BYTES = 511_000_000  # OpenAI's upload limit is 512 MB: stay under it
 STEP_MS = int(os.environ.get("BENCH_STEP_MS", "900000"))  # a baseline step can take minutes; every wait is for a state
+SPY = os.environ.get("BENCH_PYSPY", "")  # a folder: each first visit's server stacks (py-spy, every thread) are written there
 
-# Counts the script runs the browser saw end, and samples the progress bar every 0.5 s.
+# Counts the script runs the page showed ending, and samples the progress bar every 0.5 s.
 INSTRUMENT = """() => {
   if (window.__bench) return;
   window.__bench = {runs: 0, samples: [], sampling: false};
   const app = () => document.querySelector('[data-testid="stApp"]');
-  // Counts runs that ended: every change away from 'running', read from the records (a
-  // quick run can start and end before the observer's callback looks at the attribute).
+  // The runs the page showed ending (a change into 'notRunning'), for the table only: the bench
+  // waits for the server's own "script finished" (Browser.runs), since a run whose messages arrive
+  // together is drawn in one render and may never show as running here.
   new MutationObserver(records => {
-    for (const r of records) if (r.oldValue === 'running') window.__bench.runs += 1;
+    const byApp = new Map();
+    for (const r of records) {
+      if (!byApp.has(r.target)) byApp.set(r.target, []);
+      byApp.get(r.target).push(r.oldValue);
+    }
+    for (const [app, olds] of byApp) {
+      const values = [...olds, app.getAttribute('data-test-script-state')];  // each record's new value is the next one's old
+      for (let i = 0; i + 1 < values.length; i++)
+        if (values[i] !== 'notRunning' && values[i + 1] === 'notRunning') window.__bench.runs += 1;
+    }
   }).observe(document.body, {attributes: true, attributeOldValue: true, subtree: true,
                              attributeFilter: ['data-test-script-state']});
   setInterval(() => {
@@ -68,7 +82,6 @@ IDLE = """() => {
   return !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
     && app.getAttribute('data-test-script-state') === 'notRunning';
 }"""
-RAN = "(n) => window.__bench.runs > n && (" + IDLE + ")()"
 
 
 def bench_file(arg: str) -> Path:
@@ -94,16 +107,47 @@ def bench_file(arg: str) -> Path:
 
 
 class Browser:
-    """One Chromium page on the app, with the run counter and progress sampler installed."""
+    """One Chromium page on the app, with the run counter and progress sampler installed.
+    It keeps the websocket's last frames (time, direction, size), so a step that gets no
+    answer can say whether the click reached the server and whether the server replied."""
 
-    def __init__(self, page, url: str) -> None:
-        self.page, self.url = page, url
+    def __init__(self, page, url: str, pid: int = 0, out: Path | None = None) -> None:
+        self.page, self.url, self.pid, self.out = page, url, pid, out
+        self.frames: collections.deque[tuple[float, str, int]] = collections.deque(maxlen=60)
+        self.acted = 0.0
+        self.finished = 0  # the page's runs the server said it finished
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        done = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}  # a page's run; not a fragment's timer
+
+        def size(payload) -> int:
+            return len(payload) if isinstance(payload, (bytes, str)) else 0
+
+        def received(payload) -> None:
+            self.frames.append((time.perf_counter(), "received", size(payload)))
+            if isinstance(payload, bytes):
+                with contextlib.suppress(Exception):  # not a ForwardMsg: not a run's end
+                    msg = ForwardMsg.FromString(payload)
+                    if msg.WhichOneof("type") == "script_finished" and msg.script_finished in done:
+                        self.finished += 1
+
+        ws.on("framesent", lambda f: self.frames.append((time.perf_counter(), "sent", size(f))))
+        ws.on("framereceived", received)
 
     def instrument(self) -> None:
         self.page.evaluate(INSTRUMENT)
 
     def runs(self) -> int:
-        return int(self.page.evaluate("() => window.__bench.runs"))
+        """Runs the server finished, read from the websocket (the server's own "script finished").
+
+        Not from the page's ``data-test-script-state``: when a run's messages reach the browser
+        together (the server busy), React draws its start and its end in one render, the attribute
+        never leaves "notRunning", and a bench waiting for it waited for ever on an idle server (the
+        512 MB Validate "hang": the page showed the new view, the counter had not moved)."""
+        return self.finished
 
     def idle(self) -> None:
         self.page.wait_for_function(IDLE, timeout=STEP_MS)
@@ -111,13 +155,39 @@ class Browser:
 
     def after_run(self, before: int) -> None:
         """Wait until a script run started after ``before`` runs has finished and painted."""
-        self.page.wait_for_function(RAN, arg=before, timeout=STEP_MS)
-        self.page.evaluate(PAINTED)
+        from playwright.sync_api import TimeoutError as PageTimeout
+
+        deadline = time.perf_counter() + STEP_MS / 1000
+        while self.finished <= before:  # polled: the websocket's frames are delivered while Playwright waits
+            if time.perf_counter() > deadline:
+                self.diagnose(before)
+                raise PageTimeout(f"no run finished within {STEP_MS} ms")
+            self.page.wait_for_timeout(10)
+        self.idle()
+
+    def diagnose(self, before: int) -> None:
+        """A step got no answer within BENCH_STEP_MS: say what the page, the websocket and the
+        server's threads were doing (bench_hang.txt, bench_hang.png, beside the screenshots)."""
+        import subprocess
+
+        out = self.out or Path(tempfile.gettempdir())
+        state = self.page.evaluate("""() => { const a = document.querySelector('[data-testid="stApp"]');
+            return {script: a && a.getAttribute('data-test-script-state'), connection: a && a.getAttribute('data-test-connection-state'),
+                    runs: window.__bench.runs, checked: [...document.querySelectorAll('[data-testid="stRadio"] input:checked')].map(i => i.value)}; }""")
+        lines = [f"runs before the step: {before}, finished since: {self.finished - before}; page: {json.dumps(state)}",
+                 "websocket frames (s after the step began, direction, bytes):"]
+        lines += [f"  {t - self.acted:+.2f} {way} {n}" for t, way, n in self.frames]
+        if self.pid:
+            dump = subprocess.run(["py-spy", "dump", "-p", str(self.pid)], capture_output=True, text=True, timeout=120)
+            lines += ["server threads (py-spy dump):", dump.stdout or dump.stderr]
+        (out / "bench_hang.txt").write_text("\n".join(lines))
+        self.page.screenshot(path=str(out / "bench_hang.png"), full_page=True)
+        print("\n".join(lines[:80]), flush=True)
 
     def timed(self, act, done) -> float:
         """Seconds from ``act()`` until a new run has ended and ``done()`` returned."""
         before = self.runs()
-        start = time.perf_counter()
+        start = self.acted = time.perf_counter()
         act()
         self.after_run(before)
         done()
@@ -152,6 +222,30 @@ def progress_report(samples: list[dict], start_ms: float, end_ms: float) -> dict
     gaps = [g for g in gaps if g[0] > 1.0 and g[0] + g[1] < (end_ms - start_ms) / 1000 - 0.6]
     return {"samples": len(inside), "stalls": stalls, "gaps": gaps,
             "spinner_s": sum(0.5 for s in inside if s["spinner"] and not s["bar"])}
+
+
+@contextlib.contextmanager
+def spied(pid: int, name: str) -> Iterator[None]:
+    """With ``BENCH_PYSPY`` set: py-spy samples the server's threads (idle ones too) while the
+    step runs, as collapsed stacks in ``$BENCH_PYSPY/<name>.txt`` (where a slow step's time goes)."""
+    if not SPY:
+        yield
+        return
+    import signal
+    import subprocess
+
+    Path(SPY).mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-r", "100", "--nonblocking", "-t", "-i", "-f", "raw", "-o", str(Path(SPY) / f"{name}.txt")],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert spy.stdout is not None
+    for line in spy.stdout:  # it says so once it samples (or ends: not allowed to attach)
+        if "Sampling process" in line:
+            break
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)
 
 
 def memory_mb(pid: int) -> tuple[float, float, float]:
@@ -267,9 +361,9 @@ def run(arg: str, upload_only: bool = False) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(STEP_MS)
+        b = Browser(page, app.url, app.proc.pid, tmp)  # before the page opens its websocket
         page.goto(f"{app.url}/upload")
         page.get_by_role("heading", name="Upload").first.wait_for()
-        b = Browser(page, app.url)
         b.idle()
         b.instrument()
         idle_rss = memory_mb(app.proc.pid)[0]
@@ -311,7 +405,9 @@ def run(arg: str, upload_only: bool = False) -> None:
 
         # -- every page, first and second visit
         for title in ["Validate", "Tokens", "Cost", "Duplicates", "Export", "Upload"]:
-            row(f"{title}: first visit", f"{b.visit(title):.2f} s", page_first)
+            with spied(app.proc.pid, f"first_{title.lower()}"):
+                secs = b.visit(title)
+            row(f"{title}: first visit", f"{secs:.2f} s", page_first)
             page.screenshot(path=str(tmp / f"first_{title.lower()}.png"), full_page=True)  # to look at, as a user would
         for title in ["Validate", "Tokens", "Cost", "Duplicates", "Export", "Upload"]:
             row(f"{title}: second visit", f"{b.visit(title):.2f} s", page_again)
@@ -328,24 +424,36 @@ def run(arg: str, upload_only: bool = False) -> None:
         pick_radio(b, "Flagged examples")
 
         # -- edits
-        secs = grid_edit(b, "An edited answer from the bench.")
+        with spied(app.proc.pid, "grid_edit"):
+            secs = grid_edit(b, "An edited answer from the bench.")
         if secs != secs:
             page.screenshot(path=str(tmp / "lost_edit.png"))
             b.idle()
             secs = grid_edit(b, "An edited answer from the bench, again.")
         row("grid edit until saved", f"{secs:.2f} s" if secs == secs else "lost twice", page_first)
-        row("one-click fix: Trim whitespace", f"{click_button(b, 'Trim whitespace', 'Trim whitespace:'):.2f} s", page_first)
-        row("undo", f"{click_button(b, 'Undo last change', 'Undone:'):.2f} s", page_first)
+        with spied(app.proc.pid, "fix"):
+            secs = click_button(b, 'Trim whitespace', 'Trim whitespace:')
+        row("one-click fix: Trim whitespace", f"{secs:.2f} s", page_first)
+        with spied(app.proc.pid, "undo"):
+            secs = click_button(b, 'Undo last change', 'Undone:')
+        row("undo", f"{secs:.2f} s", page_first)
         for title in ["Tokens", "Cost", "Duplicates", "Export", "Validate"]:
-            row(f"after the edits: {title}", f"{b.visit(title):.2f} s", page_first)
+            with spied(app.proc.pid, f"after_{title.lower()}"):
+                secs = b.visit(title)
+            row(f"after the edits: {title}", f"{secs:.2f} s", page_first)
 
         # -- the other views: Duplicates' near tab, Export's choices
         b.visit("Duplicates")
         row("Duplicates: Near tab", f"{click_tab(b, 'Near'):.2f} s", page_first)
         b.visit("Export")
-        row("Export: another target (TRL)", f"{pick_select(b, 'Export for', 'Hugging Face TRL (messages)'):.2f} s", page_first)
-        row("Export: leave out exact and near duplicates", f"{pick_select(b, 'Duplicates', 'Leave out exact and near duplicates'):.2f} s", page_first)
+        with spied(app.proc.pid, "export_trl"):
+            secs = pick_select(b, 'Export for', 'Hugging Face TRL (messages)')
+        row("Export: another target (TRL)", f"{secs:.2f} s", page_first)
+        with spied(app.proc.pid, "export_dedupe"):
+            secs = pick_select(b, 'Duplicates', 'Leave out exact and near duplicates')
+        row("Export: leave out exact and near duplicates", f"{secs:.2f} s", page_first)
 
+        row("script runs finished (server) / ended as the page showed them", f"{b.finished} / {page.evaluate('() => window.__bench.runs')}")
         rss, peak, kids = memory_mb(app.proc.pid)
         row("server memory at the end (RSS / peak / workers)", f"{rss:.0f} / {peak:.0f} / {kids:.0f} MB")
         total, parts = store_mb(tmp / "ws.sqlite3")

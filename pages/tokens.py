@@ -131,7 +131,7 @@ def over_limit(live: Session, res: CheckResult, over: list[int]) -> None:
     if not over:
         st.success(f"Every example fits in {info.limit:,} tokens.")
         return
-    pos = {e.index: p for p, e in enumerate(res.examples)}
+    pos = {res.examples[p].index: p for p in np.flatnonzero(res.counts.total > info.limit).tolist()}  # of those over it only
     tok = core.load_tokenizer(info.name) if res.counts.is_open else None
     rows = []
     for n in over[:500]:
@@ -221,7 +221,7 @@ def main() -> None:
         seq_length(live)
     if msg := st.session_state.pop("tok_flash", None):
         st.success(msg)
-    mask = res.usable_mask()
+    mask = state.usable_mask(live, res)
     total, assistant = counts.total[mask], counts.assistant[mask]
     limit = res.model.limit
     if counts.is_open:
@@ -233,7 +233,7 @@ def main() -> None:
     a, b, c = st.columns(3)
     a.metric("Total tokens", f"{int(total.sum()):,}")
     b.metric("Trained tokens" if counts.is_open else "Assistant tokens", f"{int(assistant.sum()):,}")
-    over = res.over_limit()
+    over = state.over_limit(res)
     c.metric("Over the max sequence length" if counts.is_open else "Over the limit", f"{len(over):,}")
     if counts.is_open and counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
         st.info(f"{lost:,} image(s) are not counted: each open vision model has its own image tokens; the figures are the text's.",

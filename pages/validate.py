@@ -100,11 +100,9 @@ def run_fix(live: Session, name: str) -> None:
     res = live.check()
     examples = live.examples
     info = res.model
-    pos = {e.index: p for p, e in enumerate(examples)}
-
     def tokens_of(e: Any) -> int:
         same = live.example(e.index) is e
-        return int(res.counts.total[pos[e.index]]) if same else core.count_one(e, info.encoding)
+        return int(res.counts.total[live.position(e.index)]) if same else core.count_one(e, info.encoding)
 
     label, fn = BULK[name]
     if name == "fill_default_system":
@@ -329,8 +327,8 @@ def main() -> None:
         st.caption("The text you typed, not saved (copy it if you need it):")
         st.code(unsaved, language=None, wrap_lines=True)
     res = state.result(live)
-    by = views.issues_by_example(res.findings)
-    errors_in = len(res.error_examples())
+    by = state.per_result(live, res, "issues", lambda: views.issues_by_example(res.findings))  # once per result, not per click
+    errors_in = len(state.per_result(live, res, "error_examples", res.error_examples))
     a, b, c = st.columns(3)
     a.metric("Examples with errors", f"{errors_in:,}")
     b.metric("Errors", f"{len(res.errors):,}")
@@ -341,9 +339,9 @@ def main() -> None:
     bulk_fixes(live)
     show = st.radio("Show", ["Flagged examples", "Only errors", "All examples"], horizontal=True, key="val_show")
     if show == "All examples":
-        numbers = [e.index for e in live.examples if not e.dropped]
+        numbers = state.per_result(live, res, show, lambda: [e.index for e in live.examples if not e.dropped])
     else:
-        numbers = views.flagged(live.examples, res.findings, errors_only=show == "Only errors")
+        numbers = state.per_result(live, res, show, lambda: views.flagged(live.examples, res.findings, errors_only=show == "Only errors"))
     # After a refused edit, the examples concerned are shown first, as they are now, even
     # when the other tab's change fixed them (until the next saved edit).
     fresh = [n for n in st.session_state.get("val_fresh") or [] if live.has(n) and not live.example(n).dropped]

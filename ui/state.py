@@ -12,19 +12,29 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
 import streamlit as st
 
 from ui import views  # noqa: F401 - registers the per-example tests the workspace works out ahead (session.EXAMPLE_TESTS)
 from validators import session
 from validators.session import CheckResult, ExportResult, Session
 
+# The server's threads hand the interpreter over every 0.5 ms instead of every 5 ms.  Why: a page's
+# script lets go of it at each message it sends the browser, and while the background warm-up runs
+# Python it got it back only after the warm-up's 5 ms slice: 0.65 s of Validate's 1.5 s first visit at
+# 512 MB (py-spy, bench/bench_browser.py with BENCH_PYSPY) was that wait.  Only this server's threads.
+SWITCH_INTERVAL_S = 0.0005
+sys.setswitchinterval(SWITCH_INTERVAL_S)
+
 MINE = "my_workspaces"
 PROBLEM = "store_problem"
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # What went wrong with the workspace database, in words: (what happened, what to do).
 _GONE = ("The workspace database was deleted while the app was running, so the workspaces in it are gone from this server.",
@@ -65,12 +75,14 @@ def show_problem(said: tuple[str, str]) -> None:
 
 def guarded(fn: F) -> F:
     """For widget callbacks: a database failure becomes a sentence shown by the next run
-    (see :func:`pending_problem`) instead of a traceback; anything else is raised as before."""
+    (see :func:`pending_problem`) instead of a traceback; anything else is raised as before.
+    An edit or a fix is part of the page's answer: the background warm-up steps aside meanwhile."""
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with session.PAGES.drawing():
+                return fn(*args, **kwargs)
         except (sqlite3.Error, OSError, session.StoreMissing) as err:
             said = store_problem(err)
             if said is None:
@@ -83,9 +95,11 @@ def guarded(fn: F) -> F:
 
 def plainly(step: Callable[[], object]) -> None:
     """Run a page step; a database failure (folder, read-only file, file deleted while
-    running) is shown as a sentence saying what happened and what to do, never as a traceback."""
+    running) is shown as a sentence saying what happened and what to do, never as a traceback.
+    While it runs the background warm-up steps aside (``session.PAGES``)."""
     try:
-        step()
+        with session.PAGES.drawing():
+            step()
     except (sqlite3.Error, OSError, session.StoreMissing) as err:
         said = store_problem(err)
         if said is None:
@@ -220,6 +234,31 @@ def usable_mask(live: Session, res: CheckResult) -> Any:
     mask = res.usable_mask()
     _MASKS[live] = (res, live.version, mask)
     return mask
+
+
+# Per workspace: (check result, version, answers by name): what a page works out from the whole
+# result (Validate's issues per example, its lists of flagged examples) is kept until either changes.
+_PER_RESULT: weakref.WeakKeyDictionary[Session, tuple[Any, int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def per_result(live: Session, res: CheckResult, name: str, make: Callable[[], T]) -> T:
+    """``make()``, worked out once per check result and workspace version (a pass over 380,000
+    examples or their findings on every click of a view was a few tenths of a second each).
+    Callers must not change what they get."""
+    held = _PER_RESULT.get(live)
+    if held is None or held[0] is not res or held[1] != live.version:
+        held = _PER_RESULT[live] = (res, live.version, {})
+    if name not in held[2]:
+        held[2][name] = make()
+    return held[2][name]  # type: ignore[no-any-return]
+
+
+def over_limit(res: CheckResult) -> list[int]:
+    """``res.over_limit()`` (the examples kept whose tokens exceed the limit, in file order), found
+    among the few over the limit by one NumPy comparison instead of a Python pass over every
+    example (0.3-0.6 s of the Tokens page's first visit at 380,000 examples)."""
+    limit, examples = res.model.limit, res.examples
+    return [e.index for p in np.flatnonzero(res.counts.total > limit).tolist() if not (e := examples[p]).dropped]
 
 
 def live_counts(live: Session, encoding: str) -> Any:

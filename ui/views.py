@@ -76,8 +76,9 @@ def flagged(examples: list[Example], findings: list[Finding], errors_only: bool 
     """Example numbers with findings, those with errors first, then file order."""
     by = issues_by_example(findings)
     pos = {e.index for e in examples if not e.dropped}
-    nums = [n for n in by if n in pos and (not errors_only or any(f.severity == "error" for f in by[n]))]
-    return sorted(nums, key=lambda n: (not any(f.severity == "error" for f in by[n]), n))
+    errs = {f.example for f in findings if f.severity == "error" and f.example is not None}
+    nums = [n for n in by if n in pos and (not errors_only or n in errs)]
+    return sorted(nums, key=lambda n: (n not in errs, n))
 
 
 def preview_rows(examples: list[Example], limit: int = 20) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from validators import catalog, codes
 # their pickers offer, and the one-click fixes they run are re-exported here by name.
 from validators.catalog import ModelInfo, default_model, default_target, models, service_rows
 from validators.catalog import model as find_model
-from validators.checking import checks, duplicates, gc_pause, semantic
+from validators.checking import checks, duplicates, gc_pause, semantic, sieve
 from validators.checking.checks import CheckResult
 from validators.checking.dup_index import DupIndex
 from validators.checking.fixes import (
@@ -69,6 +69,7 @@ from validators.exporting import export, matrix, report
 from validators.exporting.export import DEDUPE_MODES, ExportResult
 from validators.exporting.next_steps import base_model, for_export
 from validators.exporting.targets import TARGETS, facts, preview
+from validators.exporting.targets import get as get_target
 from validators.model import Example, Finding
 from validators.reading import ingest
 from validators.reading.ingest import load_bytes, with_progress
@@ -115,6 +116,120 @@ _CONNS: dict[str, tuple[Any, tuple[int, int]]] = {}
 EXAMPLE_TESTS: dict[str, Callable[[Example], bool]] = {}
 
 
+class PageDraws:
+    """Which threads are drawing a page now, so the background warm-up can step aside for them.
+
+    Why: the warm-up after a large file's first check (the grid's tests, the control-token
+    table, the export's lines: seconds of Python over 380,000 examples) shares the interpreter
+    with the page the user opens next; measured in the browser at 512 MB, Tokens' first visit
+    took 2.3-2.9 s instead of ~0.7 s, its script waiting for the interpreter at every message it
+    sent.  The warm-up works in chunks and, between two, waits while a page is drawn
+    (:meth:`pause`, at most ``limit`` seconds, so many sessions drawing never starve it).  A
+    page that itself waits for background work says so (:meth:`waiting`): the warm-up must not
+    wait for a page that waits for it."""
+
+    def __init__(self) -> None:
+        self._drawing: set[int] = set()
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def drawing(self) -> Iterator[None]:
+        """Around one run of a page (the UI wraps each script run in it)."""
+        me = threading.get_ident()
+        with self._idle:
+            mine = me not in self._drawing
+            self._drawing.add(me)
+        try:
+            yield
+        finally:
+            if mine:
+                self._done(me)
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around a page's wait for background work: it draws nothing meanwhile."""
+        me = threading.get_ident()
+        with self._idle:
+            was = me in self._drawing
+        if was:
+            self._done(me)
+        try:
+            yield
+        finally:
+            if was:
+                with self._idle:
+                    self._drawing.add(me)
+
+    def _done(self, me: int) -> None:
+        with self._idle:
+            self._drawing.discard(me)
+            if not self._drawing:
+                self._idle.notify_all()
+
+    def busy(self) -> bool:
+        return bool(self._drawing)
+
+    def pause(self, limit: float = 3.0) -> float:
+        """Called by background work between two chunks: return once no page is drawn, or after
+        ``limit`` seconds at most; the seconds waited."""
+        if not self._drawing or threading.get_ident() in self._drawing:
+            return 0.0
+        began = time.monotonic()
+        with self._idle:
+            self._idle.wait_for(lambda: not self._drawing, timeout=limit)
+        return time.monotonic() - began
+
+
+PAGES = PageDraws()
+CHUNK = 5_000  # examples the warm-up handles between two looks at PAGES (~0.05 s of Python, more on a busy machine)
+ASIDE_S = 3.0  # seconds one warm-up may step aside for pages in all (see StepAside): the first few visits
+
+
+class StepAside:
+    """How long one background warm-up may still wait for pages, in all.
+
+    Why a budget: right after a large file's check the pages' first visits must not share the
+    interpreter with it (they come at once, one after another), but someone clicking from page
+    to page for a minute must not hold it back for a minute either: measured in the browser at
+    512 MB, a warm-up that stepped aside for every page had not written the export's lines 40 s
+    after the check, and the Export page then wrote them itself (4.7 s).  Once the budget is
+    spent the warm-up simply shares the interpreter, as before."""
+
+    def __init__(self, seconds: float = ASIDE_S) -> None:
+        self.left = seconds
+
+    def pause(self) -> None:
+        if self.left > 0:
+            self.left -= PAGES.pause(limit=min(self.left, 3.0))
+
+
+def sieve_chunk(examples: list[Example], sample: int = 500) -> int:
+    """Examples per chunk of the control-token scan: enough text (twice ``sieve.MIN_CHARS``, from the
+    first ``sample`` examples' average) that each chunk is sieved the way one scan of all would be."""
+    chars = sum(len(t) for e in examples[:sample] for t in _message_texts(e))
+    per = max(1.0, chars / max(1, min(sample, len(examples))))
+    return max(CHUNK, int(2 * sieve.MIN_CHARS / per) + 1)
+
+
+def _message_texts(e: Example) -> Iterator[str]:
+    for m in e.messages:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, str):
+            yield content
+        elif isinstance(content, list):
+            yield from (p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+
+
+def chunks(examples: list[Example], aside: StepAside | None = None, size: int | None = None) -> Iterator[list[Example]]:
+    """``examples`` in slices of ``size`` (:data:`CHUNK`), stepping aside for pages (``aside``,
+    else a budget of its own) before each one after the first."""
+    size, aside = size or CHUNK, aside or StepAside()
+    for start in range(0, len(examples), size):
+        if start:
+            aside.pause()
+        yield examples[start:start + size]
+
+
 class ExampleTest:
     """The numbers of the examples ``test`` holds for, each answer kept per example object."""
 
@@ -124,21 +239,31 @@ class ExampleTest:
         self._holds: set[int] = set()
         self._lock = threading.Lock()  # the warm-up and a page may ask at once: one asks, the other waits
 
-    def numbers(self, examples: list[Example]) -> frozenset[int]:
+    def numbers(self, examples: list[Example], background: StepAside | None = None) -> frozenset[int]:
+        """``background``: the warm-up asks, chunk by chunk, stepping aside while a page is drawn
+        (the lock is let go between chunks: a page asking meanwhile answers the rest itself)."""
+        if background is not None:
+            for part in chunks(examples, background):
+                with self._lock:
+                    self._learn(part)
         with self._lock:
-            tested, holds, test = self._tested, self._holds, self.test
-            for e in examples:
-                n = e.index
-                if tested.get(n) is not e:
-                    tested[n] = e
-                    if test(e):
-                        holds.add(n)
-                    else:
-                        holds.discard(n)
+            tested = self._tested
+            self._learn(examples)
             if len(tested) != len(examples):  # examples gone (the file was read again): ask afresh
                 self._tested, self._holds = {}, set()
-                return frozenset(e.index for e in examples if test(e))
-            return frozenset(holds)
+                return frozenset(e.index for e in examples if self.test(e))
+            return frozenset(self._holds)
+
+    def _learn(self, examples: list[Example]) -> None:
+        tested, holds, test = self._tested, self._holds, self.test
+        for e in examples:
+            n = e.index
+            if tested.get(n) is not e:
+                tested[n] = e
+                if test(e):
+                    holds.add(n)
+                else:
+                    holds.discard(n)
 
 
 def freeze_heap() -> None:
@@ -266,6 +391,7 @@ class Session:
         self._semantic = SemanticIndex()  # so do the system-prompt and conflicting-answer findings
         self._tests: dict[str, ExampleTest] = {}  # the pages' questions of every example (EXAMPLE_TESTS)
         self._control_index = ControlIndex()  # the control-token table after an edit rescans only the edited examples
+        self._control_model: str | None = None  # the model whose control strings the index has scanned every text for
         self._other: dict[str, tokens.TokenCounts] = {}  # counts for the other models' tokenizers
         self._warming: dict[str, Future[tokens.TokenCounts]] = {}
         self._render = export.RenderCache()  # the Export page's lines, per example object and target
@@ -290,7 +416,7 @@ class Session:
         with db() as conn:
             return store.upload_head(conn, self.id, size)
 
-    def holding(self, name: str, examples: list[Example] | None = None) -> frozenset[int]:
+    def holding(self, name: str, examples: list[Example] | None = None, background: StepAside | None = None) -> frozenset[int]:
         """The numbers of the examples for which the registered test ``name`` holds
         (:data:`EXAMPLE_TESTS`): only examples not asked before are asked (an edit makes a new object)."""
         with self.lock:
@@ -298,7 +424,7 @@ class Session:
             if memo is None:
                 memo = self._tests[name] = ExampleTest(EXAMPLE_TESTS[name])
             snapshot = list(self.examples) if examples is None else examples
-        return memo.numbers(snapshot)
+        return memo.numbers(snapshot, background)  # the warm-up holds the memo's lock one chunk at a time, never across a pause
 
     def model(self) -> catalog.ModelInfo:
         return open_tokenizers.model_info(self.options.model, self.options.max_seq_length)
@@ -356,7 +482,7 @@ class Session:
         first = self._first
         if first is None or first.thread is threading.current_thread():
             return
-        while not first.done.wait(ingest.TICK_S):
+        while not _wait(first.done, ingest.TICK_S):
             if progress is not None:
                 progress(*first.shown())
         self._first = None
@@ -369,7 +495,8 @@ class Session:
             return res.counts
         pending = self._warming.get(encoding)
         if pending is not None and encoding not in self._other:
-            pending.result()
+            with PAGES.waiting():
+                pending.result()
         with self.lock:
             if encoding not in self._other:
                 self._other[encoding] = tokens.count(self.examples, encoding)
@@ -389,12 +516,13 @@ class Session:
         if len(self.examples) < INCREMENTAL_MIN or self.result is None:
             return
         snapshot = list(self.examples)
+        aside = StepAside()  # the first visits right after the check come first, for a few seconds in all
         for name in EXAMPLE_TESTS:  # Validate's grid first: the page people open first after the check
-            _WARMER.submit(self.holding, name, snapshot)
+            _WARMER.submit(self.holding, name, snapshot, aside)
         # The Tokens and Export pages' tables next (a second or two each): the Cost page shows
         # the models already counted and fills in the rest, so the tokenizers can come after.
-        self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version))
-        self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result))
+        self._pending["control"] = (self.version, _WARMER.submit(self._warm_control, self.result, self.version, aside))
+        self._pending["export"] = (self.version, _WARMER.submit(self._warm_export, self.result, aside))
         # Then the duplicate search's memo (texts normalised, digests, band keys), so the refresh
         # after the first edit redoes one example; the Cost page shows counts as they come.
         _WARMER.submit(self._warm_prompt_replies, list(self.examples), self.version)
@@ -422,22 +550,32 @@ class Session:
             self._warming[enc] = _WARMER.submit(work)
         _WARMER.submit(freeze_heap)
 
-    def _warm_control(self, res: checks.CheckResult, version: int) -> None:
-        """The Tokens page's control-token table, ready before its first visit."""
+    def _warm_control(self, res: checks.CheckResult, version: int, aside: StepAside | None = None) -> None:
+        """The Tokens page's control-token table, ready before its first visit; scanned chunk by
+        chunk, stepping aside for pages (after an edit the chunks hold only the edited texts that
+        are new, unless the first scan has not finished: then this one goes on with it)."""
         with self.lock:
             if self.version != version or (version, res.model.name) in self._control:
                 return
             snapshot = list(res.examples)
+        if self._control_model != res.model.name:  # every text still to scan (after an edit only the edited ones: one call)
+            size = sieve_chunk(snapshot)  # large enough for the scan's fast sieve: smaller chunks scanned every text with `re`
+            for part in chunks(snapshot, aside, size):  # each chunk's new texts scanned and kept; the table below scans nothing new
+                self._control_index.rows(part, res.model)
         rows = self._control_index.rows(snapshot, res.model)
+        self._control_model = res.model.name
         with self.lock:
             if self.version == version:
                 self._control = {(version, res.model.name): rows}
 
-    def _warm_export(self, res: checks.CheckResult) -> None:
+    def _warm_export(self, res: checks.CheckResult, aside: StepAside | None = None) -> None:
         """Render the default target's lines into the Export page's cache, so its first visit
         only joins bytes.  Lines of examples edited meanwhile are simply rendered again there."""
         with contextlib.suppress(Exception):  # a warm-up only: the page's own build says what is wrong
-            export.build(res, default_target(), 0.0, "none", 0, self.source_rows, self._render)
+            target, errors = get_target(default_target()), res.error_examples()
+            for part in chunks(res.examples, aside):  # the lines, chunk by chunk; the build below renders nothing new
+                self._render.lines([e for e in part if e.record is not None and not e.dropped and e.index not in errors], target)
+            export.build(res, target.name, 0.0, "none", 0, self.source_rows, self._render)
 
     def _warm_prompt_replies(self, snapshot: list[Example], version: int) -> None:
         """The duplicate and semantic memos brought up to every example before the first refresh.
@@ -487,6 +625,10 @@ class Session:
 
     def example(self, index: int) -> Example:
         return self.examples[self._pos[index]]
+
+    def position(self, index: int) -> int:
+        """Where example ``index`` sits in :attr:`examples` (and in the check result's arrays)."""
+        return self._pos[index]
 
     def has(self, index: int) -> bool:
         return index in self._pos
@@ -595,6 +737,7 @@ class Session:
         rows = self._control.get(key)
         if rows is None:
             rows = self._control_index.rows(res.examples, res.model)
+            self._control_model = res.model.name
             self._control = {key: rows}
         return rows
 
@@ -636,7 +779,7 @@ class Session:
         if pending is None or pending[0] != self.version or pending[1].done():
             return
         if not pending[1].cancel():
-            with contextlib.suppress(Exception):  # it failed: the caller's own refresh says why
+            with contextlib.suppress(Exception), PAGES.waiting():  # it failed: the caller's own refresh says why
                 pending[1].result()
 
     # -- duplicates, export and reports ---------------------------------------------------
@@ -706,6 +849,11 @@ class Session:
     def exact(self) -> bool:
         """True when every number shown is from a full check (nothing patched since)."""
         return self.result is not None and not self.stale
+
+
+def _wait(event: threading.Event, seconds: float) -> bool:
+    with PAGES.waiting():
+        return event.wait(seconds)
 
 
 def _load_tokenizer(sample: list[Example], encoding: str) -> None:
