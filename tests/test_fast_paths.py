@@ -605,3 +605,65 @@ def test_example_count_of_a_file_with_short_and_long_lines(tmp_path) -> None:
     data = b"{}\n" * 600_000 + (b"x" * 5000 + b"\n") * 300 + b"tail"  # dense blocks, sparse blocks, no final line break
     (tmp_path / "a.jsonl").write_bytes(data)
     assert stream.example_count(tmp_path / "a.jsonl", "jsonl") == data.count(b"\n") == 600_300
+
+
+_tok_text = st.sampled_from(["", "hi", "Hello there, friend.", "<|endoftext|>", "ok ok", "é\u0301", "a" * 50])
+_tok_message = st.one_of(
+    st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant", "tool"]), "content": _tok_text}),
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _tok_text}, optional={"name": _tok_text, "weight": st.just(1)}),
+    st.fixed_dictionaries({"role": st.just("assistant"), "content": st.lists(st.one_of(
+        st.fixed_dictionaries({"type": st.just("text"), "text": _tok_text}),
+        st.fixed_dictionaries({"type": st.just("image_url"),
+                               "image_url": st.fixed_dictionaries({"url": st.just("https://x/y.png"), "detail": st.sampled_from(["low", "high"])})})),
+        max_size=3)}),
+    st.fixed_dictionaries({"role": st.just("assistant"), "content": st.none(),
+                           "tool_calls": st.just([{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}])}),
+    st.fixed_dictionaries({"role": st.just(3), "content": _tok_text}),
+    st.just("not a dict"),
+)
+
+
+def _reference_token_counts(examples: list, encoding: str) -> tuple[list[int], list[int], list[bool], list[int]]:
+    """The per-example loop the gathering replaced: every string encoded alone."""
+    from validators.counting import image_tokens, tokens
+
+    encode = tokens.get_encoding(encoding).encode_ordinary
+    total, assistant, counted, uncounted = [], [], [], []
+    for ex in examples:
+        t = a = u = 0
+        if ex.record is not None:
+            t = tokens.PER_EXAMPLE
+            for msg in tokens._messages(ex):
+                if not isinstance(msg, dict):
+                    continue
+                t += tokens.PER_MESSAGE
+                if isinstance(msg.get("content"), list):
+                    known, unknown = image_tokens.message_images(msg["content"])
+                    t += known
+                    u += unknown
+                for key, s, asst in tokens._strings(msg):
+                    n = len(encode(s))
+                    t += n + (tokens.PER_NAME if key == "name" else 0)
+                    a += n if asst else 0
+        total.append(t)
+        assistant.append(a)
+        counted.append(ex.record is not None)
+        uncounted.append(u)
+    return total, assistant, counted, uncounted
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.lists(_tok_message, max_size=5).map(lambda m: {"messages": m}), st.none()), max_size=8),
+       st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_gathered_token_counts_equal_the_message_by_message_loop(records: list, encoding: str) -> None:
+    """Token counts from the strings numbered as they are gathered (one encoding of each
+    distinct string, summed per example by NumPy) equal the plain per-message loop."""
+    from validators.counting import tokens
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    got = tokens.count(examples, encoding, workers=False)
+    total, assistant, counted, uncounted = _reference_token_counts(examples, encoding)
+    assert got.total.tolist() == total and got.assistant.tolist() == assistant
+    assert got.counted.tolist() == counted and got.images_uncounted.tolist() == uncounted
+    assert got.total.dtype == got.assistant.dtype == np.int64
