@@ -13,6 +13,7 @@ import errno
 import math
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -178,7 +179,28 @@ def _report_check(args: argparse.Namespace) -> int:
         print(json_text.dumps(data))  # json.dumps(data, ensure_ascii=False, indent=1), written by orjson
     else:
         print(human_summary(data))
+    _ANSWERED.append((result, ds, data))  # not freed object by object after the answer: see end()
     return 1 if result.errors else 0
+
+
+# The answers of the checks this process ran, kept so their objects (every example, record
+# and finding: millions at 100,000 examples) are not freed one by one once the answer is
+# out (0.1 s on one core); the process ends next (:func:`end`) and the system takes the
+# memory back at once.
+_ANSWERED: list[Any] = []
+
+
+def end(rc: int) -> None:
+    """Exit with ``rc``.  After a ``check`` that only wrote its answer, without the
+    interpreter's teardown (freeing every object of the answer: 0.3 s at 100,000 examples):
+    the output is flushed, no other thread runs and nothing was written that a teardown
+    would finish.  Otherwise the ordinary exit."""
+    if _ANSWERED and threading.active_count() == 1:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(rc)
+    sys.exit(rc)
 
 
 def mapping_line(source: dict[str, Any]) -> str | None:
