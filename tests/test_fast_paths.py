@@ -667,3 +667,52 @@ def test_gathered_token_counts_equal_the_message_by_message_loop(records: list, 
     assert got.total.tolist() == total and got.assistant.tolist() == assistant
     assert got.counted.tolist() == counted and got.images_uncounted.tolist() == uncounted
     assert got.total.dtype == got.assistant.dtype == np.int64
+
+
+_plain_text = st.text(alphabet=st.one_of(st.sampled_from(list("aB .:-  \t\x7f\x1f") + ["É", "ﬁ", "\u00a0"]), st.characters(max_codepoint=0x7F)),
+                      max_size=30)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_plain_text, max_size=12), st.sampled_from([1, 7, 500_000]))
+def test_texts_lowered_together_are_normalised_or_left_to_the_caller(texts: list[str], chunk: int) -> None:
+    """Where the joined pass answers, its answer is the normalisation; it answers for every
+    plain ASCII text (printable, no doubled or outer space), in chunks of any size."""
+    from validators.checking import plain_text
+
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
+    try:
+        got = plain_text.lowered_if_plain(texts)
+    finally:
+        plain_text.CHUNK_CHARS = old
+    assert len(got) == len(texts)
+    for t, g in zip(texts, got):
+        plain = t.isascii() and t.isprintable() and "  " not in t and t.strip(" ") == t
+        assert (g is not None) == plain
+        if g is not None:
+            assert g == reference_normalise(t)
+
+
+_pr_content = st.one_of(_plain_text, st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _plain_text}), max_size=2), st.none())
+_pr_message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant", "tool", None]), "content": _pr_content}),
+                        st.just("odd"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.lists(_pr_message, max_size=5).map(lambda m: {"messages": m}), st.none()), max_size=8),
+       st.sampled_from([1, 500_000]))
+def test_prompt_replies_together_equal_one_example_at_a_time(records: list, chunk: int) -> None:
+    """The prompts and replies normalised together equal prompt_and_reply, example by example."""
+    from validators.checking import plain_text
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    if examples:
+        examples[0].dropped = "left out"
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
+    try:
+        got = semantic.prompt_replies(examples)
+    finally:
+        plain_text.CHUNK_CHARS = old
+    want = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+    assert got == want and list(got) == list(want)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model import Example, Finding, finding
-from . import mojibake
+from . import mojibake, plain_text
 
 MIN_EXAMPLES = 10  # the API refuses fewer
 RECOMMENDED_EXAMPLES = 50
@@ -278,8 +278,40 @@ def _system_of(e: Example) -> str | None:
 
 def prompt_replies(examples: Iterable[Example]) -> dict[int, tuple[str, str]]:
     """:func:`prompt_and_reply` of every usable example, by example number (computed once,
-    shared by the conflicting-answers check and the duplicate search)."""
-    return {e.index: prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+    shared by the conflicting-answers check and the duplicate search).
+
+    The texts are normalised together (:func:`plain_text.lowered_if_plain`): a prompt's
+    lines joined by single spaces, when that is plain text, normalise to what
+    :func:`_normalise_lines` makes of them line by line (every line is then non-empty and
+    plain itself); any other prompt or reply takes :func:`prompt_and_reply`'s own path."""
+    numbers: list[int] = []
+    lines_of: list[list[str] | None] = []
+    texts: list[str] = []  # per example: its prompt's lines joined, then its reply
+    for e in examples:
+        if e.record is None or e.dropped:
+            continue
+        msgs = [m for m in e.messages if isinstance(m, dict)]
+        last = len(msgs) - 1
+        while last >= 0 and msgs[last].get("role") != "assistant":
+            last -= 1
+        numbers.append(e.index)
+        if last < 0:
+            lines_of.append(None)
+            texts += ("", "")
+            continue
+        lines = [f"{m.get('role')}: {c if type(c := m.get('content')) is str else text_of(c)}" for m in msgs[:last]]
+        lines_of.append(lines)
+        c = msgs[last].get("content")
+        texts += (" ".join(lines), c if type(c) is str else text_of(c))
+    fast = plain_text.lowered_if_plain(texts)
+    out: dict[int, tuple[str, str]] = {}
+    for k, (number, lines) in enumerate(zip(numbers, lines_of)):
+        if lines is None:
+            out[number] = ("", "")
+            continue
+        prompt, reply = fast[2 * k], fast[2 * k + 1]
+        out[number] = (_normalise_lines(lines) if prompt is None else prompt, normalise(texts[2 * k + 1]) if reply is None else reply)
+    return out
 
 
 def prompt_and_reply(e: Example) -> tuple[str, str]:
