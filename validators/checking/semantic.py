@@ -280,13 +280,15 @@ def prompt_replies(examples: Iterable[Example]) -> dict[int, tuple[str, str]]:
     """:func:`prompt_and_reply` of every usable example, by example number (computed once,
     shared by the conflicting-answers check and the duplicate search).
 
-    The texts are normalised together (:func:`plain_text.lowered_if_plain`): a prompt's
-    lines joined by single spaces, when that is plain text, normalise to what
+    The texts are normalised together (:func:`plain_text.lowered_if_plain`), a batch of
+    examples at a time (so the joined prompts never all stay in memory at once): a
+    prompt's lines joined by single spaces, when that is plain text, normalise to what
     :func:`_normalise_lines` makes of them line by line (every line is then non-empty and
     plain itself); any other prompt or reply takes :func:`prompt_and_reply`'s own path."""
-    numbers: list[int] = []
-    lines_of: list[list[str] | None] = []
-    texts: list[str] = []  # per example: its prompt's lines joined, then its reply
+    out: dict[int, tuple[str, str]] = {}
+    batch: list[tuple[int, list[str] | None]] = []
+    texts: list[str] = []  # per example of the batch: its prompt's lines joined, then its reply
+    size = 0
     for e in examples:
         if e.record is None or e.dropped:
             continue
@@ -294,24 +296,31 @@ def prompt_replies(examples: Iterable[Example]) -> dict[int, tuple[str, str]]:
         last = len(msgs) - 1
         while last >= 0 and msgs[last].get("role") != "assistant":
             last -= 1
-        numbers.append(e.index)
         if last < 0:
-            lines_of.append(None)
+            batch.append((e.index, None))
             texts += ("", "")
             continue
         lines = [f"{m.get('role')}: {c if type(c := m.get('content')) is str else text_of(c)}" for m in msgs[:last]]
-        lines_of.append(lines)
         c = msgs[last].get("content")
-        texts += (" ".join(lines), c if type(c) is str else text_of(c))
+        joined, reply = " ".join(lines), c if type(c) is str else text_of(c)
+        batch.append((e.index, lines))
+        texts += (joined, reply)
+        size += len(joined) + len(reply)
+        if size >= plain_text.CHUNK_CHARS:
+            _normalise_batch(batch, texts, out)
+            batch, texts, size = [], [], 0
+    _normalise_batch(batch, texts, out)
+    return out
+
+
+def _normalise_batch(batch: list[tuple[int, list[str] | None]], texts: list[str], out: dict[int, tuple[str, str]]) -> None:
     fast = plain_text.lowered_if_plain(texts)
-    out: dict[int, tuple[str, str]] = {}
-    for k, (number, lines) in enumerate(zip(numbers, lines_of)):
+    for k, (number, lines) in enumerate(batch):
         if lines is None:
             out[number] = ("", "")
             continue
         prompt, reply = fast[2 * k], fast[2 * k + 1]
         out[number] = (_normalise_lines(lines) if prompt is None else prompt, normalise(texts[2 * k + 1]) if reply is None else reply)
-    return out
 
 
 def prompt_and_reply(e: Example) -> tuple[str, str]:
