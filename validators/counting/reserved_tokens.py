@@ -16,6 +16,7 @@ reads the same to a person and is plain text to the tokenizer.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from functools import cache
@@ -148,19 +149,22 @@ class _Texts:
 
     def __init__(self, examples: list[Example], lists: list[tuple[str, ...]]) -> None:
         self.texts: list[str] = []
-        # the example, message and message position of each text, one tuple a text: only the
-        # few picked texts are ever looked up, so no column is built for all of them
-        self.where: list[tuple[Example, dict[str, Any], int]] = []
-        add_text, add_where = self.texts.append, self.where.append
+        # Where each text comes from is worked out only for the few picked texts (:meth:`place`):
+        # kept here is each example (read and not left out) and the position of its first text.
+        self._examples: list[Example] = []
+        self._firsts: list[int] = []
+        texts, add_example, add_first = self.texts, self._examples.append, self._firsts.append
         for ex in examples:
             if ex.record is None or ex.dropped:
                 continue
-            for i, msg in enumerate(_messages(ex)):
-                if isinstance(msg, dict):
-                    for t in _texts(msg):
-                        add_text(t)
-                        add_where((ex, msg, i))
-        self.owner = _Column(self.where, lambda w: w[0].index)  # example number of each text
+            add_example(ex)
+            add_first(len(texts))
+            for msg in _messages(ex):
+                if type(msg) is dict and type(content := msg.get("content")) is str:
+                    texts.append(content)  # the common message: _texts(msg) without the call
+                elif isinstance(msg, dict):
+                    texts += _texts(msg)
+        self.owner = _Column(self, lambda w: w[0].index)  # example number of each text
         self.picked = range(len(self.texts))
         every = _sieve_pattern(lists)
         if every is not None and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
@@ -170,12 +174,21 @@ class _Texts:
 
     def same_message(self, i: int, j: int) -> bool:
         """Whether texts ``i`` and ``j`` come from one message (a message may hold several text parts)."""
-        (ex_i, msg_i, pos_i), (ex_j, msg_j, pos_j) = self.where[i], self.where[j]
+        (ex_i, msg_i, pos_i), (ex_j, msg_j, pos_j) = self.place(i), self.place(j)
         return msg_i is msg_j and ex_i is ex_j and pos_i == pos_j
 
     def place(self, i: int) -> tuple[Example, dict[str, Any], int]:
-        """The example, message and (0-based) message position of text ``i``."""
-        return self.where[i]
+        """The example, message and (0-based) message position of text ``i``: its example's
+        messages walked again, as they were gathered, to its own."""
+        k = bisect.bisect_right(self._firsts, i) - 1
+        ex, left = self._examples[k], i - self._firsts[k]
+        for n, msg in enumerate(_messages(ex)):
+            if isinstance(msg, dict):
+                parts = len(_texts(msg))
+                if left < parts:
+                    return ex, msg, n
+                left -= parts
+        raise IndexError(i)
 
     def scan(self, tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
         pattern = _pattern(tokens)
@@ -207,14 +220,14 @@ def sieve_pattern(active: Any) -> str | None:
 class _Column:
     """One field of each text's place, read on demand (``owner[i]``)."""
 
-    def __init__(self, where: list[tuple[Example, dict[str, Any], int]], field: Callable[[tuple[Example, dict[str, Any], int]], Any]) -> None:
-        self.where, self.field = where, field
+    def __init__(self, texts: _Texts, field: Callable[[tuple[Example, dict[str, Any], int]], Any]) -> None:
+        self.texts, self.field = texts, field
 
     def __getitem__(self, i: int) -> Any:
-        return self.field(self.where[i])
+        return self.field(self.texts.place(i))
 
     def __len__(self) -> int:
-        return len(self.where)
+        return len(self.texts.texts)
 
 
 def _re2_literal(text: str) -> str:
