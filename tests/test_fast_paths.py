@@ -716,3 +716,40 @@ def test_prompt_replies_together_equal_one_example_at_a_time(records: list, chun
         plain_text.CHUNK_CHARS = old
     want = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
     assert got == want and list(got) == list(want)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.tuples(JSON_VALUE, st.sampled_from(["", "dup", "cut", "surrogate", "deep", "blank", "cr", "junk"])), max_size=6),
+       st.booleans())
+def test_ascii_jsonl_read_from_its_bytes_as_from_its_text(lines: list, final_newline: bool) -> None:
+    """An ASCII JSONL file read line by line from its bytes gives the records (values,
+    errors, raw text, blank lines) reading its decoded text gives."""
+    import json
+
+    from validators.reading import readers
+
+    texts = []
+    for value, damage in lines:
+        line = json.dumps(value, ensure_ascii=True)
+        if damage == "dup" and line.startswith("{") and line != "{}":
+            line = line[:-1] + ', "q": 1, "q": 2}'
+        elif damage == "cut":
+            line = line[: len(line) // 2]
+        elif damage == "surrogate":
+            line = json.dumps([value, "x"], ensure_ascii=True).replace('"x"', '"\\ud800x"')
+        elif damage == "deep":
+            line = "[" * 70 + line + "]" * 70
+        elif damage == "blank":
+            line = " \t\x1c\x1f\x0b"
+        elif damage == "cr":
+            line += "\r"
+        elif damage == "junk":
+            line = "\x1e" + line + " \\\\\"x"
+        texts.append(line)
+    data = ("\n".join(texts) + ("\n" if final_newline else "")).encode("ascii")
+    want = readers.read_jsonl(data.decode("ascii"))
+    got = readers.read_jsonl_ascii(data)
+    assert repr(got.records) == repr(want.records)  # repr: NaN equals itself there
+    content, encoding = readers.read_bytes(data or b"{}", "f.jsonl") if data.strip() else (None, None)
+    if content is not None:
+        assert repr(content.records) == repr(readers.read_jsonl(data.decode("ascii")).records) and encoding == "utf-8"
