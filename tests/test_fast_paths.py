@@ -753,3 +753,36 @@ def test_ascii_jsonl_read_from_its_bytes_as_from_its_text(lines: list, final_new
     content, encoding = readers.read_bytes(data or b"{}", "f.jsonl") if data.strip() else (None, None)
     if content is not None:
         assert repr(content.records) == repr(readers.read_jsonl(data.decode("ascii")).records) and encoding == "utf-8"
+
+
+_rec_value = st.one_of(
+    st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system"]), "content": st.sampled_from(["hi", "", "ok"])}),
+             max_size=3).map(lambda m: {"messages": m}),
+    st.just({"messages": "not a list"}), st.just({"messages": [], "tools": []}), st.just({"question": "q", "answer": "a"}),
+    st.just({"input": {"messages": [{"role": "user", "content": "q"}]}, "preferred_output": [{"role": "assistant", "content": "a"}],
+             "non_preferred_output": [{"role": "assistant", "content": "b"}]}),
+    st.just([1, 2]), st.none(), st.just("text"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_rec_value, st.booleans()), min_size=1, max_size=8), st.sampled_from([None, "", "Be brief."]))
+def test_plain_chat_records_become_the_examples_record_example_makes(items: list, default_system: str | None) -> None:
+    """from_records' shortcut for the common chat record gives every example
+    record_example gives it (with the same origin), whatever else the file holds."""
+    import copy
+
+    from validators.reading import ingest, readers
+
+    records = readers.Records([readers.Record(i, copy.deepcopy(v)) if ok else readers.Record(i, error="invalid JSON", raw="{")
+                               for i, (v, ok) in enumerate(items, start=1)])
+    if all(r.error is not None for r in records.records):
+        return
+    reference = copy.deepcopy(records)
+    layout, m, columns, detection = ingest.plan([r for r in reference.records if r.error is None], None, default_system)
+    want = []
+    for i, rec in enumerate(reference.records, start=1):
+        ex = ingest.record_example(i, rec, layout, m, columns, default_system, detection)
+        ex.origin = "line"
+        want.append(ex)
+    assert ingest.from_records(records, "f.jsonl", "jsonl", None, default_system).examples == want
