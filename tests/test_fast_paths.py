@@ -786,3 +786,26 @@ def test_plain_chat_records_become_the_examples_record_example_makes(items: list
         ex.origin = "line"
         want.append(ex)
     assert ingest.from_records(records, "f.jsonl", "jsonl", None, default_system).examples == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.lists(MESSAGE, max_size=5).map(lambda m: {"messages": m}), st.none(),
+                          st.lists(st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant"]),
+                                                          "content": st.sampled_from(["Hello there.", "ok then", "bell\x07 rang", "tab\there", "x\x7f"])}),
+                                   min_size=2, max_size=4).map(lambda m: {"messages": m})), max_size=10),
+       st.sampled_from([1, 500_000]))
+def test_semantic_checks_of_many_examples_as_one_by_one(records: list, chunk: int) -> None:
+    """check_examples (control characters of the plainly fine texts found together) gives
+    what check_example gives each example, in order."""
+    from validators.checking import plain_text
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    if len(examples) > 2:
+        examples[1].dropped = "left out"
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
+    try:
+        got = semantic.check_examples(examples)
+    finally:
+        plain_text.CHUNK_CHARS = old
+    assert got == [f for ex in examples for f in semantic.check_example(ex)]

@@ -372,10 +372,7 @@ class ExampleChecks:
 
     def semantics(self) -> list[Finding]:
         """The semantics of each example (:meth:`content` without the JSON Schema)."""
-        out: list[Finding] = []
-        for ex in self.examples:
-            out += semantic.check_example(ex, self.columns)
-        return out
+        return semantic.check_examples(self.examples, self.columns)
 
     def personal(self) -> list[Finding]:
         """Personal data and secrets (waits for the scan started in ``__init__``)."""

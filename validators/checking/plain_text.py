@@ -52,3 +52,23 @@ def _lower_chunk(pieces: list[str], lens: np.ndarray) -> list[str | None]:
     bad[filled[arr[ends[filled] - 1] == 0x20]] = True  # a trailing space
     # each text lowered on its own: cheaper than lowering the buffer and cutting it up again
     return [None if b else t.lower() for t, b in zip(pieces, bad.tolist())]
+
+
+def controls(texts: list[str]) -> np.ndarray:
+    """For each text, :func:`mojibake.has_control` of it.  ASCII texts are tested together,
+    a chunk at a time: ``bytes.translate`` deletes every character that is not a control
+    from the joined chunk, and only a chunk where something is left is looked at text by
+    text."""
+    from . import mojibake
+
+    if not all(map(str.isascii, texts)):
+        return np.fromiter(map(mojibake.has_control, texts), dtype=bool, count=len(texts))
+    out = np.zeros(len(texts), dtype=bool)
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    a = 0
+    while a < len(texts):
+        b = max(a + 1, int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CHUNK_CHARS, side="right")))
+        if "".join(texts[a:b]).encode("ascii").translate(None, mojibake.TEXT_BYTES):
+            out[a:b] = [mojibake.has_control(t) for t in texts[a:b]]
+        a = b
+    return out

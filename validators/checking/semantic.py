@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..model import Example, Finding, finding
 from . import mojibake, plain_text
 
@@ -86,33 +88,71 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
     return out
 
 
+def check_examples(examples: Iterable[Example], names: dict[str, str] | None = None) -> list[Finding]:
+    """:func:`check_example` of each example, in order.  The control-character test of
+    the plainly fine examples' texts (:func:`_plainly_fine`'s one pass per text) is made
+    for all of them at once (:func:`plain_text.controls`); an example with a control
+    character, or any other, takes :func:`check_example` itself."""
+    examples = list(examples)
+    fine: list[int] = []  # positions of the examples plainly fine but for control characters
+    firsts: list[int] = []
+    texts: list[str] = []
+    for k, ex in enumerate(examples):
+        if ex.dropped or ex.record is None or ex.kind == "dpo":
+            continue
+        msgs = ex.record.get("messages")
+        contents = _plain_contents(ex.record, msgs) if isinstance(msgs, list) else None
+        if contents is not None:
+            fine.append(k)
+            firsts.append(len(texts))
+            texts += contents
+    skip = np.zeros(len(examples), dtype=bool)
+    if fine:
+        control = plain_text.controls(texts)
+        # an example is skipped when none of its texts holds one (every fine example has texts)
+        skip[np.asarray(fine)] = ~np.logical_or.reduceat(control, np.asarray(firsts))
+    out: list[Finding] = []
+    for k in np.flatnonzero(~skip).tolist():
+        out += check_example(examples[k], names)
+    return out
+
+
 def _plainly_fine(record: dict[str, Any], msgs: list[Any]) -> bool:
     """True for the common example no check below can fault, found in one cheap pass:
     plain ``{"role", "content"}`` messages of ASCII text without control characters or
     surrounding whitespace, no tools, a user message, an assistant reply of at least
     :data:`SHORT_REPLY_CHARS` characters, the system message (if any) first, no role
     twice in a row.  Anything else (``False``) takes the full checks."""
+    contents = _plain_contents(record, msgs)
+    return contents is not None and not any(map(mojibake.has_control, contents))
+
+
+def _plain_contents(record: dict[str, Any], msgs: list[Any]) -> list[str] | None:
+    """The texts of a plainly fine example (:func:`_plainly_fine`) but for their control
+    characters, which are left to the caller; ``None`` when it is not."""
     if "tools" in record:
-        return False
+        return None
     prev, user, assistant = None, False, False
+    contents = []
     for i, m in enumerate(msgs):
         if type(m) is not dict or len(m) != 2:
-            return False
+            return None
         role, content = m.get("role"), m.get("content")
         if type(role) is not str or type(content) is not str or role == prev or not content:
-            return False
-        if content.strip() is not content or not content.isascii() or mojibake.has_control(content):
-            return False  # str.strip returns the very same object when there is nothing to strip
+            return None
+        if content.strip() is not content or not content.isascii():
+            return None  # str.strip returns the very same object when there is nothing to strip
+        contents.append(content)
         if role == "assistant":
             if len(content) < SHORT_REPLY_CHARS:
-                return False
+                return None
             assistant = True
         elif role == "user":
             user = True
         elif role == "system" and i:
-            return False
+            return None
         prev = role
-    return user and assistant
+    return contents if user and assistant else None
 
 
 def _message_findings(ex: Example, msgs: list[Any], names: dict[str, str]) -> list[Finding]:
