@@ -153,13 +153,13 @@ def _run(
     info = open_tokenizers.model_info(model, max_seq_length)
     say = progress or (lambda _f, _s: None)
     child = _fork_counting(examples, info)
-    if child is not None:
+    if child is not None:  # its findings end with the duplicates' (worked out while the child still ran)
         findings, counts, dupes, control = _run_split(examples, info, threshold, near, read_findings, say, signature_cache, columns, child)
     else:
         findings, counts, dupes, control = _run_threads(examples, info, threshold, near, read_findings, say, signature_cache, columns,
                                                         duplicate_search if near else None, dataset_check)
+        findings += duplicate_findings(examples, dupes)
     est = cost.estimate(counts.total[usable_mask(examples)], info.limit, info.training if price is None else price, epochs)
-    findings += duplicate_findings(examples, dupes)
     sort_findings(findings)
     say(1.0, "Done")
     result = CheckResult(examples, info, findings, counts, est, dupes,
@@ -299,6 +299,7 @@ def _split_parts(
         dataset = semantic.check_dataset(examples, prompt_replies)
         say(0.6, "Looking for duplicates")
         dupes = searching.result()
+    duplicated = duplicate_findings(examples, dupes)  # before the wait: the child may still be counting
     say(0.8, f"Counting tokens ({info.encoding})")
     try:
         got = child()
@@ -308,6 +309,7 @@ def _split_parts(
     findings += dataset
     findings += per_example.personal()
     findings += per_example.token_findings(got.counts, range(len(examples)), info, got.control)
+    findings += duplicated  # last, as run() adds them on the other path (the sort keeps ties in order)
     return findings, got.counts, dupes, got.control
 
 
