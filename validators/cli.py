@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import catalog
-from .checking import checks, gc_pause, json_text
+from .checking import checks, forked, gc_pause, json_text
 from .counting import open_tokenizers
 from .exporting import export, next_steps, report, targets
 from .reading import ingest, mapping
@@ -206,6 +206,7 @@ def end(rc: int) -> None:
         with contextlib.suppress(OSError, ValueError):
             sys.stdout.flush()
             sys.stderr.flush()
+            forked.reap()  # the answer is out: the forked child's exit is waited for, so its CPU time counts as this process's
             os._exit(rc)
     sys.exit(rc)
 
