@@ -300,6 +300,7 @@ def _split_parts(
         say(0.6, "Looking for duplicates")
         dupes = searching.result()
     duplicated = duplicate_findings(examples, dupes)  # before the wait: the child may still be counting
+    del prompt_replies  # 200,000 normalised texts freed now, while the child counts, not on the way to the answer
     say(0.8, f"Counting tokens ({info.encoding})")
     try:
         got = child()
