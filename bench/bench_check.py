@@ -133,7 +133,7 @@ COOKBOOK = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
 import cookbook_checks
-s = time.perf_counter(); cookbook_checks.main({path!r})
+s = time.perf_counter(); cookbook_checks.main({path!r}); seconds = time.perf_counter() - s
 cpu = sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime"))
 print(json.dumps({{"seconds": seconds, "cpu": cpu, "peak MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
