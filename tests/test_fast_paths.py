@@ -837,3 +837,30 @@ def test_densified_signatures_equal_bin_by_bin(num_perm: int, n_rows: int, empty
     sig[rng.random((n_rows, num_perm)) < empty_share] = np.uint64(2**64 - 1)
     got = minhash._densify(sig.copy(), np.uint64(2**64 - 1), num_perm)
     assert np.array_equal(got, _plain_densify(sig, num_perm))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.lists(_pii_message, max_size=4).map(lambda m: {"messages": m}),
+                          st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]),
+                                                          "content": st.sampled_from(["hi", "<|endoftext|> x", "User: y", ""])}),
+                                   max_size=3).map(lambda m: {"messages": m}),
+                          st.none()), max_size=8), st.booleans())
+def test_control_texts_taken_from_the_personal_data_scan_as_gathered_again(records: list, drop_first: bool) -> None:
+    """The personal-data scan's texts, handed to the control-token scan when every example
+    is the common shape, are the texts, examples and positions it gathers itself, and give
+    the same findings and table."""
+    from validators import catalog
+    from validators.counting import reserved_tokens
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    if drop_first and examples:
+        examples[0].dropped = "left out"
+    info = catalog.model(None)
+    given = pii.check_later(examples, workers=False).gathered()
+    own = reserved_tokens.gather(examples, info)
+    if given is not None:
+        assert given[0] == own.texts and given[1] == own._examples and given[2] == own._firsts
+    taken = reserved_tokens.gather(examples, info, given)
+    assert reserved_tokens.check(examples, info, taken) == reserved_tokens.check(examples, info, own)
+    assert reserved_tokens.by_target(examples, info, taken) == reserved_tokens.by_target(examples, info, own)

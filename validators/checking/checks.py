@@ -237,8 +237,9 @@ def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: b
         # moment the other process waits, so the two processes even out by themselves.
         counting = pool.submit(tokens.count, examples, info.encoding, workers=workers)
         with sieve.together(_sieve_patterns(info)):  # one RE2 pass for both scans
-            personal = pii.check_later(examples, workers=workers)()
-            gathered = _gather_control(examples, info)
+            scan = pii.check_later(examples, workers=workers)
+            personal = scan()
+            gathered = _gather_control(examples, info, scan.gathered())  # type: ignore[attr-defined]
         control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
         schema = schema_check.check_schema(examples)
         return _Counted(counting.result(), personal, control, schema)
@@ -314,11 +315,12 @@ def _split_parts(
     return findings, got.counts, dupes, got.control
 
 
-def _gather_control(examples: list[Example], info: catalog.ModelInfo) -> Any:
+def _gather_control(examples: list[Example], info: catalog.ModelInfo, given: Any = None) -> Any:
     """The message texts, sieved once for every destination's control strings: the
-    control-token check and ``to_json``'s table by destination both read them."""
+    control-token check and ``to_json``'s table by destination both read them; ``given``:
+    the same texts gathered by the personal-data scan (``check_later(...).gathered``)."""
     try:
-        return reserved_tokens.gather(examples, info)
+        return reserved_tokens.gather(examples, info, given)
     except Exception:  # noqa: BLE001 - a destination's list unavailable: each scan gathers its own, as before
         return None
 

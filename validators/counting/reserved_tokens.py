@@ -147,23 +147,26 @@ class _Texts:
     as scanning every text, without four slow passes over 100 MB (Nova's ``User:`` has no
     literal start for ``re`` to skip ahead with)."""
 
-    def __init__(self, examples: list[Example], lists: list[tuple[str, ...]]) -> None:
-        self.texts: list[str] = []
+    def __init__(self, examples: list[Example], lists: list[tuple[str, ...]],
+                 given: tuple[list[str], list[Example], list[int]] | None = None) -> None:
         # Where each text comes from is worked out only for the few picked texts (:meth:`place`):
         # kept here is each example (read and not left out) and the position of its first text.
-        self._examples: list[Example] = []
-        self._firsts: list[int] = []
-        texts, add_example, add_first = self.texts, self._examples.append, self._firsts.append
-        for ex in examples:
-            if ex.record is None or ex.dropped:
-                continue
-            add_example(ex)
-            add_first(len(texts))
-            for msg in _messages(ex):
-                if type(msg) is dict and type(content := msg.get("content")) is str:
-                    texts.append(content)  # the common message: _texts(msg) without the call
-                elif isinstance(msg, dict):
-                    texts += _texts(msg)
+        # ``given``: those three, already gathered the same way (the personal-data scan's).
+        if given is not None:
+            self.texts, self._examples, self._firsts = given
+        else:
+            self.texts, self._examples, self._firsts = [], [], []
+            texts, add_example, add_first = self.texts, self._examples.append, self._firsts.append
+            for ex in examples:
+                if ex.record is None or ex.dropped:
+                    continue
+                add_example(ex)
+                add_first(len(texts))
+                for msg in _messages(ex):
+                    if type(msg) is dict and type(content := msg.get("content")) is str:
+                        texts.append(content)  # the common message: _texts(msg) without the call
+                    elif isinstance(msg, dict):
+                        texts += _texts(msg)
         self.owner = _Column(self, lambda w: w[0].index)  # example number of each text
         self.picked = range(len(self.texts))
         every = _sieve_pattern(lists)
@@ -235,10 +238,12 @@ def _re2_literal(text: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else f"\\x{{{ord(c):x}}}" for c in text)
 
 
-def gather(examples: list[Example], active: Any) -> _Texts:
+def gather(examples: list[Example], active: Any, given: tuple[list[str], list[Example], list[int]] | None = None) -> _Texts:
     """Every message text of ``examples``, sieved once for the control strings of every
-    destination (the active model's among them): for :func:`check` and :func:`by_target`."""
-    return _Texts(examples, [tokens for _, _, tokens in target_sets(active) if tokens])
+    destination (the active model's among them): for :func:`check` and :func:`by_target`.
+    ``given``: (the texts, the examples read and not left out, each one's first text's
+    position), gathered exactly as here by another scan, to take instead of walking again."""
+    return _Texts(examples, [tokens for _, _, tokens in target_sets(active) if tokens], given)
 
 
 def by_target(examples: list[Example], active: Any, gathered: _Texts | None = None) -> list[dict[str, Any]]:
