@@ -864,3 +864,22 @@ def test_control_texts_taken_from_the_personal_data_scan_as_gathered_again(recor
     taken = reserved_tokens.gather(examples, info, given)
     assert reserved_tokens.check(examples, info, taken) == reserved_tokens.check(examples, info, own)
     assert reserved_tokens.by_target(examples, info, taken) == reserved_tokens.by_target(examples, info, own)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.booleans()), max_size=30), st.integers(0, 50))
+def test_examples_over_the_limit_as_one_by_one(items: list, limit: int) -> None:
+    """CheckResult.over_limit (NumPy picks the counts over the limit) equals reading each count."""
+    import dataclasses
+
+    from validators import catalog
+    from validators.checking import checks, duplicates
+    from validators.counting import cost, tokens
+    from validators.model import Example
+
+    examples = [Example(i, (i,), {"messages": []}, dropped="left out" if d else None) for i, (_, d) in enumerate(items, start=1)]
+    total = np.array([t for t, _ in items], dtype=np.int64)
+    counts = tokens.TokenCounts("o200k_base", total, total * 0, total >= 0)
+    model = dataclasses.replace(catalog.model(None), limit=limit)
+    result = checks.CheckResult(examples, model, [], counts, cost.estimate(total, limit, 1.0), duplicates.DuplicateGroups())
+    assert result.over_limit() == [e.index for e, t in zip(examples, total) if not e.dropped and t > limit]

@@ -49,7 +49,9 @@ class CheckResult:
         return [e for e in self.examples if not e.dropped]
 
     def over_limit(self) -> list[int]:
-        return [e.index for e, t in zip(self.examples, self.counts.total) if not e.dropped and t > self.model.limit]
+        # NumPy finds the few over the limit: reading 100,000 counts one by one as NumPy scalars took 20 ms
+        over = np.flatnonzero(self.counts.total[: len(self.examples)] > self.model.limit).tolist()
+        return [self.examples[i].index for i in over if not self.examples[i].dropped]
 
     def usable_mask(self) -> np.ndarray:
         return usable_mask(self.examples)
