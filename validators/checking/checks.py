@@ -79,7 +79,8 @@ class CheckResult:
     def _to_json(self) -> dict[str, Any]:
         live_mask = self.usable_mask()
         # tolist first: Python numbers, not 100,000 NumPy scalars made one by one (half the time)
-        per = [int(t) if ok else None for t, ok in zip(self.counts.total.tolist(), self.counts.counted.tolist())]
+        totals = self.counts.total.tolist()
+        per = totals if self.counts.counted.all() else [t if ok else None for t, ok in zip(totals, self.counts.counted.tolist())]
         live_tokens = self.counts.total[live_mask]
         return {
             "examples": len(self.examples),
