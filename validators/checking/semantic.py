@@ -381,6 +381,8 @@ def _conflicts(examples: Iterable[Example], known: dict[int, tuple[str, str]]) -
             groups[prompt].append((e, reply))
     out = []
     for members in groups.values():
+        if len(members) < 2:
+            continue  # one example: one answer (no set to build for each of 100,000 prompts)
         replies = {r for _, r in members}
         if len(replies) > 1:
             out.extend(conflict_findings([e for e, _ in members], len(replies)))
