@@ -605,3 +605,281 @@ def test_example_count_of_a_file_with_short_and_long_lines(tmp_path) -> None:
     data = b"{}\n" * 600_000 + (b"x" * 5000 + b"\n") * 300 + b"tail"  # dense blocks, sparse blocks, no final line break
     (tmp_path / "a.jsonl").write_bytes(data)
     assert stream.example_count(tmp_path / "a.jsonl", "jsonl") == data.count(b"\n") == 600_300
+
+
+_tok_text = st.sampled_from(["", "hi", "Hello there, friend.", "<|endoftext|>", "ok ok", "é\u0301", "a" * 50])
+_tok_message = st.one_of(
+    st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant", "tool"]), "content": _tok_text}),
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _tok_text}, optional={"name": _tok_text, "weight": st.just(1)}),
+    st.fixed_dictionaries({"role": st.just("assistant"), "content": st.lists(st.one_of(
+        st.fixed_dictionaries({"type": st.just("text"), "text": _tok_text}),
+        st.fixed_dictionaries({"type": st.just("image_url"),
+                               "image_url": st.fixed_dictionaries({"url": st.just("https://x/y.png"), "detail": st.sampled_from(["low", "high"])})})),
+        max_size=3)}),
+    st.fixed_dictionaries({"role": st.just("assistant"), "content": st.none(),
+                           "tool_calls": st.just([{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}])}),
+    st.fixed_dictionaries({"role": st.just(3), "content": _tok_text}),
+    st.just("not a dict"),
+)
+
+
+def _reference_token_counts(examples: list, encoding: str) -> tuple[list[int], list[int], list[bool], list[int]]:
+    """The per-example loop the gathering replaced: every string encoded alone."""
+    from validators.counting import image_tokens, tokens
+
+    encode = tokens.get_encoding(encoding).encode_ordinary
+    total, assistant, counted, uncounted = [], [], [], []
+    for ex in examples:
+        t = a = u = 0
+        if ex.record is not None:
+            t = tokens.PER_EXAMPLE
+            for msg in tokens._messages(ex):
+                if not isinstance(msg, dict):
+                    continue
+                t += tokens.PER_MESSAGE
+                if isinstance(msg.get("content"), list):
+                    known, unknown = image_tokens.message_images(msg["content"])
+                    t += known
+                    u += unknown
+                for key, s, asst in tokens._strings(msg):
+                    n = len(encode(s))
+                    t += n + (tokens.PER_NAME if key == "name" else 0)
+                    a += n if asst else 0
+        total.append(t)
+        assistant.append(a)
+        counted.append(ex.record is not None)
+        uncounted.append(u)
+    return total, assistant, counted, uncounted
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.lists(_tok_message, max_size=5).map(lambda m: {"messages": m}), st.none()), max_size=8),
+       st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_gathered_token_counts_equal_the_message_by_message_loop(records: list, encoding: str) -> None:
+    """Token counts from the strings numbered as they are gathered (one encoding of each
+    distinct string, summed per example by NumPy) equal the plain per-message loop."""
+    from validators.counting import tokens
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    got = tokens.count(examples, encoding, workers=False)
+    total, assistant, counted, uncounted = _reference_token_counts(examples, encoding)
+    assert got.total.tolist() == total and got.assistant.tolist() == assistant
+    assert got.counted.tolist() == counted and got.images_uncounted.tolist() == uncounted
+    assert got.total.dtype == got.assistant.dtype == np.int64
+
+
+_plain_text = st.text(alphabet=st.one_of(st.sampled_from(list("aB .:-  \t\x7f\x1f") + ["É", "ﬁ", "\u00a0"]), st.characters(max_codepoint=0x7F)),
+                      max_size=30)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_plain_text, max_size=12), st.sampled_from([1, 7, 500_000]))
+def test_texts_lowered_together_are_normalised_or_left_to_the_caller(texts: list[str], chunk: int) -> None:
+    """Where the joined pass answers, its answer is the normalisation; it answers for every
+    plain ASCII text (printable, no doubled or outer space), in chunks of any size."""
+    from validators.checking import plain_text
+
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
+    try:
+        got = plain_text.lowered_if_plain(texts)
+    finally:
+        plain_text.CHUNK_CHARS = old
+    assert len(got) == len(texts)
+    for t, g in zip(texts, got):
+        plain = t.isascii() and t.isprintable() and "  " not in t and t.strip(" ") == t
+        assert (g is not None) == plain
+        if g is not None:
+            assert g == reference_normalise(t)
+
+
+_pr_content = st.one_of(_plain_text, st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _plain_text}), max_size=2), st.none())
+_pr_message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant", "tool", None]), "content": _pr_content}),
+                        st.just("odd"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.lists(_pr_message, max_size=5).map(lambda m: {"messages": m}), st.none()), max_size=8),
+       st.sampled_from([1, 500_000]))
+def test_prompt_replies_together_equal_one_example_at_a_time(records: list, chunk: int) -> None:
+    """The prompts and replies normalised together equal prompt_and_reply, example by example."""
+    from validators.checking import plain_text
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    if examples:
+        examples[0].dropped = "left out"
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
+    try:
+        got = semantic.prompt_replies(examples)
+    finally:
+        plain_text.CHUNK_CHARS = old
+    want = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+    assert got == want and list(got) == list(want)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.tuples(JSON_VALUE, st.sampled_from(["", "dup", "cut", "surrogate", "deep", "blank", "cr", "junk"])), max_size=6),
+       st.booleans())
+def test_ascii_jsonl_read_from_its_bytes_as_from_its_text(lines: list, final_newline: bool) -> None:
+    """An ASCII JSONL file read line by line from its bytes gives the records (values,
+    errors, raw text, blank lines) reading its decoded text gives."""
+    import json
+
+    from validators.reading import readers
+
+    texts = []
+    for value, damage in lines:
+        line = json.dumps(value, ensure_ascii=True)
+        if damage == "dup" and line.startswith("{") and line != "{}":
+            line = line[:-1] + ', "q": 1, "q": 2}'
+        elif damage == "cut":
+            line = line[: len(line) // 2]
+        elif damage == "surrogate":
+            line = json.dumps([value, "x"], ensure_ascii=True).replace('"x"', '"\\ud800x"')
+        elif damage == "deep":
+            line = "[" * 70 + line + "]" * 70
+        elif damage == "blank":
+            line = " \t\x1c\x1f\x0b"
+        elif damage == "cr":
+            line += "\r"
+        elif damage == "junk":
+            line = "\x1e" + line + " \\\\\"x"
+        texts.append(line)
+    data = ("\n".join(texts) + ("\n" if final_newline else "")).encode("ascii")
+    want = readers.read_jsonl(data.decode("ascii"))
+    got = readers.read_jsonl_ascii(data)
+    assert repr(got.records) == repr(want.records)  # repr: NaN equals itself there
+    content, encoding = readers.read_bytes(data or b"{}", "f.jsonl") if data.strip() else (None, None)
+    if content is not None:
+        assert repr(content.records) == repr(readers.read_jsonl(data.decode("ascii")).records) and encoding == "utf-8"
+
+
+_rec_value = st.one_of(
+    st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system"]), "content": st.sampled_from(["hi", "", "ok"])}),
+             max_size=3).map(lambda m: {"messages": m}),
+    st.just({"messages": "not a list"}), st.just({"messages": [], "tools": []}), st.just({"question": "q", "answer": "a"}),
+    st.just({"input": {"messages": [{"role": "user", "content": "q"}]}, "preferred_output": [{"role": "assistant", "content": "a"}],
+             "non_preferred_output": [{"role": "assistant", "content": "b"}]}),
+    st.just([1, 2]), st.none(), st.just("text"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_rec_value, st.booleans()), min_size=1, max_size=8), st.sampled_from([None, "", "Be brief."]))
+def test_plain_chat_records_become_the_examples_record_example_makes(items: list, default_system: str | None) -> None:
+    """from_records' shortcut for the common chat record gives every example
+    record_example gives it (with the same origin), whatever else the file holds."""
+    import copy
+
+    from validators.reading import ingest, readers
+
+    records = readers.Records([readers.Record(i, copy.deepcopy(v)) if ok else readers.Record(i, error="invalid JSON", raw="{")
+                               for i, (v, ok) in enumerate(items, start=1)])
+    if all(r.error is not None for r in records.records):
+        return
+    reference = copy.deepcopy(records)
+    layout, m, columns, detection = ingest.plan([r for r in reference.records if r.error is None], None, default_system)
+    want = []
+    for i, rec in enumerate(reference.records, start=1):
+        ex = ingest.record_example(i, rec, layout, m, columns, default_system, detection)
+        ex.origin = "line"
+        want.append(ex)
+    assert ingest.from_records(records, "f.jsonl", "jsonl", None, default_system).examples == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.lists(MESSAGE, max_size=5).map(lambda m: {"messages": m}), st.none(),
+                          st.lists(st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant"]),
+                                                          "content": st.sampled_from(["Hello there.", "ok then", "bell\x07 rang", "tab\there", "x\x7f"])}),
+                                   min_size=2, max_size=4).map(lambda m: {"messages": m})), max_size=10),
+       st.sampled_from([1, 500_000]))
+def test_semantic_checks_of_many_examples_as_one_by_one(records: list, chunk: int) -> None:
+    """check_examples (control characters of the plainly fine texts found together) gives
+    what check_example gives each example, in order."""
+    from validators.checking import plain_text
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    if len(examples) > 2:
+        examples[1].dropped = "left out"
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
+    try:
+        got = semantic.check_examples(examples)
+    finally:
+        plain_text.CHUNK_CHARS = old
+    assert got == [f for ex in examples for f in semantic.check_example(ex)]
+
+
+def _plain_densify(sig: np.ndarray, num_perm: int) -> np.ndarray:
+    """One-permutation densification, bin by bin: an empty bin takes the next filled bin's
+    value (cyclically) mixed with its distance; a row with no filled bin is all zeros."""
+    empty = np.uint64(2**64 - 1)
+    out = np.zeros(sig.shape, dtype=np.uint32)
+    for r, row in enumerate(sig):
+        filled = [j for j in range(num_perm) if row[j] != empty]
+        if not filled:
+            continue
+        for j in range(num_perm):
+            p = next(p for p in range(j, j + num_perm) if row[p % num_perm] != empty)
+            value = int(row[p % num_perm]) >> 16 & 0xFFFFFFFF
+            out[r, j] = value if p == j else value ^ ((p - j) * 0x9E3779B1 & 0xFFFFFFFF)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([4, 8, 128]), st.integers(1, 6), st.floats(0, 1), st.integers(0, 2**32))
+def test_densified_signatures_equal_bin_by_bin(num_perm: int, n_rows: int, empty_share: float, seed: int) -> None:
+    """The vectorised densification (one-byte column numbers where they fit) equals the
+    definition, bin by bin, for rows with no, some and every bin empty."""
+    rng = np.random.default_rng(seed)
+    sig = rng.integers(0, 2**63, (n_rows, num_perm), dtype=np.uint64)
+    sig[rng.random((n_rows, num_perm)) < empty_share] = np.uint64(2**64 - 1)
+    got = minhash._densify(sig.copy(), np.uint64(2**64 - 1), num_perm)
+    assert np.array_equal(got, _plain_densify(sig, num_perm))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.lists(_pii_message, max_size=4).map(lambda m: {"messages": m}),
+                          st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]),
+                                                          "content": st.sampled_from(["hi", "<|endoftext|> x", "User: y", ""])}),
+                                   max_size=3).map(lambda m: {"messages": m}),
+                          st.none()), max_size=8), st.booleans())
+def test_control_texts_taken_from_the_personal_data_scan_as_gathered_again(records: list, drop_first: bool) -> None:
+    """The personal-data scan's texts, handed to the control-token scan when every example
+    is the common shape, are the texts, examples and positions it gathers itself, and give
+    the same findings and table."""
+    from validators import catalog
+    from validators.counting import reserved_tokens
+    from validators.model import Example
+
+    examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
+    if drop_first and examples:
+        examples[0].dropped = "left out"
+    info = catalog.model(None)
+    given = pii.check_later(examples, workers=False).gathered()
+    own = reserved_tokens.gather(examples, info)
+    if given is not None:
+        assert given[0] == own.texts and given[1] == own._examples and given[2] == own._firsts
+    taken = reserved_tokens.gather(examples, info, given)
+    assert reserved_tokens.check(examples, info, taken) == reserved_tokens.check(examples, info, own)
+    assert reserved_tokens.by_target(examples, info, taken) == reserved_tokens.by_target(examples, info, own)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.booleans()), max_size=30), st.integers(0, 50))
+def test_examples_over_the_limit_as_one_by_one(items: list, limit: int) -> None:
+    """CheckResult.over_limit (NumPy picks the counts over the limit) equals reading each count."""
+    import dataclasses
+
+    from validators import catalog
+    from validators.checking import checks, duplicates
+    from validators.counting import cost, tokens
+    from validators.model import Example
+
+    examples = [Example(i, (i,), {"messages": []}, dropped="left out" if d else None) for i, (_, d) in enumerate(items, start=1)]
+    total = np.array([t for t, _ in items], dtype=np.int64)
+    counts = tokens.TokenCounts("o200k_base", total, total * 0, total >= 0)
+    model = dataclasses.replace(catalog.model(None), limit=limit)
+    result = checks.CheckResult(examples, model, [], counts, cost.estimate(total, limit, 1.0), duplicates.DuplicateGroups())
+    assert result.over_limit() == [e.index for e, t in zip(examples, total) if not e.dropped and t > limit]

@@ -123,3 +123,14 @@ def test_a_cancelled_child_is_stopped_and_reaped() -> None:
     done = forked.start(lambda: 7)
     assert done() == 7
     done.cancel()  # after the answer: nothing to stop, no stray close
+
+
+def test_a_child_that_answered_is_reaped() -> None:
+    """The answer is taken without waiting for the child's exit; it is reaped by reap()
+    (also called by the next start and at exit), leaving no zombie."""
+    job = forked.start(lambda: 7)
+    assert job() == 7
+    forked.reap()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(job.pid, os.WNOHANG)
+    assert not forked._exiting

@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import math
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from . import catalog
-from .checking import checks, gc_pause, json_text
+from .checking import checks, forked, gc_pause, json_text
 from .counting import open_tokenizers
 from .exporting import export, next_steps, report, targets
 from .reading import ingest, mapping
@@ -158,7 +160,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     # One pause from reading to the answer: between the reading's pause and the check's, the
     # collector would walk every object the reading made (0.1 s at 100k examples, on one core).
     with gc_pause.paused():
-        return _report_check(args)
+        rc = _report_check(args)
+        # Every object made while the collector was paused sits in its youngest generation:
+        # the first collection after the pause would walk them all (0.13 s at 100,000
+        # examples, on one core) though the answer is out.  Frozen, collections skip them
+        # (reference counting still frees them).
+        gc.freeze()
+        return rc
 
 
 def _report_check(args: argparse.Namespace) -> int:
@@ -178,7 +186,29 @@ def _report_check(args: argparse.Namespace) -> int:
         print(json_text.dumps(data))  # json.dumps(data, ensure_ascii=False, indent=1), written by orjson
     else:
         print(human_summary(data))
+    _ANSWERED[:] = [(result, ds, data)]  # not freed object by object after the answer: see end()
     return 1 if result.errors else 0
+
+
+# The answers of the checks this process ran, kept so their objects (every example, record
+# and finding: millions at 100,000 examples) are not freed one by one once the answer is
+# out (0.1 s on one core); the process ends next (:func:`end`) and the system takes the
+# memory back at once.
+_ANSWERED: list[Any] = []
+
+
+def end(rc: int) -> None:
+    """Exit with ``rc``.  After a ``check`` that only wrote its answer, without the
+    interpreter's teardown (freeing every object of the answer: 0.3 s at 100,000 examples):
+    the output is flushed, no other thread runs and nothing was written that a teardown
+    would finish.  Otherwise the ordinary exit."""
+    if _ANSWERED and threading.active_count() == 1:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            forked.reap()  # the answer is out: the forked child's exit is waited for, so its CPU time counts as this process's
+            os._exit(rc)
+    sys.exit(rc)
 
 
 def mapping_line(source: dict[str, Any]) -> str | None:

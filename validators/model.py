@@ -107,11 +107,14 @@ def compact(record: dict[str, Any] | None) -> dict[str, Any] | None:
     msgs = record.get("messages")
     if not isinstance(msgs, list):
         return record
-    _share_keys(record)
     shared = _SHARED
+    for k in record:  # orjson's key cache usually hands over the shared keys already: only look
+        if shared.get(k) is not k:
+            _share_keys(record)
+            break
     for m in msgs:
         if isinstance(m, dict):
-            for k in m:  # orjson's key cache usually hands over the shared keys already: only look
+            for k in m:
                 if shared.get(k) is not k:
                     _share_keys(m)
                     break

@@ -15,6 +15,8 @@ also when the child fails (:class:`ForkError`): the same answers either way.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import pickle
 import signal
@@ -60,11 +62,12 @@ class Job:
         self.done = True
         with os.fdopen(self.read_end, "rb") as pipe:
             data = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
         try:
             ok, value = pickle.loads(data)
         except Exception as exc:  # noqa: BLE001 - an empty or cut answer: the child died
+            _, status = os.waitpid(self.pid, 0)
             raise ForkError(f"the forked check gave no answer (status {status})") from exc
+        _reap_soon(self.pid)
         if not ok:
             raise ForkError(value)
         return value
@@ -82,9 +85,33 @@ class Job:
         os.close(self.read_end)
 
 
+_exiting: list[int] = []  # children that gave their answer and were still exiting
+
+
+def _reap_soon(pid: int) -> None:
+    """Reap a child that has sent its answer, without waiting while the system tears down
+    its copy of this process (25 ms at 100,000 examples, on the way to the answer): if it
+    has not quite exited, it is reaped at the next :func:`start` or at exit."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return
+    if not done:
+        _exiting.append(pid)
+
+
+@atexit.register
+def reap() -> None:
+    """Reap the children left exiting (each has already answered)."""
+    while _exiting:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(_exiting.pop(), 0)
+
+
 def start(work: Callable[[], Any]) -> Job:
     """Run ``work()`` in a forked child now; call the returned job to wait for its value
     (or :class:`ForkError`)."""
+    reap()
     _trim()
     read_end, write_end = os.pipe()
     try:

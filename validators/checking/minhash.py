@@ -191,14 +191,17 @@ def _densify(sig: np.ndarray, empty: np.uint64, num_perm: int) -> np.ndarray:
     out = (sig >> U64(16)).astype(np.uint32)  # keep high bits of the bin minimum
     missing = sig == empty
     rows = np.flatnonzero(missing.any(axis=1) & ~missing.all(axis=1))
-    # Column numbers fit in int16 (2 * 128): a quarter of the memory traffic of int64, and
-    # these passes over rows x 256 are most of the signature time for short texts.
-    small = 2 * num_perm <= np.iinfo(np.int16).max
-    cols = np.arange(2 * num_perm, dtype=np.int16 if small else np.int64)
+    # Column numbers fit in one byte (2 * 128 columns, the last one standing in for "none
+    # here"): an eighth of the memory traffic of int64, and these passes over rows x 256
+    # are most of the signature time for short texts.  The stand-in is safe: a row here has
+    # a filled bin, so every column j < num_perm finds one by j + num_perm - 1 <= 254.
+    dtype = np.uint8 if 2 * num_perm <= 256 else np.int16 if 2 * num_perm <= np.iinfo(np.int16).max else np.int64
+    none = dtype(min(2 * num_perm, np.iinfo(dtype).max))
+    cols = np.arange(2 * num_perm, dtype=dtype)
     for start in range(0, rows.size, 20000):
         r = rows[start : start + 20000]
         mr = missing[r]
-        idx = np.where(np.concatenate([mr, mr], axis=1), cols.dtype.type(2 * num_perm), cols[None, :])
+        idx = np.where(np.concatenate([mr, mr], axis=1), none, cols[None, :])
         nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, :num_perm]
         src = (nxt % num_perm).astype(np.intp)
         dist = (nxt - cols[None, :num_perm]).astype(np.uint32)

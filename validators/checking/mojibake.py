@@ -31,6 +31,7 @@ _SUSPECT = re.compile(f"[\u00c2-\u00f4\u0420\u0421][{_CONT}]|[\u221a\u00ac\u2248
 
 _PRINTABLE = bytes(range(0x20, 0x7F))  # the printable ASCII characters
 _TEXT = _PRINTABLE + b"\t\n\r"
+TEXT_BYTES = _TEXT  # the ASCII characters that are not controls (for validators.checking.plain_text)
 
 
 def printable(text: str) -> bool:

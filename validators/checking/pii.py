@@ -456,6 +456,7 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
     # its places, or None for the common {"role", "content": str} messages, whose n-th text
     # is message n's content).  Only texts with a hit are looked up.
     owners: list[tuple[Example, int, list[tuple[int | None, str | None]] | None]] = []
+    common = True  # every example so far the common shape
     for ex in examples:
         if ex.dropped or ex.record is None:
             continue
@@ -466,6 +467,7 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
             owners.append((ex, len(texts), None))
             texts += contents
             continue
+        common = False
         places = list(_places(ex))
         owners.append((ex, len(texts), [(index, key) for index, key, _ in places]))
         texts += [text for _, _, text in places]
@@ -482,6 +484,13 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
                 out.extend(_findings(ex, index, key, found))
         return out
 
+    def gathered() -> tuple[list[str], list[Example], list[int]] | None:
+        """With every example read the common shape, the texts are exactly those the
+        control-token scan gathers (each message's content, in order): (the texts, the
+        examples, each one's first text's position) for it to take; else ``None``."""
+        return (texts, [ex for ex, _, _ in owners], firsts) if common else None
+
+    findings.gathered = gathered  # type: ignore[attr-defined]
     return findings
 
 

@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..model import Example, Finding, finding
-from . import mojibake
+from . import mojibake, plain_text
 
 MIN_EXAMPLES = 10  # the API refuses fewer
 RECOMMENDED_EXAMPLES = 50
@@ -86,33 +88,71 @@ def check_example(ex: Example, names: dict[str, str] | None = None) -> list[Find
     return out
 
 
+def check_examples(examples: Iterable[Example], names: dict[str, str] | None = None) -> list[Finding]:
+    """:func:`check_example` of each example, in order.  The control-character test of
+    the plainly fine examples' texts (:func:`_plainly_fine`'s one pass per text) is made
+    for all of them at once (:func:`plain_text.controls`); an example with a control
+    character, or any other, takes :func:`check_example` itself."""
+    examples = list(examples)
+    fine: list[int] = []  # positions of the examples plainly fine but for control characters
+    firsts: list[int] = []
+    texts: list[str] = []
+    for k, ex in enumerate(examples):
+        if ex.dropped or ex.record is None or ex.kind == "dpo":
+            continue
+        msgs = ex.record.get("messages")
+        contents = _plain_contents(ex.record, msgs) if isinstance(msgs, list) else None
+        if contents is not None:
+            fine.append(k)
+            firsts.append(len(texts))
+            texts += contents
+    skip = np.zeros(len(examples), dtype=bool)
+    if fine:
+        control = plain_text.controls(texts)
+        # an example is skipped when none of its texts holds one (every fine example has texts)
+        skip[np.asarray(fine)] = ~np.logical_or.reduceat(control, np.asarray(firsts))
+    out: list[Finding] = []
+    for k in np.flatnonzero(~skip).tolist():
+        out += check_example(examples[k], names)
+    return out
+
+
 def _plainly_fine(record: dict[str, Any], msgs: list[Any]) -> bool:
     """True for the common example no check below can fault, found in one cheap pass:
     plain ``{"role", "content"}`` messages of ASCII text without control characters or
     surrounding whitespace, no tools, a user message, an assistant reply of at least
     :data:`SHORT_REPLY_CHARS` characters, the system message (if any) first, no role
     twice in a row.  Anything else (``False``) takes the full checks."""
+    contents = _plain_contents(record, msgs)
+    return contents is not None and not any(map(mojibake.has_control, contents))
+
+
+def _plain_contents(record: dict[str, Any], msgs: list[Any]) -> list[str] | None:
+    """The texts of a plainly fine example (:func:`_plainly_fine`) but for their control
+    characters, which are left to the caller; ``None`` when it is not."""
     if "tools" in record:
-        return False
+        return None
     prev, user, assistant = None, False, False
+    contents = []
     for i, m in enumerate(msgs):
         if type(m) is not dict or len(m) != 2:
-            return False
+            return None
         role, content = m.get("role"), m.get("content")
         if type(role) is not str or type(content) is not str or role == prev or not content:
-            return False
-        if content.strip() is not content or not content.isascii() or mojibake.has_control(content):
-            return False  # str.strip returns the very same object when there is nothing to strip
+            return None
+        if content.strip() is not content or not content.isascii():
+            return None  # str.strip returns the very same object when there is nothing to strip
+        contents.append(content)
         if role == "assistant":
             if len(content) < SHORT_REPLY_CHARS:
-                return False
+                return None
             assistant = True
         elif role == "user":
             user = True
         elif role == "system" and i:
-            return False
+            return None
         prev = role
-    return user and assistant
+    return contents if user and assistant else None
 
 
 def _message_findings(ex: Example, msgs: list[Any], names: dict[str, str]) -> list[Finding]:
@@ -278,8 +318,49 @@ def _system_of(e: Example) -> str | None:
 
 def prompt_replies(examples: Iterable[Example]) -> dict[int, tuple[str, str]]:
     """:func:`prompt_and_reply` of every usable example, by example number (computed once,
-    shared by the conflicting-answers check and the duplicate search)."""
-    return {e.index: prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
+    shared by the conflicting-answers check and the duplicate search).
+
+    The texts are normalised together (:func:`plain_text.lowered_if_plain`), a batch of
+    examples at a time (so the joined prompts never all stay in memory at once): a
+    prompt's lines joined by single spaces, when that is plain text, normalise to what
+    :func:`_normalise_lines` makes of them line by line (every line is then non-empty and
+    plain itself); any other prompt or reply takes :func:`prompt_and_reply`'s own path."""
+    out: dict[int, tuple[str, str]] = {}
+    batch: list[tuple[int, list[str] | None]] = []
+    texts: list[str] = []  # per example of the batch: its prompt's lines joined, then its reply
+    size = 0
+    for e in examples:
+        if e.record is None or e.dropped:
+            continue
+        msgs = [m for m in e.messages if isinstance(m, dict)]
+        last = len(msgs) - 1
+        while last >= 0 and msgs[last].get("role") != "assistant":
+            last -= 1
+        if last < 0:
+            batch.append((e.index, None))
+            texts += ("", "")
+            continue
+        lines = [f"{m.get('role')}: {c if type(c := m.get('content')) is str else text_of(c)}" for m in msgs[:last]]
+        c = msgs[last].get("content")
+        joined, reply = " ".join(lines), c if type(c) is str else text_of(c)
+        batch.append((e.index, lines))
+        texts += (joined, reply)
+        size += len(joined) + len(reply)
+        if size >= plain_text.CHUNK_CHARS:
+            _normalise_batch(batch, texts, out)
+            batch, texts, size = [], [], 0
+    _normalise_batch(batch, texts, out)
+    return out
+
+
+def _normalise_batch(batch: list[tuple[int, list[str] | None]], texts: list[str], out: dict[int, tuple[str, str]]) -> None:
+    fast = plain_text.lowered_if_plain(texts)
+    for k, (number, lines) in enumerate(batch):
+        if lines is None:
+            out[number] = ("", "")
+            continue
+        prompt, reply = fast[2 * k], fast[2 * k + 1]
+        out[number] = (_normalise_lines(lines) if prompt is None else prompt, normalise(texts[2 * k + 1]) if reply is None else reply)
 
 
 def prompt_and_reply(e: Example) -> tuple[str, str]:
@@ -300,6 +381,8 @@ def _conflicts(examples: Iterable[Example], known: dict[int, tuple[str, str]]) -
             groups[prompt].append((e, reply))
     out = []
     for members in groups.values():
+        if len(members) < 2:
+            continue  # one example: one answer (no set to build for each of 100,000 prompts)
         replies = {r for _, r in members}
         if len(replies) > 1:
             out.extend(conflict_findings([e for e, _ in members], len(replies)))

@@ -16,6 +16,7 @@ reads the same to a person and is plain text to the tokenizer.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from functools import cache
@@ -146,21 +147,28 @@ class _Texts:
     as scanning every text, without four slow passes over 100 MB (Nova's ``User:`` has no
     literal start for ``re`` to skip ahead with)."""
 
-    def __init__(self, examples: list[Example], lists: list[tuple[str, ...]]) -> None:
-        self.texts: list[str] = []
-        # the example, message and message position of each text, one tuple a text: only the
-        # few picked texts are ever looked up, so no column is built for all of them
-        self.where: list[tuple[Example, dict[str, Any], int]] = []
-        add_text, add_where = self.texts.append, self.where.append
-        for ex in examples:
-            if ex.record is None or ex.dropped:
-                continue
-            for i, msg in enumerate(_messages(ex)):
-                if isinstance(msg, dict):
-                    for t in _texts(msg):
-                        add_text(t)
-                        add_where((ex, msg, i))
-        self.owner = _Column(self.where, lambda w: w[0].index)  # example number of each text
+    def __init__(self, examples: list[Example], lists: list[tuple[str, ...]],
+                 given: tuple[list[str], list[Example], list[int]] | None = None) -> None:
+        # Where each text comes from is worked out only for the few picked texts (:meth:`place`):
+        # kept here is each example (read and not left out) and the position of its first text.
+        # ``given``: those three, already gathered the same way (the personal-data scan's).
+        if given is not None:
+            self.texts, self._examples, self._firsts = given
+        else:
+            self.texts, self._examples, self._firsts = [], [], []
+            texts, add_example, add_first = self.texts, self._examples.append, self._firsts.append
+            for ex in examples:
+                if ex.record is None or ex.dropped:
+                    continue
+                add_example(ex)
+                add_first(len(texts))
+                for msg in _messages(ex):
+                    if type(msg) is dict and type(content := msg.get("content")) is str:
+                        texts.append(content)  # the common message: _texts(msg) without the call
+                    elif isinstance(msg, dict):
+                        texts += _texts(msg)
+        self._walked: dict[int, tuple[list[int], list[tuple[dict[str, Any], int]]]] = {}  # see place()
+        self.owner = _Column(self, lambda w: w[0].index)  # example number of each text
         self.picked = range(len(self.texts))
         every = _sieve_pattern(lists)
         if every is not None and sum(map(len, self.texts)) >= sieve.MIN_CHARS:
@@ -170,12 +178,30 @@ class _Texts:
 
     def same_message(self, i: int, j: int) -> bool:
         """Whether texts ``i`` and ``j`` come from one message (a message may hold several text parts)."""
-        (ex_i, msg_i, pos_i), (ex_j, msg_j, pos_j) = self.where[i], self.where[j]
+        (ex_i, msg_i, pos_i), (ex_j, msg_j, pos_j) = self.place(i), self.place(j)
         return msg_i is msg_j and ex_i is ex_j and pos_i == pos_j
 
     def place(self, i: int) -> tuple[Example, dict[str, Any], int]:
-        """The example, message and (0-based) message position of text ``i``."""
-        return self.where[i]
+        """The example, message and (0-based) message position of text ``i``: its example's
+        messages are walked once, as they were gathered (the first text number of each
+        message that has one), then looked up by bisection: an example of 100,000 messages
+        full of control tokens costs one walk, not one per text."""
+        k = bisect.bisect_right(self._firsts, i) - 1
+        ex = self._examples[k]
+        walked = self._walked.get(k)
+        if walked is None:
+            starts: list[int] = []
+            where: list[tuple[dict[str, Any], int]] = []
+            n = 0
+            for pos, msg in enumerate(_messages(ex)):
+                if isinstance(msg, dict) and (parts := len(_texts(msg))):
+                    starts.append(n)
+                    where.append((msg, pos))
+                    n += parts
+            walked = self._walked[k] = (starts, where)
+        starts, where = walked
+        msg, pos = where[bisect.bisect_right(starts, i - self._firsts[k]) - 1]
+        return ex, msg, pos
 
     def scan(self, tokens: tuple[str, ...]) -> tuple[list[str], list[int]]:
         pattern = _pattern(tokens)
@@ -207,14 +233,14 @@ def sieve_pattern(active: Any) -> str | None:
 class _Column:
     """One field of each text's place, read on demand (``owner[i]``)."""
 
-    def __init__(self, where: list[tuple[Example, dict[str, Any], int]], field: Callable[[tuple[Example, dict[str, Any], int]], Any]) -> None:
-        self.where, self.field = where, field
+    def __init__(self, texts: _Texts, field: Callable[[tuple[Example, dict[str, Any], int]], Any]) -> None:
+        self.texts, self.field = texts, field
 
     def __getitem__(self, i: int) -> Any:
-        return self.field(self.where[i])
+        return self.field(self.texts.place(i))
 
     def __len__(self) -> int:
-        return len(self.where)
+        return len(self.texts.texts)
 
 
 def _re2_literal(text: str) -> str:
@@ -222,10 +248,12 @@ def _re2_literal(text: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else f"\\x{{{ord(c):x}}}" for c in text)
 
 
-def gather(examples: list[Example], active: Any) -> _Texts:
+def gather(examples: list[Example], active: Any, given: tuple[list[str], list[Example], list[int]] | None = None) -> _Texts:
     """Every message text of ``examples``, sieved once for the control strings of every
-    destination (the active model's among them): for :func:`check` and :func:`by_target`."""
-    return _Texts(examples, [tokens for _, _, tokens in target_sets(active) if tokens])
+    destination (the active model's among them): for :func:`check` and :func:`by_target`.
+    ``given``: (the texts, the examples read and not left out, each one's first text's
+    position), gathered exactly as here by another scan, to take instead of walking again."""
+    return _Texts(examples, [tokens for _, _, tokens in target_sets(active) if tokens], given)
 
 
 def by_target(examples: list[Example], active: Any, gathered: _Texts | None = None) -> list[dict[str, Any]]:

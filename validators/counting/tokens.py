@@ -96,49 +96,86 @@ def count(examples: list[Example], encoding: str, workers: bool = True) -> Token
         images = np.fromiter((_image_parts(ex) for ex in examples), dtype=np.int64, count=len(examples))
         return TokenCounts(encoding, oc.total, oc.trained, oc.counted, images, oc.problems)
     worker = _early_worker(examples, encoding) if workers else None
+    g = _gather(examples)
     n = len(examples)
-    total = np.zeros(n, dtype=np.int64)
-    assistant = np.zeros(n, dtype=np.int64)
+    lengths = np.asarray(_lengths(g.unique, encoding, worker, workers), dtype=np.int64)
+    # Everything but this sum was worked out before the encoding ended (the texts' places in
+    # ``unique`` among it): after it, only NumPy runs, so the tail on one core stays short.
+    per_text = lengths[g.ids]
+    total = g.overhead + np.bincount(g.owners, weights=per_text, minlength=n).astype(np.int64)
+    assistant = np.bincount(g.owners[g.asst], weights=per_text[g.asst], minlength=n).astype(np.int64)
+    return TokenCounts(encoding, total, assistant, g.counted, g.uncounted)
+
+
+@dataclass
+class _Gathered:
+    """Every string the model reads, once each (``unique``), and where each occurrence
+    belongs: ``ids[k]`` is occurrence k's place in ``unique``, ``owners[k]`` its example's
+    position, ``asst[k]`` whether it is assistant content; plus each example's fixed
+    overhead (per example, message and name, images of known size)."""
+
+    unique: list[str]
+    ids: np.ndarray
+    owners: np.ndarray
+    asst: np.ndarray
+    overhead: np.ndarray
+    counted: np.ndarray
+    uncounted: np.ndarray
+
+
+def _gather(examples: list[Example]) -> _Gathered:
+    """The strings of every message, numbered by first appearance as they are met (a dict
+    lookup each), so no lookup is left for after the encoding."""
+    n = len(examples)
+    overhead = np.zeros(n, dtype=np.int64)
     counted = np.zeros(n, dtype=bool)
     uncounted = np.zeros(n, dtype=np.int64)
-    texts: list[str] = []
+    index: dict[str, int] = {}
+    ids: list[int] = []
     owner: list[int] = []
     is_asst: list[bool] = []
+    place, add_id = index.get, ids.append
     for pos, ex in enumerate(examples):
         if ex.record is None:
             continue
         counted[pos] = True
-        overhead = PER_EXAMPLE
+        extra = PER_EXAMPLE
+        start = len(ids)
         for msg in _messages(ex):
+            if type(msg) is dict and len(msg) == 2:
+                role, content = msg.get("role"), msg.get("content")
+                if type(role) is str and type(content) is str:
+                    # the common {"role", "content"} message: its two strings, no generator
+                    extra += PER_MESSAGE
+                    i = place(role)
+                    if i is None:
+                        i = index[role] = len(index)
+                    add_id(i)
+                    i = place(content)
+                    if i is None:
+                        i = index[content] = len(index)
+                    add_id(i)
+                    is_asst += (False, role == "assistant")
+                    continue
             if not isinstance(msg, dict):
                 continue
-            overhead += PER_MESSAGE
+            extra += PER_MESSAGE
             if isinstance(msg.get("content"), list):
                 known, unknown = image_tokens.message_images(msg["content"])
-                overhead += known
+                extra += known
                 uncounted[pos] += unknown
-            if len(msg) == 2 and type(role := msg.get("role")) is str and type(content := msg.get("content")) is str:
-                texts += (role, content)  # the common {"role", "content"} message, without the generator
-                owner += (pos, pos)
-                is_asst += (False, role == "assistant")
-                continue
             for key, text, asst in _strings(msg):
                 if key == "name":
-                    overhead += PER_NAME
-                texts.append(text)
-                owner.append(pos)
+                    extra += PER_NAME
+                i = place(text)
+                if i is None:
+                    i = index[text] = len(index)
+                add_id(i)
                 is_asst.append(asst)
-        total[pos] = overhead
-    # Each distinct string is encoded once (system prompts and roles repeat a lot).
-    unique = list(dict.fromkeys(texts))
-    sizes = dict(zip(unique, _lengths(unique, encoding, worker, workers)))
-    lengths = np.fromiter((sizes[t] for t in texts), dtype=np.int64, count=len(texts))
-    owners = np.asarray(owner, dtype=np.int64)
-    np.add.at(total, owners, lengths)
-    mask = np.asarray(is_asst, dtype=bool)
-    if mask.any():
-        np.add.at(assistant, owners[mask], lengths[mask])
-    return TokenCounts(encoding, total, assistant, counted, uncounted)
+        owner += [pos] * (len(ids) - start)
+        overhead[pos] = extra
+    return _Gathered(list(index), np.asarray(ids, dtype=np.intp), np.asarray(owner, dtype=np.intp), np.asarray(is_asst, dtype=bool),
+                     overhead, counted, uncounted)
 
 
 PARALLEL_MIN_CHARS = 30_000_000  # below this, starting a worker process costs more than it saves

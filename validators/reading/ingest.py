@@ -358,7 +358,14 @@ def from_records(
     layout, m, columns, detection = plan(parsed, overrides, default_system)
     examples: list[Example] = []
     origin = ORIGIN.get(fmt, "item")
+    # The common chat record (no mapping, no default system prompt): the example
+    # _record_example makes of it, without its four calls per record.
+    plain = m is None and not default_system and not detection.get("problem")
     for i, rec in enumerate(records.records, start=1):
+        value = rec.value
+        if plain and rec.error is None and isinstance(value, dict) and "messages" in value:
+            examples.append(Example(i, (rec.row,), compact(value), kind="sft", origin=origin))
+            continue
         ex = record_example(i, rec, layout, m, columns, default_system, detection)
         ex.origin = origin
         examples.append(ex)

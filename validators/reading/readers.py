@@ -123,6 +123,9 @@ def read_bytes(
     if encoding:
         text, bad_lines = decode_as(data, name, encoding), []
         encoding = codec_name(encoding)
+    elif fmt == "jsonl" and data.isascii() and _utf16_without_bom(data) is None:
+        _reject_binary(data, name)  # as decode_lines would, in its order (no byte-order mark can be ASCII)
+        return read_jsonl_ascii(data), "utf-8"
     else:
         text, encoding, bad_lines = decode_lines(data, name)
     content: Table | Records
@@ -834,6 +837,52 @@ def read_jsonl(text: str) -> Records:
         except ValueError as exc:
             out.append(Record(no, error=str(exc), raw=line[:2000]))
     return Records(out)
+
+
+_STR_WHITESPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # the ASCII characters str.strip() strips
+
+
+def read_jsonl_ascii(data: bytes) -> Records:
+    """:func:`read_jsonl` of ``data.decode()`` for ASCII ``data``, without decoding the
+    whole file first (0.1 s and a second copy of it at 134 MB): each line is parsed from
+    its bytes (:func:`parse_json_line_ascii`) and decoded only where its text is needed."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out: list[Record] = []
+    for no, line in enumerate(lines, start=1):
+        line = line.rstrip(b"\r")
+        if not line.strip(_STR_WHITESPACE):
+            out.append(Record(no, error="blank line", raw=""))
+            continue
+        try:
+            out.append(Record(no, parse_json_line_ascii(line)))
+        except ValueError as exc:
+            out.append(Record(no, error=str(exc), raw=line[:2000].decode("ascii")))
+    return Records(out)
+
+
+_ESCAPE_ASCII = re.compile(rb"\\.")
+
+
+def parse_json_line_ascii(line: bytes) -> Any:
+    """:func:`parse_json_line` of ``line.decode()`` for an ASCII line, read from its bytes
+    (orjson reads bytes as they are; the same counts are made on the bytes)."""
+    if _orjson is None:
+        return parse_json(line.decode("ascii"))
+    try:
+        value = _orjson.loads(line)
+    except _orjson.JSONDecodeError:
+        return parse_json(line.decode("ascii"))
+    held = _chat_strings(value)
+    if held < 0:
+        if line.count(b"[") + line.count(b"{") > MAX_JSON_DEPTH:
+            return parse_json(line.decode("ascii"))
+        held = _strings_held(value)
+    quotes = line.count(b'"')
+    if b"\\" in line:
+        quotes -= _ESCAPE_ASCII.findall(line).count(b'\\"')
+    return value if held * 2 == quotes else parse_json(line.decode("ascii"))
 
 
 def read_json(text: str, name: str) -> Records:
