@@ -191,7 +191,7 @@ def main() -> None:
             print(f"| {k} | {v:.2f} |")
     print(f"| **whole `check` (CLI, incl. start-up)** | **{whole['seconds']:.2f}** (runs: {runs(wholes)}) |")
     print(f"| Cookbook notebook checks alone | {cook['seconds']:.2f} (runs: {runs(cooks)}) |")
-    print(f"| whole `check` / Cookbook, wall | {whole['seconds'] / cook['seconds']:.2f}× |")
+    print(f"| whole `check` / Cookbook, wall | {whole['seconds'] / cook['seconds']:.3f}× |")
     wcpu = sorted(r["cpu"] for r in wholes)[repeat // 2]
     ccpu = sorted(r["cpu"] for r in cooks)[repeat // 2]
     print(f"| CPU seconds (user+sys, every process): whole `check` / Cookbook | {wcpu:.1f} / {ccpu:.1f} = {wcpu / ccpu:.2f}× "
