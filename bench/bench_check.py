@@ -11,6 +11,7 @@ Prints a Markdown table for the README.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import subprocess
@@ -139,6 +140,19 @@ print(json.dumps({{"seconds": seconds, "cpu": cpu, "peak MB": resource.getrusage
 """
 
 
+def compile_bytecode() -> None:
+    """Compile our modules and the Cookbook script to bytecode (``__pycache__``, ignored by
+    git) before anything is timed, so each run imports them as an installed copy does.
+
+    pip compiles a package's modules when it installs them, and a plain checkout caches
+    them on its first run; but with ``PYTHONDONTWRITEBYTECODE`` set (CI, this machine) a
+    checkout never caches, and every run would compile ~80 modules from source first (about
+    0.1 s on one core, measured at 100k examples), a cost the Cookbook's side, whose libraries
+    are installed and compiled, never pays.  ``compileall`` writes whatever that variable says."""
+    compileall.compile_dir(ROOT / "validators", quiet=1)
+    compileall.compile_file(ROOT / "bench" / "cookbook_checks.py", quiet=1)
+
+
 def run(code: str, path: Path) -> dict[str, float]:
     src = code.format(root=str(ROOT), path=str(path), bench=str(ROOT / "bench"))
     out = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
@@ -156,6 +170,7 @@ def main() -> None:
     if not path.exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "make_data.py"), str(n), str(path)], check=True)
     size = path.stat().st_size / 1e6
+    compile_bytecode()
     stages = run(STAGES, path)
     # The whole check and the Cookbook alternate, `repeat` times each, so a noisy neighbour
     # on a shared machine hits both alike; the medians are reported.
@@ -168,14 +183,15 @@ def main() -> None:
     worker = run(WORKER, path)
     pii_peak = run(PII_WORKER, path)
     pss = tree_pss_peak(path)
-    print(f"{n:,} examples, {size:.0f} MB, {os.cpu_count()} cores; whole check and Cookbook: median of {repeat} alternating runs\n")
+    print(f"{n:,} examples, {size:.0f} MB, {os.cpu_count()} cores; whole check and Cookbook: median of {repeat} alternating runs "
+          "(both import compiled bytecode: see compile_bytecode)\n")
     print("| stage | seconds |\n|---|---|")
     for k, v in stages.items():
         if k != "peak MB":
             print(f"| {k} | {v:.2f} |")
     print(f"| **whole `check` (CLI, incl. start-up)** | **{whole['seconds']:.2f}** (runs: {runs(wholes)}) |")
     print(f"| Cookbook notebook checks alone | {cook['seconds']:.2f} (runs: {runs(cooks)}) |")
-    print(f"| whole `check` / Cookbook, wall | {whole['seconds'] / cook['seconds']:.2f}× |")
+    print(f"| whole `check` / Cookbook, wall | {whole['seconds'] / cook['seconds']:.3f}× |")
     wcpu = sorted(r["cpu"] for r in wholes)[repeat // 2]
     ccpu = sorted(r["cpu"] for r in cooks)[repeat // 2]
     print(f"| CPU seconds (user+sys, every process): whole `check` / Cookbook | {wcpu:.1f} / {ccpu:.1f} = {wcpu / ccpu:.2f}× "

@@ -70,6 +70,8 @@ def main() -> None:
     wrap(minhash, "near_duplicates")
     wrap(tokens, "count", "tokens.count")
     wrap(tokens, "_lengths", "tokens.encode")
+    wrap(tokens, "_gather", "tokens._gather")
+    wrap(tokens, "get_encoding", "tokens.get_encoding")
     wrap(pii, "check_later")
     wrap(checks, "_gather_control")
     wrap(schema_check, "check_schema")
