@@ -7,9 +7,11 @@ into spaces, combining marks after line breaks, runs of ``@`` and local-part cha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import unicodedata
+from collections.abc import Iterator
 
 import numpy as np
 from hypothesis import given, settings
@@ -669,6 +671,19 @@ def test_gathered_token_counts_equal_the_message_by_message_loop(records: list, 
     assert got.total.dtype == got.assistant.dtype == np.int64
 
 
+@contextlib.contextmanager
+def _chunk_chars(chars: int) -> Iterator[None]:
+    """``plain_text.CHUNK_CHARS`` set to ``chars`` for the block (hypothesis tests cannot use
+    monkeypatch: the fixture would be shared by every generated case)."""
+    from validators.checking import plain_text
+
+    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chars
+    try:
+        yield
+    finally:
+        plain_text.CHUNK_CHARS = old
+
+
 _plain_text = st.text(alphabet=st.one_of(st.sampled_from(list("aB .:-  \t\x7f\x1f") + ["É", "ﬁ", "\u00a0"]), st.characters(max_codepoint=0x7F)),
                       max_size=30)
 
@@ -680,11 +695,8 @@ def test_texts_lowered_together_are_normalised_or_left_to_the_caller(texts: list
     plain ASCII text (printable, no doubled or outer space), in chunks of any size."""
     from validators.checking import plain_text
 
-    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
-    try:
+    with _chunk_chars(chunk):
         got = plain_text.lowered_if_plain(texts)
-    finally:
-        plain_text.CHUNK_CHARS = old
     assert len(got) == len(texts)
     for t, g in zip(texts, got):
         plain = t.isascii() and t.isprintable() and "  " not in t and t.strip(" ") == t
@@ -703,17 +715,13 @@ _pr_message = st.one_of(st.fixed_dictionaries({"role": st.sampled_from(["system"
        st.sampled_from([1, 500_000]))
 def test_prompt_replies_together_equal_one_example_at_a_time(records: list, chunk: int) -> None:
     """The prompts and replies normalised together equal prompt_and_reply, example by example."""
-    from validators.checking import plain_text
     from validators.model import Example
 
     examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
     if examples:
         examples[0].dropped = "left out"
-    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
-    try:
+    with _chunk_chars(chunk):
         got = semantic.prompt_replies(examples)
-    finally:
-        plain_text.CHUNK_CHARS = old
     want = {e.index: semantic.prompt_and_reply(e) for e in examples if e.record is not None and not e.dropped}
     assert got == want and list(got) == list(want)
 
@@ -797,17 +805,13 @@ def test_plain_chat_records_become_the_examples_record_example_makes(items: list
 def test_semantic_checks_of_many_examples_as_one_by_one(records: list, chunk: int) -> None:
     """check_examples (control characters of the plainly fine texts found together) gives
     what check_example gives each example, in order."""
-    from validators.checking import plain_text
     from validators.model import Example
 
     examples = [Example(i, (i,), r) for i, r in enumerate(records, start=1)]
     if len(examples) > 2:
         examples[1].dropped = "left out"
-    old, plain_text.CHUNK_CHARS = plain_text.CHUNK_CHARS, chunk
-    try:
+    with _chunk_chars(chunk):
         got = semantic.check_examples(examples)
-    finally:
-        plain_text.CHUNK_CHARS = old
     assert got == [f for ex in examples for f in semantic.check_example(ex)]
 
 

@@ -8,6 +8,7 @@ export time.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -78,6 +79,22 @@ class Finding:
             "key": self.key,
             "message": self.message,
         }
+
+
+def learn_per_object(examples: list[Example], seen: dict[int, Example], holds: set[int],
+                     test: Callable[[Example], bool]) -> None:
+    """Keep in ``holds`` the number of each example for which ``test`` holds, asking only about
+    the examples not already ``seen`` as these very objects (an edit makes a new object, so after
+    one only the edited are asked again).  The per-object memo the export's plain-example set and
+    the workspace's per-example tests share; callers hold their own lock."""
+    for e in examples:
+        n = e.index
+        if seen.get(n) is not e:
+            seen[n] = e
+            if test(e):
+                holds.add(n)
+            else:
+                holds.discard(n)
 
 
 _SHARED: dict[str, str] = {}  # each key or role name -> the one string object every record uses

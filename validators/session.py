@@ -70,7 +70,7 @@ from validators.exporting.export import DEDUPE_MODES, ExportResult
 from validators.exporting.next_steps import base_model, for_export
 from validators.exporting.targets import TARGETS, facts, preview
 from validators.exporting.targets import get as get_target
-from validators.model import Example, Finding
+from validators.model import Example, Finding, learn_per_object
 from validators.reading import ingest
 from validators.reading.ingest import load_bytes, with_progress
 from validators.reading.readers import sheet_names
@@ -255,15 +255,7 @@ class ExampleTest:
             return frozenset(self._holds)
 
     def _learn(self, examples: list[Example]) -> None:
-        tested, holds, test = self._tested, self._holds, self.test
-        for e in examples:
-            n = e.index
-            if tested.get(n) is not e:
-                tested[n] = e
-                if test(e):
-                    holds.add(n)
-                else:
-                    holds.discard(n)
+        learn_per_object(examples, self._tested, self._holds, self.test)
 
 
 def freeze_heap() -> None:

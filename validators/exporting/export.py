@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import codes
 from ..checking.checks import CheckResult
-from ..model import Example, Finding
+from ..model import Example, Finding, learn_per_object
 from ..reading.readers import MAX_FILE_BYTES, MIB
 from . import targets as targets_mod
 from .csv_safe import to_csv
@@ -253,14 +253,7 @@ class RenderCache:
         examples not given), each answer kept per object (after an edit only the edited are asked)."""
         with self._plain_lock:
             seen, holds = self._plain
-            for e in examples:
-                n = e.index
-                if seen.get(n) is not e:
-                    seen[n] = e
-                    if is_plain(e):
-                        holds.add(n)
-                    else:
-                        holds.discard(n)
+            learn_per_object(examples, seen, holds, is_plain)
             return frozenset(holds)
 
     def lines(self, examples: list[Example], target: targets_mod.Target) -> list[bytes]:
