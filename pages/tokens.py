@@ -233,7 +233,7 @@ def main() -> None:
     a, b, c = st.columns(3)
     a.metric("Total tokens", f"{int(total.sum()):,}")
     b.metric("Trained tokens" if counts.is_open else "Assistant tokens", f"{int(assistant.sum()):,}")
-    over = state.over_limit(res)
+    over = res.over_limit()  # NumPy picks the few over the limit
     c.metric("Over the max sequence length" if counts.is_open else "Over the limit", f"{len(over):,}")
     if counts.is_open and counts.images_uncounted is not None and (lost := int(counts.images_uncounted[mask].sum())):
         st.info(f"{lost:,} image(s) are not counted: each open vision model has its own image tokens; the figures are the text's.",

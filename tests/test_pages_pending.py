@@ -114,8 +114,8 @@ def test_duplicates_page_says_the_groups_are_searched_again_then_shows_them(ftpr
 
 
 def test_over_limit_from_numpy_equals_the_check_results(ftprep_db: Path) -> None:
-    """The Tokens page's examples over the limit (``state.over_limit``: one NumPy comparison)
-    are the check result's own (a pass over every example), left-out examples excluded."""
+    """The Tokens page's examples over the limit (``CheckResult.over_limit``: one NumPy
+    comparison) are those whose count exceeds the limit, left-out examples excluded."""
     _, live = opened()
     res = live.check()
     totals = sorted(int(t) for t in res.counts.total)
@@ -124,8 +124,8 @@ def test_over_limit_from_numpy_equals_the_check_results(ftprep_db: Path) -> None
     examples = list(res.examples)
     examples[over[0]] = replace(examples[over[0]], dropped="left out by a test", dropped_code="test")
     tight = replace(res, model=replace(res.model, limit=limit), examples=examples)
-    assert state.over_limit(tight) == tight.over_limit()
-    assert len(tight.over_limit()) == len(over) - 1 and examples[over[0]].index not in state.over_limit(tight)
+    assert tight.over_limit() == [examples[p].index for p in over if not examples[p].dropped]
+    assert len(tight.over_limit()) == len(over) - 1 and examples[over[0]].index not in tight.over_limit()
 
 
 def test_warm_up_chunks_wait_while_a_page_is_drawn() -> None:

@@ -17,7 +17,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import numpy as np
 import streamlit as st
 
 from ui import views  # noqa: F401 - registers the per-example tests the workspace works out ahead (session.EXAMPLE_TESTS)
@@ -251,14 +250,6 @@ def per_result(live: Session, res: CheckResult, name: str, make: Callable[[], T]
     if name not in held[2]:
         held[2][name] = make()
     return held[2][name]  # type: ignore[no-any-return]
-
-
-def over_limit(res: CheckResult) -> list[int]:
-    """``res.over_limit()`` (the examples kept whose tokens exceed the limit, in file order), found
-    among the few over the limit by one NumPy comparison instead of a Python pass over every
-    example (0.3-0.6 s of the Tokens page's first visit at 380,000 examples)."""
-    limit, examples = res.model.limit, res.examples
-    return [e.index for p in np.flatnonzero(res.counts.total > limit).tolist() if not (e := examples[p]).dropped]
 
 
 def live_counts(live: Session, encoding: str) -> Any:
