@@ -160,7 +160,7 @@ def _reference_control_findings(examples: list, info: object) -> list[tuple[int,
             continue
         for i, msg in enumerate(reserved_tokens._messages(ex)):
             if isinstance(msg, dict):
-                hits = sorted({m.group(0) for t in reserved_tokens._texts(msg) for m in pattern.finditer(t)})
+                hits = sorted({m.group(0) for t in reserved_tokens.message_texts(msg) for m in pattern.finditer(t)})
                 if hits:
                     out.append((ex.index, i + 1, ", ".join(hits[:5])))
     return out

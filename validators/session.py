@@ -62,7 +62,7 @@ from validators.counting.cost import estimate as estimate_cost
 from validators.counting.open_tokenizers import DEFAULT_MAX_SEQ_LENGTH, OFFLINE, OpenTokenizerError, cut_message, example_messages, is_open
 from validators.counting.open_tokenizers import load as load_tokenizer
 from validators.counting.reserved_tokens import by_target as control_tokens_by_target
-from validators.counting.reserved_tokens import special_tokens
+from validators.counting.reserved_tokens import message_texts, special_tokens
 from validators.counting.tokens import count_one, stats
 from validators.errors import InputError
 from validators.exporting import export, matrix, report
@@ -206,18 +206,9 @@ class StepAside:
 def sieve_chunk(examples: list[Example], sample: int = 500) -> int:
     """Examples per chunk of the control-token scan: enough text (twice ``sieve.MIN_CHARS``, from the
     first ``sample`` examples' average) that each chunk is sieved the way one scan of all would be."""
-    chars = sum(len(t) for e in examples[:sample] for t in _message_texts(e))
+    chars = sum(len(t) for e in examples[:sample] for m in e.messages if isinstance(m, dict) for t in message_texts(m))
     per = max(1.0, chars / max(1, min(sample, len(examples))))
     return max(CHUNK, int(2 * sieve.MIN_CHARS / per) + 1)
-
-
-def _message_texts(e: Example) -> Iterator[str]:
-    for m in e.messages:
-        content = m.get("content") if isinstance(m, dict) else None
-        if isinstance(content, str):
-            yield content
-        elif isinstance(content, list):
-            yield from (p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
 def chunks(examples: list[Example], aside: StepAside | None = None, size: int | None = None) -> Iterator[list[Example]]:

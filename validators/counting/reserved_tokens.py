@@ -55,7 +55,8 @@ def _pattern(tokens: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
 
 
-def _texts(msg: dict[str, Any]) -> list[str]:
+def message_texts(msg: dict[str, Any]) -> list[str]:
+    """The texts of one message: its string content, or the text parts of a list of parts."""
     content = msg.get("content")
     if isinstance(content, str):
         return [content]
@@ -164,9 +165,9 @@ class _Texts:
                 add_first(len(texts))
                 for msg in _messages(ex):
                     if type(msg) is dict and type(content := msg.get("content")) is str:
-                        texts.append(content)  # the common message: _texts(msg) without the call
+                        texts.append(content)  # the common message: message_texts(msg) without the call
                     elif isinstance(msg, dict):
-                        texts += _texts(msg)
+                        texts += message_texts(msg)
         self._walked: dict[int, tuple[list[int], list[tuple[dict[str, Any], int]]]] = {}  # see place()
         self.owner = _Column(self, lambda w: w[0].index)  # example number of each text
         self.picked = range(len(self.texts))
@@ -194,7 +195,7 @@ class _Texts:
             where: list[tuple[dict[str, Any], int]] = []
             n = 0
             for pos, msg in enumerate(_messages(ex)):
-                if isinstance(msg, dict) and (parts := len(_texts(msg))):
+                if isinstance(msg, dict) and (parts := len(message_texts(msg))):
                     starts.append(n)
                     where.append((msg, pos))
                     n += parts
