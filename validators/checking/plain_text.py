@@ -12,6 +12,8 @@ normalisation, so every answer is the one the plain code gives.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 CHUNK_CHARS = 500_000  # characters per joined buffer: the temporary arrays stay small
@@ -23,15 +25,20 @@ def lowered_if_plain(texts: list[str]) -> list[str | None]:
     if not all(map(str.isascii, texts)):  # constant time each: CPython keeps the flag
         texts = [t if t.isascii() else "\x00" for t in texts]  # a control character: not plain, so None
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    ends = np.cumsum(lens)
     out: list[str | None] = []
-    a = 0
-    while a < len(texts):
-        # the texts up to CHUNK_CHARS further on (at least one)
-        b = max(a + 1, int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CHUNK_CHARS, side="right")))
+    for a, b in _spans(lens):
         out += _lower_chunk(texts[a:b], lens[a:b])
-        a = b
     return out
+
+
+def _spans(lens: np.ndarray) -> Iterator[tuple[int, int]]:
+    """``(a, b)``: the texts ``a`` to ``b`` hold up to :data:`CHUNK_CHARS` characters (at least one text each)."""
+    ends = np.cumsum(lens)
+    a = 0
+    while a < len(lens):
+        b = max(a + 1, int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CHUNK_CHARS, side="right")))
+        yield a, b
+        a = b
 
 
 def _lower_chunk(pieces: list[str], lens: np.ndarray) -> list[str | None]:
@@ -64,11 +71,7 @@ def controls(texts: list[str]) -> np.ndarray:
     if not all(map(str.isascii, texts)):
         return np.fromiter(map(mojibake.has_control, texts), dtype=bool, count=len(texts))
     out = np.zeros(len(texts), dtype=bool)
-    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
-    a = 0
-    while a < len(texts):
-        b = max(a + 1, int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CHUNK_CHARS, side="right")))
+    for a, b in _spans(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))):
         if "".join(texts[a:b]).encode("ascii").translate(None, mojibake.TEXT_BYTES):
             out[a:b] = [mojibake.has_control(t) for t in texts[a:b]]
-        a = b
     return out
