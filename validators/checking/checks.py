@@ -242,7 +242,7 @@ def _count_and_scan(examples: list[Example], info: catalog.ModelInfo, workers: b
         with sieve.together(_sieve_patterns(info)):  # one RE2 pass for both scans
             scan = pii.check_later(examples, workers=workers)
             personal = scan()
-            gathered = _gather_control(examples, info, scan.gathered())  # type: ignore[attr-defined]
+            gathered = _gather_control(examples, info, scan.gathered())
         control = ControlAnswers(reserved_tokens.check(examples, info, gathered), reserved_tokens.by_target(examples, info, gathered))
         schema = schema_check.check_schema(examples)
         return _Counted(counting.result(), personal, control, schema)

@@ -448,7 +448,7 @@ def check(examples: Iterable[Example]) -> list[Finding]:
     return check_later(examples)()
 
 
-def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[], list[Finding]]:
+def check_later(examples: Iterable[Example], workers: bool = True) -> LaterScan:
     """:func:`check`, started now (on another core for large data, unless ``workers`` is
     false: a forked child scans in itself); call the result for the findings."""
     texts: list[str] = []
@@ -472,26 +472,31 @@ def check_later(examples: Iterable[Example], workers: bool = True) -> Callable[[
         owners.append((ex, len(texts), [(index, key) for index, key, _ in places]))
         texts += [text for _, _, text in places]
     firsts = [first for _, first, _ in owners]
-    pending = _scan_sparse_later(texts, workers)
+    return LaterScan(texts, owners, firsts, common, _scan_sparse_later(texts, workers))
 
-    def findings() -> list[Finding]:
+
+class LaterScan:
+    """A scan :func:`check_later` started: call it for the findings (waiting for the scan)."""
+
+    def __init__(self, texts: list[str], owners: list[tuple[Example, int, list[tuple[int | None, str | None]] | None]],
+                 firsts: list[int], common: bool, pending: Callable[[], tuple[list[int] | None, list[list[Hit]]]]) -> None:
+        self.texts, self.owners, self.firsts, self.common, self.pending = texts, owners, firsts, common, pending
+
+    def __call__(self) -> list[Finding]:
         out: list[Finding] = []
-        subset, hits = pending()
-        for i, found in zip(range(len(texts)) if subset is None else subset, hits):
+        subset, hits = self.pending()
+        for i, found in zip(range(len(self.texts)) if subset is None else subset, hits):
             if found:
-                ex, first, places = owners[bisect.bisect_right(firsts, i) - 1]
+                ex, first, places = self.owners[bisect.bisect_right(self.firsts, i) - 1]
                 index, key = (i - first + 1, "content") if places is None else places[i - first]
                 out.extend(_findings(ex, index, key, found))
         return out
 
-    def gathered() -> tuple[list[str], list[Example], list[int]] | None:
+    def gathered(self) -> tuple[list[str], list[Example], list[int]] | None:
         """With every example read the common shape, the texts are exactly those the
         control-token scan gathers (each message's content, in order): (the texts, the
         examples, each one's first text's position) for it to take; else ``None``."""
-        return (texts, [ex for ex, _, _ in owners], firsts) if common else None
-
-    findings.gathered = gathered  # type: ignore[attr-defined]
-    return findings
+        return (self.texts, [ex for ex, _, _ in self.owners], self.firsts) if self.common else None
 
 
 def _common_contents(msgs: list[Any]) -> list[str] | None:
